@@ -1,0 +1,114 @@
+/**
+ * Schemas of what the collector's HTTP API takes and answers. The collector serves them (fastify
+ * uses them for validation and serialisation, /docs shows them) and the agent and the terminal
+ * status read them.
+ */
+import Type, { type Static } from 'typebox';
+
+const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ApiErrorSchema = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String(),
+    error: Type.String(),
+    message: Type.String(),
+  },
+  { $id: 'ApiError' },
+);
+export type ApiError = Static<typeof ApiErrorSchema>;
+
+export const TimeRequestSchema = Type.Object(
+  { t1: Type.Number({ minimum: 0, maximum: 4_102_444_800_000 }) },
+  { additionalProperties: false },
+);
+export const TimeResponseSchema = Type.Object({ t1: Type.Number(), t2: Type.Number(), t3: Type.Number() });
+export type TimeResponse = Static<typeof TimeResponseSchema>;
+
+export const CheckStatusSchema = Type.Union([Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail'), Type.Literal('unknown')]);
+export const AgentStatusSchema = Type.Union([
+  Type.Literal('compliant'),
+  Type.Literal('warning'),
+  Type.Literal('noncompliant'),
+  Type.Literal('stale'),
+  Type.Literal('unknown'),
+]);
+
+export const CheckResultSchema = Type.Object({
+  id: Type.String(),
+  status: CheckStatusSchema,
+  reason: Type.String(),
+});
+
+export const VerdictSchema = Type.Object({
+  status: AgentStatusSchema,
+  checks: Type.Array(CheckResultSchema),
+  rules: Type.Array(Type.String()),
+});
+
+/** One result per report in an ingest request, in request order. */
+export const IngestResultSchema = Type.Object({
+  reportId: Type.String(),
+  agentId: Type.String(),
+  /** false when this reportId was already stored (a resend): nothing was written twice. */
+  stored: Type.Boolean(),
+  duplicate: Type.Boolean(),
+  offsetMs: Nullable(Type.Number()),
+  uncertaintyMs: Nullable(Type.Number()),
+  rtcOffsetS: Nullable(Type.Number()),
+  verdict: VerdictSchema,
+});
+export type IngestResult = Static<typeof IngestResultSchema>;
+
+export const IngestResponseSchema = Type.Object({
+  accepted: Type.Integer(),
+  results: Type.Array(IngestResultSchema),
+});
+export type IngestResponse = Static<typeof IngestResponseSchema>;
+
+export const AgentRowSchema = Type.Object({
+  id: Type.String(),
+  hostname: Type.String(),
+  status: AgentStatusSchema,
+  lastSeenMs: Type.Number(),
+  offsetMs: Nullable(Type.Number()),
+  uncertaintyMs: Nullable(Type.Number()),
+  rtcOffsetS: Nullable(Type.Number()),
+  clocksource: Nullable(Type.String()),
+  timezone: Nullable(Type.String()),
+  ntpSynchronized: Nullable(Type.Boolean()),
+  systemUuid: Nullable(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  checks: Type.Record(Type.String(), CheckStatusSchema),
+});
+export type AgentRow = Static<typeof AgentRowSchema>;
+
+export const AgentListSchema = Type.Object({
+  total: Type.Integer(),
+  offset: Type.Integer(),
+  limit: Type.Integer(),
+  agents: Type.Array(AgentRowSchema),
+});
+
+export const HistoryPointSchema = Type.Object({
+  reportId: Type.String(),
+  seq: Type.Integer(),
+  receivedAtMs: Type.Number(),
+  guestEpochMs: Type.Number(),
+  offsetMs: Nullable(Type.Number()),
+  uncertaintyMs: Nullable(Type.Number()),
+  rtcOffsetS: Nullable(Type.Number()),
+  status: AgentStatusSchema,
+  stepCount: Type.Integer(),
+});
+export type HistoryPoint = Static<typeof HistoryPointSchema>;
+
+export const ComplianceSummarySchema = Type.Object({
+  atMs: Type.Number(),
+  agents: Type.Integer(),
+  byStatus: Type.Record(Type.String(), Type.Integer()),
+  /** check id → number of agents failing it (status fail), and warning (warn) / unknown. */
+  byCheck: Type.Record(Type.String(), Type.Object({ fail: Type.Integer(), warn: Type.Integer(), unknown: Type.Integer() })),
+  host: Type.Object({ synchronized: Nullable(Type.Boolean()), daemon: Nullable(Type.String()) }),
+});
+export type ComplianceSummary = Static<typeof ComplianceSummarySchema>;
