@@ -9,3 +9,4 @@ export * from './policy.js';
 export * from './measure.js';
 export * from './evaluate.js';
 export * from './format.js';
+export * from './runner.js';
