@@ -106,60 +106,63 @@ function checkRtc(report: Report, m: ReportMeasurement, p: ResolvedPolicy['rtc']
   const fix = rtcFixFor(expect === 'localtime' ? 'windows' : 'linux');
   const who = p.expect === 'auto' ? (family === 'windows' ? 'Windows guests keep' : 'Linux guests keep') : 'policy expects';
   const wantText = expect === 'utc' ? 'UTC' : 'local time';
+  const wantMode = expect === 'utc' ? 'UTC' : 'LOCAL';
   const rtc = report.rtc;
   const problems: { status: CheckStatus; text: string }[] = [];
 
   // Configured mode (/etc/adjtime, /etc/sysconfig/clock, RealTimeIsUniversal).
   const mode = rtc.mode ?? null;
-  const wantMode = expect === 'utc' ? 'UTC' : 'LOCAL';
-  if (mode !== null && mode !== wantMode) {
-    const where = rtc.modeSource ?? 'configuration';
-    const cfgFix = family === 'windows' ? `RealTimeIsUniversal=${expect === 'utc' ? 1 : 0}` : `'${wantMode}' on line 3 of /etc/adjtime (timedatectl set-local-rtc ${expect === 'utc' ? 0 : 1})`;
-    problems.push({ status: 'fail', text: `configured RTC mode is ${mode} (${where}); ${who} it in ${wantText}: set ${cfgFix}` });
-  }
+  const configWrong = mode !== null && mode !== wantMode;
+  const cfgFix =
+    family === 'windows'
+      ? `RealTimeIsUniversal=${expect === 'utc' ? 1 : 0} in the registry`
+      : `'${wantMode}' on line 3 of /etc/adjtime (timedatectl set-local-rtc ${expect === 'utc' ? 0 : 1})`;
+  const configText = `${mode} in ${rtc.modeSource ?? 'the configuration'}`;
   const modes = new Set((rtc.modeSources ?? []).map((s) => s.mode).filter((x) => x !== null));
   if (modes.size > 1) {
     const list = (rtc.modeSources ?? []).map((s) => `${s.source}=${s.mode ?? '?'}`).join(', ');
     problems.push({ status: 'warn', text: `RTC mode sources disagree (${list})` });
   }
 
+  // What the RTC actually keeps, measured against host UTC. When the configuration explains the
+  // reading (Linux guest, LOCAL configured, RTC reads local time) it is one diagnosis, not two.
+  let configExplained = false;
   if (!isOk(rtc)) {
-    if (rtc.error.code === ErrorCodes.RTC_ABSENT) {
-      if (problems.length === 0) {
-        return { id: 'rtc', status: 'pass', reason: `no RTC device in this guest (${rtc.error.message}): nothing can set the clock from a wrong RTC` };
-      }
-    } else {
+    if (rtc.error.code !== ErrorCodes.RTC_ABSENT) {
       problems.push({ status: 'unknown', text: `RTC could not be read: ${rtc.error.message} (${rtc.error.code})` });
+    } else if (!configWrong && problems.length === 0) {
+      return { id: 'rtc', status: 'pass', reason: `no RTC device in this guest (${rtc.error.message}): nothing can set the clock from a wrong RTC` };
     }
   } else if (m.rtc === null || m.rtcOffsetS === null) {
     problems.push({ status: 'unknown', text: `RTC read, but no offset against the host: ${m.offsetError ?? 'no time exchange'}` });
   } else {
     const a = m.rtc;
-    const off = `${m.rtcOffsetS >= 0 ? '+' : ''}${m.rtcOffsetS.toFixed(0)} s`;
-    switch (a.inferred) {
-      case 'utc':
-        if (expect === 'localtime') problems.push({ status: 'fail', text: `RTC keeps UTC; ${who} it in local time: set ${fix} in the domain XML` });
-        break;
-      case 'ambiguous':
-        break;
-      case 'guest-local':
-      case 'guest-standard':
-        if (expect === 'utc') {
-          problems.push({
-            status: 'fail',
-            text: `RTC keeps local time (rtcOffsetS ${off}, the guest's zone offset); ${who} it in UTC: set ${fix} in the domain XML and 'UTC' on line 3 of /etc/adjtime`,
-          });
-        } else if (a.inferred === 'guest-standard') {
-          problems.push({ status: 'warn', text: `${a.explanation}: DST is not applied to the RTC` });
-        }
-        break;
-      case 'other-offset':
-        problems.push({ status: 'fail', text: `${a.explanation}; ${who} it in ${wantText}: set ${fix} in the domain XML` });
-        break;
-      case 'drifting':
-        problems.push({ status: 'fail', text: `${a.explanation} (${p.maxDriftS} s allowed)` });
-        break;
+    const off = formatSeconds(m.rtcOffsetS);
+    const measuredLocal = a.inferred === 'guest-local' || a.inferred === 'guest-standard';
+    if (expect === 'utc' && measuredLocal) {
+      configExplained = configWrong;
+      problems.push({
+        status: 'fail',
+        text:
+          `RTC keeps local time (rtcOffsetS ${off}, the guest's zone offset${configExplained ? `; ${configText}` : ''}); ` +
+          `${who} it in UTC: set ${fix} in the domain XML and ${cfgFix}`,
+      });
+    } else if (expect === 'localtime' && a.inferred === 'utc') {
+      configExplained = configWrong;
+      problems.push({
+        status: 'fail',
+        text: `RTC keeps UTC (rtcOffsetS ${off}${configExplained ? `; ${configText}` : ''}); ${who} it in local time: set ${fix} in the domain XML${configExplained ? ` and ${cfgFix}` : ''}`,
+      });
+    } else if (expect === 'localtime' && a.inferred === 'guest-standard') {
+      problems.push({ status: 'warn', text: `${a.explanation}: DST is not applied to the RTC` });
+    } else if (a.inferred === 'other-offset') {
+      problems.push({ status: 'fail', text: `${a.explanation}; ${who} it in ${wantText}: set ${fix} in the domain XML` });
+    } else if (a.inferred === 'drifting') {
+      problems.push({ status: 'fail', text: `${a.explanation} (${p.maxDriftS} s allowed)` });
     }
+  }
+  if (configWrong && !configExplained) {
+    problems.unshift({ status: 'fail', text: `configured RTC mode is ${configText}; ${who} it in ${wantText}: set ${cfgFix}` });
   }
   if (problems.length === 0) {
     const measured = m.rtc ? m.rtc.explanation : 'RTC';
@@ -167,6 +170,13 @@ function checkRtc(report: Report, m: ReportMeasurement, p: ResolvedPolicy['rtc']
   }
   const status = problems.reduce<CheckStatus>((s, x) => worst(s, x.status), 'pass');
   return { id: 'rtc', status, reason: problems.map((x) => x.text).join('; ') };
+}
+
+/** '+28800 s', '-0.4 s', '0.0 s' (no negative zero) */
+function formatSeconds(v: number): string {
+  const r = Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 10) / 10;
+  if (r === 0) return '0.0 s';
+  return `${r > 0 ? '+' : ''}${Math.abs(v) >= 100 ? r.toFixed(0) : r.toFixed(1)} s`;
 }
 
 function checkTimezone(report: Report, p: ResolvedPolicy['timezone']): CheckResult {
@@ -221,8 +231,7 @@ function checkNtp(report: Report, p: ResolvedPolicy['ntp']): CheckResult {
       return { id: 'ntp', status: 'fail', reason: `${ntp.daemon} is synchronised to ${server ?? 'an unnamed source'}, not to an allowed server (${p.allowedServers.join(', ')})` };
     }
   }
-  const parts = [`${ntp.daemon} synchronised`];
-  if (ntp.server) parts.push(`to ${ntp.server}`);
+  const parts = [`${ntp.daemon} synchronised${ntp.server ? ` to ${ntp.server}` : ''}`];
   if (ntp.stratum !== null) parts.push(`stratum ${ntp.stratum}`);
   if (ntp.lastSyncAgeS !== null) parts.push(`last sync ${formatAge(ntp.lastSyncAgeS)} ago`);
   return { id: 'ntp', status: 'pass', reason: parts.join(', ') };

@@ -41,12 +41,13 @@ export function inferRtcMode(
   toleranceS: number,
 ): RtcAnalysis {
   const near = (target: number) => Math.abs(offsetS - target) <= toleranceS;
-  const shown = `${offsetS >= 0 ? '+' : ''}${offsetS.toFixed(1)} s`;
+  const rounded = Math.round(offsetS * 10) / 10;
+  const shown = rounded === 0 ? '0.0 s' : `${rounded > 0 ? '+' : ''}${rounded.toFixed(1)} s`;
   if (near(0)) {
     if (zoneOffsetS === 0) {
       return {
         inferred: 'ambiguous',
-        explanation: `RTC reads UTC ${shown}, and the guest zone is UTC+00:00 now: UTC and local time cannot be told apart`,
+        explanation: `RTC reads UTC (${shown}), and the guest zone is UTC+00:00 now: UTC and local time cannot be told apart`,
       };
     }
     return { inferred: 'utc', explanation: `RTC keeps UTC (${shown})` };
