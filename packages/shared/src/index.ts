@@ -10,3 +10,4 @@ export * from './measure.js';
 export * from './evaluate.js';
 export * from './format.js';
 export * from './runner.js';
+export * from './libvirt.js';

@@ -1,0 +1,85 @@
+/**
+ * CSV export, RFC 4180: CRLF line endings, one header row, a field is quoted when it holds a comma,
+ * a double quote, CR or LF (quotes doubled inside). Columns are fixed and documented below so that
+ * daily files can be concatenated and loaded by the same import.
+ *
+ * Spreadsheet formula injection (OWASP "CSV Injection"): a text cell that starts with = + - @
+ * (or a tab or CR) is executed as a formula by Excel/LibreOffice, so such text cells are prefixed
+ * with a single quote. Numbers are never prefixed: `-12.5` stays a number.
+ */
+import type { ExportData, ExportRow } from './model.js';
+import { isoUtc } from './model.js';
+
+/** Check ids that get a column, in order; a check an agent did not run is an empty cell. */
+export const CSV_CHECK_IDS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp', 'reporting', 'libvirt-clock'] as const;
+
+type Cell = { text: string } | { num: number } | null;
+
+interface Column {
+  name: string;
+  doc: string;
+  get: (r: ExportRow, d: ExportData) => Cell;
+}
+
+const text = (v: string | null | undefined): Cell => (v === null || v === undefined ? null : { text: v });
+const num = (v: number | null | undefined): Cell => (v === null || v === undefined ? null : { num: v });
+const bool = (v: boolean | null): Cell => (v === null ? null : { text: v ? 'true' : 'false' });
+
+const COLUMNS: Column[] = [
+  { name: 'agent_id', doc: 'agent id (machine-id, SMBIOS UUID or configured)', get: (r) => text(r.id) },
+  { name: 'hostname', doc: 'guest hostname', get: (r) => text(r.hostname) },
+  { name: 'system_uuid', doc: 'SMBIOS system UUID (= libvirt domain UUID)', get: (r) => text(r.systemUuid) },
+  { name: 'labels', doc: 'labels as a JSON object with sorted keys', get: (r) => text(JSON.stringify(Object.fromEntries(Object.entries(r.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))) },
+  { name: 'status', doc: 'status at the end of the period: compliant, warning, noncompliant, stale, unknown', get: (r) => text(r.status) },
+  ...CSV_CHECK_IDS.map<Column>((id) => ({
+    name: `check_${id.replace(/-/g, '_')}`,
+    doc: `status of the ${id} check at the end of the period: pass, warn, fail, unknown; empty when not evaluated`,
+    get: (r) => text(r.checks[id]),
+  })),
+  { name: 'offset_ms', doc: 'latest offset, guest − host, ms (positive: guest ahead)', get: (r) => num(r.offsetMs) },
+  { name: 'uncertainty_ms', doc: 'uncertainty of offset_ms, ± ms', get: (r) => num(r.uncertaintyMs) },
+  { name: 'worst_offset_ms', doc: 'offset with the largest magnitude in the period, signed, ms', get: (r) => num(r.worstOffsetMs) },
+  { name: 'worst_uncertainty_ms', doc: 'uncertainty of worst_offset_ms, ± ms', get: (r) => num(r.worstUncertaintyMs) },
+  { name: 'rtc_offset_s', doc: 'latest RTC reading (as if UTC) − host UTC, s', get: (r) => num(r.rtcOffsetS) },
+  { name: 'rtc_mode', doc: 'configured RTC mode: UTC or LOCAL', get: (r) => text(r.rtcMode) },
+  { name: 'clocksource', doc: 'current clocksource', get: (r) => text(r.clocksource) },
+  { name: 'timezone', doc: 'IANA timezone name', get: (r) => text(r.timezone) },
+  { name: 'ntp_daemon', doc: 'chronyd, ntpd, systemd-timesyncd, w32time or none', get: (r) => text(r.ntp.daemon) },
+  { name: 'ntp_synchronized', doc: 'true or false; empty when unknown', get: (r) => bool(r.ntp.synchronized) },
+  { name: 'ntp_server', doc: 'NTP server the daemon follows', get: (r) => text(r.ntp.server) },
+  { name: 'compliant_share', doc: 'share of the period the agent was compliant, 0..1', get: (r) => num(r.compliantShare) },
+  { name: 'drift_ppm', doc: 'drift rate of the offset over the period, ppm (positive: guest gains)', get: (r) => num(r.driftPpm) },
+  { name: 'last_report_utc', doc: 'time of the last report, ISO 8601 UTC', get: (r) => text(r.lastReportMs === null ? null : isoUtc(r.lastReportMs)) },
+  { name: 'last_report_ms', doc: 'time of the last report, ms since the Unix epoch', get: (r) => num(r.lastReportMs) },
+  {
+    name: 'problems',
+    doc: 'reasons of the checks that did not pass, "check: reason" joined with " | "',
+    get: (r) => text(Object.entries(r.reasons ?? {}).filter(([id]) => r.checks[id] !== 'pass').map(([id, why]) => `${id}: ${why}`).join(' | ') || null),
+  },
+  { name: 'period_start_utc', doc: 'start of the period (inclusive), ISO 8601 UTC', get: (_r, d) => text(isoUtc(d.period.fromMs)) },
+  { name: 'period_end_utc', doc: 'end of the period (exclusive), ISO 8601 UTC', get: (_r, d) => text(isoUtc(d.period.toMs)) },
+];
+
+/** The documented column list: name and meaning, in file order. */
+export const CSV_COLUMNS: readonly { name: string; doc: string }[] = Object.freeze(COLUMNS.map(({ name, doc }) => Object.freeze({ name, doc })));
+
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One RFC 4180 field. Text that a spreadsheet would run as a formula gets a leading single quote. */
+export function csvField(cell: Cell): string {
+  if (cell === null) return '';
+  let s: string;
+  if ('num' in cell) {
+    // Shortest round-trip decimal, so the CSV states exactly the number the API and JSON state.
+    s = Number.isFinite(cell.num) ? String(cell.num) : '';
+  } else {
+    s = FORMULA_START.test(cell.text) ? `'${cell.text}` : cell.text;
+  }
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function renderCsv(data: ExportData): string {
+  const lines = [COLUMNS.map((c) => csvField({ text: c.name })).join(',')];
+  for (const r of data.rows) lines.push(COLUMNS.map((c) => csvField(c.get(r, data))).join(','));
+  return lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,187 @@
+/**
+ * HTML export: one self-contained file an auditor can open anywhere — inline CSS, no scripts, no
+ * external reference of any kind (a Content-Security-Policy of default-src 'none' says so to the
+ * browser too), every agent-supplied string escaped. It holds the fleet summary, the table, and for
+ * each agent that is not compliant an inline SVG plot of its offset with the limits drawn.
+ */
+import { AGENT_STATUSES, formatOffset, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { escapeHtml as esc } from './escape.js';
+import type { ExportData, ExportRow } from './model.js';
+import { isoUtc } from './model.js';
+import { CSV_CHECK_IDS } from './render-csv.js';
+import { renderOffsetPlot } from './svg-plot.js';
+
+const STATUS_TEXT: Record<AgentStatus, string> = {
+  compliant: 'compliant',
+  warning: 'warning',
+  noncompliant: 'non-compliant',
+  stale: 'stale',
+  unknown: 'unknown',
+};
+const CHECK_MARK: Record<CheckStatus, string> = { pass: '✓', warn: '!', fail: '✗', unknown: '?' };
+
+const CSS = `
+:root{color-scheme:light;--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--ok:#15803d;--okbg:#dcfce7;--warn:#b45309;--warnbg:#fef3c7;--bad:#b91c1c;--badbg:#fee2e2;--unk:#4b5563;--unkbg:#e5e7eb}
+*{box-sizing:border-box}
+body{margin:20px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:#f9fafb}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px}
+.meta{color:var(--muted);margin:0 0 16px}
+.summary{display:flex;flex-wrap:wrap;gap:10px;margin:0;padding:0;list-style:none}
+.summary li{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:120px}
+.summary .n{display:block;font-size:24px;font-weight:600}
+.summary .compliant .n{color:var(--ok)}.summary .warning .n{color:var(--warn)}.summary .noncompliant .n,.summary .stale .n{color:var(--bad)}.summary .unknown .n{color:var(--unk)}
+.table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
+table{border-collapse:collapse;width:100%;font-size:12px}
+th,td{text-align:left;vertical-align:top;padding:5px 7px;border-bottom:1px solid var(--line)}
+th{background:#f3f4f6;font-weight:600;white-space:nowrap}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+.small{color:var(--muted);font-size:11px}
+.id{overflow-wrap:anywhere}
+td.agent{min-width:160px;max-width:220px}
+td.checks{min-width:150px}
+.badge{display:inline-block;border-radius:4px;padding:1px 6px;font-size:12px;font-weight:600;white-space:nowrap}
+.s-compliant,.c-pass{background:var(--okbg);color:var(--ok)}
+.s-warning,.c-warn{background:var(--warnbg);color:var(--warn)}
+.s-noncompliant,.s-stale,.c-fail{background:var(--badbg);color:var(--bad)}
+.s-unknown,.c-unknown{background:var(--unkbg);color:var(--unk)}
+.checks .badge{margin:0 3px 3px 0;font-weight:500}
+.label{display:inline-block;max-width:100%;overflow-wrap:anywhere;background:#eef2ff;color:#3730a3;border-radius:3px;padding:0 4px;margin:2px 2px 0 0;font-size:11px}
+figure{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0 0 16px;padding:12px 14px}
+figcaption{margin-bottom:6px}
+figure ul{margin:6px 0 8px;padding-left:20px}
+svg{max-width:100%;height:auto;display:block}
+footer{color:var(--muted);margin-top:28px;font-size:12px}
+@media print{body{margin:8mm;background:#fff}.table-wrap{overflow:visible}figure{break-inside:avoid}}
+`;
+
+function statusBadge(s: AgentStatus): string {
+  return `<span class="badge s-${s}">${esc(STATUS_TEXT[s])}</span>`;
+}
+
+function utcText(ms: number): string {
+  return esc(isoUtc(ms).replace('T', ' ').replace(/\.000Z$/, 'Z'));
+}
+
+function checkIds(r: ExportRow): string[] {
+  const known = CSV_CHECK_IDS.filter((id) => id in r.checks) as string[];
+  return [...known, ...Object.keys(r.checks).filter((id) => !known.includes(id)).sort()];
+}
+
+/** Offset over its uncertainty, on two lines so that the numeric columns stay narrow. */
+function offsetCell(offsetMs: number | null, uncertaintyMs: number | null): string {
+  if (offsetMs === null) return '—';
+  const unc = uncertaintyMs === null ? '' : `<br><span class="small">±${esc(uncertaintyMs.toFixed(3))} ms</span>`;
+  return `${esc(formatOffset(offsetMs, null))}${unc}`;
+}
+
+function ntpText(r: ExportRow): string {
+  const n = r.ntp;
+  if (n.daemon === null) return '<span class="small">unknown</span>';
+  const sync = n.synchronized === null ? 'sync unknown' : n.synchronized ? 'synchronised' : 'not synchronised';
+  return `${esc(n.daemon)}<br><span class="small">${esc(sync)}</span>${n.server ? `<br><span class="small id">${esc(n.server)}</span>` : ''}`;
+}
+
+function row(r: ExportRow, plotIndex: number | null): string {
+  const labels = Object.entries(r.labels)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `<span class="label">${esc(k)}=${esc(v)}</span>`)
+    .join('');
+  const checks = checkIds(r)
+    .map((id) => {
+      const st = r.checks[id] as CheckStatus;
+      const why = r.reasons?.[id];
+      return `<span class="badge c-${st}"${why ? ` title="${esc(why)}"` : ''}>${CHECK_MARK[st]} ${esc(id)}</span>`;
+    })
+    .join('');
+  const rtc = r.rtcOffsetS === null ? '—' : `${r.rtcOffsetS > 0 ? '+' : ''}${esc(r.rtcOffsetS.toFixed(1))} s`;
+  return [
+    `<tr class="agent-row s-row-${r.status}" data-agent-id="${esc(r.id)}">`,
+    `<td class="agent"><strong class="id">${esc(r.hostname)}</strong>${plotIndex !== null ? ` <a href="#plot-${plotIndex}" class="small">plot</a>` : ''}<br><span class="small id">${esc(r.id)}</span>`,
+    r.systemUuid ? `<br><span class="small id">UUID ${esc(r.systemUuid)}</span>` : '',
+    labels ? `<br>${labels}` : '',
+    `</td>`,
+    `<td>${statusBadge(r.status)}</td>`,
+    `<td class="checks">${checks || '<span class="small">none</span>'}</td>`,
+    `<td class="num">${offsetCell(r.offsetMs, r.uncertaintyMs)}</td>`,
+    `<td class="num">${offsetCell(r.worstOffsetMs, r.worstUncertaintyMs)}</td>`,
+    `<td class="num">${rtc}${r.rtcMode ? `<br><span class="small">${esc(r.rtcMode)}</span>` : ''}</td>`,
+    `<td><span class="id">${r.clocksource === null ? '—' : esc(r.clocksource)}</span><br><span class="small id">${r.timezone === null ? '—' : esc(r.timezone)}</span></td>`,
+    `<td>${ntpText(r)}</td>`,
+    `<td class="num">${r.compliantShare === null ? '—' : `${esc((r.compliantShare * 100).toFixed(1))} %`}</td>`,
+    `<td class="num">${r.driftPpm === null ? '—' : `${esc(r.driftPpm.toFixed(2))} ppm`}</td>`,
+    `<td class="num">${r.lastReportMs === null ? '—' : utcText(r.lastReportMs).replace(' ', '<br>')}</td>`,
+    `</tr>`,
+  ].join('');
+}
+
+function figure(r: ExportRow, index: number, d: ExportData): string {
+  const reasons = checkIds(r)
+    .filter((id) => r.checks[id] !== 'pass')
+    .map((id) => `<li><span class="badge c-${r.checks[id]}">${CHECK_MARK[r.checks[id] as CheckStatus]} ${esc(id)}</span> ${esc(r.reasons?.[id] ?? '')}</li>`)
+    .join('');
+  const plot = renderOffsetPlot({ points: r.series, fromMs: d.period.fromMs, toMs: d.period.toMs, warnMs: d.limits.warnMs, failMs: d.limits.failMs, title: r.hostname });
+  return [
+    `<figure id="plot-${index}" data-agent-id="${esc(r.id)}">`,
+    `<figcaption><strong>${esc(r.hostname)}</strong> <span class="small">${esc(r.id)}</span> ${statusBadge(r.status)}</figcaption>`,
+    reasons ? `<ul>${reasons}</ul>` : '',
+    plot,
+    `</figure>`,
+  ].join('');
+}
+
+/** Agents that get a plot: every one whose status at the end of the period is not compliant. */
+export function needsPlot(r: ExportRow): boolean {
+  return r.status !== 'compliant';
+}
+
+export function renderHtml(data: ExportData): string {
+  const plotted = new Map<ExportRow, number>();
+  data.rows.forEach((r) => {
+    if (needsPlot(r)) plotted.set(r, plotted.size + 1);
+  });
+  const period = `${utcText(data.period.fromMs)} → ${utcText(data.period.toMs)}`;
+  const shares = data.rows.map((r) => r.compliantShare).filter((s): s is number => s !== null);
+  const fleetShare = shares.length ? `${((shares.reduce((a, b) => a + b, 0) / shares.length) * 100).toFixed(1)} %` : '—';
+  const summary = [
+    `<li class="agents"><span class="n">${data.summary.agents}</span>agents</li>`,
+    ...AGENT_STATUSES.map((s) => `<li class="${s}"><span class="n">${data.summary.byStatus[s] ?? 0}</span>${esc(STATUS_TEXT[s])}</li>`),
+    `<li class="share"><span class="n">${esc(fleetShare)}</span>mean time compliant</li>`,
+  ].join('');
+  const head = ['Agent', 'Status', 'Checks', 'Latest offset', 'Worst offset', 'RTC offset', 'Clocksource / zone', 'NTP', 'Compliant', 'Drift', 'Last report'];
+  const figures = data.rows.filter(needsPlot).map((r) => figure(r, plotted.get(r) as number, data));
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    // Nothing may load or run: the file must read the same offline, years later.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="generator" content="clockwatch-collector">',
+    `<title>clockwatch compliance export, ${period} UTC</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body>',
+    '<header>',
+    '<h1>Guest clock compliance</h1>',
+    `<p class="meta">Period ${period} (UTC) · generated ${utcText(data.generatedAtMs)} · offset limits: warn ±${esc(String(data.limits.warnMs))} ms, fail ±${esc(String(data.limits.failMs))} ms</p>`,
+    '</header>',
+    `<section aria-label="Fleet summary"><ul class="summary">${summary}</ul></section>`,
+    '<section>',
+    '<h2>Agents</h2>',
+    `<div class="table-wrap"><table id="agents"><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>`,
+    `<tbody>${data.rows.map((r) => row(r, plotted.get(r) ?? null)).join('\n')}</tbody>`,
+    '</table></div>',
+    data.rows.length === 0 ? '<p class="meta">No agent reported in this period.</p>' : '',
+    '</section>',
+    '<section>',
+    `<h2>Agents needing attention (${figures.length})</h2>`,
+    figures.length ? figures.join('\n') : '<p class="meta">Every agent was compliant at the end of the period.</p>',
+    '</section>',
+    '<footer>Offsets are guest clock − host clock (positive: the guest is ahead), each with its uncertainty (±, half the round-trip delay of the exchange, RFC 5905). ',
+    'RTC offset: RTC reading read as UTC − host UTC. Compliant: share of the period the agent was compliant. The manifest next to this file lists every file of the export with its SHA-256.</footer>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

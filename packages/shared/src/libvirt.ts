@@ -1,0 +1,696 @@
+/**
+ * libvirt domain XML: a small, safe parser for the parts clockwatch audits (name, uuid, OS family
+ * hint, `<clock>` and its `<timer>`s) and the `libvirt-clock` check (domain.md §7).
+ *
+ * Pure: no I/O, no Date.now(). The XML reader accepts what libvirt writes (persistent files in
+ * /etc/libvirt/qemu, `virsh dumpxml` output, live `<domstatus>` files in /run/libvirt/qemu) and
+ * refuses what it never writes: a DOCTYPE (so no entity can expand), custom entities, input beyond
+ * a size, depth or element bound.
+ */
+import type { CheckStatus } from './evaluate.js';
+import type { ReportMeasurement } from './measure.js';
+import { isOk, type Report } from './schema/report.js';
+import { formatUtcOffset, isKnownZone, sameZone, zoneOffsetS } from './timezone.js';
+
+// ---------------------------------------------------------------------------------------------
+// Minimal XML reader
+
+export interface XmlElement {
+  /** Qualified name as written (`libosinfo:os`). */
+  name: string;
+  /** Local part (`os`). */
+  local: string;
+  /** Namespace URI the prefix is bound to in scope, null when none. */
+  ns: string | null;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  /** Concatenated character data directly inside this element. */
+  text: string;
+}
+
+export interface XmlLimits {
+  /** Input length in characters; domain XML is a few kB, live status XML some tens of kB. */
+  maxChars: number;
+  maxDepth: number;
+  maxElements: number;
+}
+
+export const DEFAULT_XML_LIMITS: Readonly<XmlLimits> = Object.freeze({ maxChars: 1 << 20, maxDepth: 64, maxElements: 20_000 });
+
+export class XmlError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} (at character ${offset})`);
+    this.name = 'XmlError';
+  }
+}
+
+const NAME_RE = /[A-Za-z_][A-Za-z0-9._:-]*/y;
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+function decodeEntities(s: string, at: number): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&([^;&\s]{0,32});?/g, (whole, ref: string) => {
+    if (!whole.endsWith(';')) throw new XmlError(`bare '&' (write &amp;)`, at);
+    if (ref in PREDEFINED) return PREDEFINED[ref] as string;
+    const m = /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ref);
+    if (m) {
+      const cp = m[1] !== undefined ? parseInt(m[1], 16) : Number(m[2]);
+      if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlError(`invalid character reference &${ref};`, at);
+      return String.fromCodePoint(cp);
+    }
+    throw new XmlError(`unknown entity &${ref};`, at);
+  });
+}
+
+/** Parses an XML document into its root element; throws XmlError on anything malformed. */
+export function parseXml(text: string, limits: Partial<XmlLimits> = {}): XmlElement {
+  const lim = { ...DEFAULT_XML_LIMITS, ...limits };
+  if (text.length > lim.maxChars) throw new XmlError(`document too large (${text.length} characters, limit ${lim.maxChars})`, 0);
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const stack: { el: XmlElement; scope: Map<string, string> }[] = [];
+  let root: XmlElement | null = null;
+  let count = 0;
+
+  const readName = (): string => {
+    NAME_RE.lastIndex = i;
+    const m = NAME_RE.exec(text);
+    if (!m) throw new XmlError('expected a name', i);
+    i += m[0].length;
+    return m[0];
+  };
+  const skipWs = () => {
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
+  };
+  const until = (end: string, what: string): string => {
+    const j = text.indexOf(end, i);
+    if (j < 0) throw new XmlError(`unterminated ${what}`, i);
+    const s = text.slice(i, j);
+    i = j + end.length;
+    return s;
+  };
+  const addText = (s: string, at: number) => {
+    const top = stack[stack.length - 1];
+    if (top) top.el.text += s;
+    else if (s.trim() !== '') throw new XmlError('text outside the root element', at);
+  };
+
+  while (i < text.length) {
+    const lt = text.indexOf('<', i);
+    if (lt !== i) {
+      const end = lt < 0 ? text.length : lt;
+      addText(decodeEntities(text.slice(i, end), i), i);
+      i = end;
+      continue;
+    }
+    if (text.startsWith('<!--', i)) {
+      i += 4;
+      until('-->', 'comment');
+    } else if (text.startsWith('<![CDATA[', i)) {
+      const at = i;
+      i += 9;
+      addText(until(']]>', 'CDATA section'), at);
+    } else if (text.startsWith('<!', i)) {
+      // libvirt never writes a DOCTYPE; refusing it means no entity can ever be declared or expanded.
+      throw new XmlError('DOCTYPE and other declarations are not accepted', i);
+    } else if (text.startsWith('<?', i)) {
+      i += 2;
+      until('?>', 'processing instruction');
+    } else if (text.startsWith('</', i)) {
+      const at = i;
+      i += 2;
+      const name = readName();
+      skipWs();
+      if (text[i] !== '>') throw new XmlError(`malformed end tag </${name}`, at);
+      i++;
+      const top = stack.pop();
+      if (!top || top.el.name !== name) throw new XmlError(`end tag </${name}> does not match <${top?.el.name ?? 'nothing'}>`, at);
+    } else {
+      const at = i;
+      i++;
+      const name = readName();
+      const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+      let selfClosing = false;
+      for (;;) {
+        const before = i;
+        skipWs();
+        if (text.startsWith('/>', i)) {
+          i += 2;
+          selfClosing = true;
+          break;
+        }
+        if (text[i] === '>') {
+          i++;
+          break;
+        }
+        if (i === before) throw new XmlError(`malformed tag <${name}`, at);
+        const an = readName();
+        skipWs();
+        if (text[i] !== '=') throw new XmlError(`attribute ${an} has no value`, i);
+        i++;
+        skipWs();
+        const q = text[i];
+        if (q !== '"' && q !== "'") throw new XmlError(`attribute ${an} value must be quoted`, i);
+        i++;
+        const raw = until(q, `attribute ${an}`);
+        if (raw.includes('<')) throw new XmlError(`'<' in the value of attribute ${an}`, i);
+        if (an in attrs) throw new XmlError(`duplicate attribute ${an}`, i);
+        if (Object.keys(attrs).length >= 64) throw new XmlError(`too many attributes on <${name}>`, i);
+        attrs[an] = decodeEntities(raw, i).replace(/[\t\n\r]/g, ' ');
+      }
+      if (++count > lim.maxElements) throw new XmlError(`more than ${lim.maxElements} elements`, at);
+      if (stack.length >= lim.maxDepth) throw new XmlError(`nesting deeper than ${lim.maxDepth}`, at);
+      const parent = stack[stack.length - 1];
+      const scope = new Map(parent?.scope);
+      for (const [k, v] of Object.entries(attrs)) {
+        if (k === 'xmlns') scope.set('', v);
+        else if (k.startsWith('xmlns:')) scope.set(k.slice(6), v);
+      }
+      const colon = name.indexOf(':');
+      const prefix = colon < 0 ? '' : name.slice(0, colon);
+      const el: XmlElement = { name, local: colon < 0 ? name : name.slice(colon + 1), ns: scope.get(prefix) ?? null, attrs, children: [], text: '' };
+      if (parent) parent.el.children.push(el);
+      else if (root) throw new XmlError('more than one root element', at);
+      else root = el;
+      if (!selfClosing) stack.push({ el, scope });
+    }
+  }
+  if (stack.length > 0) throw new XmlError(`unclosed element <${(stack[stack.length - 1] as { el: XmlElement }).el.name}>`, text.length);
+  if (!root) throw new XmlError('no root element', 0);
+  return root;
+}
+
+const child = (el: XmlElement | undefined, local: string) => el?.children.find((c) => c.local === local && c.ns === null);
+const attr = (el: XmlElement | undefined, name: string): string | null => (el && name in el.attrs ? (el.attrs[name] as string) : null);
+
+// ---------------------------------------------------------------------------------------------
+// Domain model
+
+export type GuestFamily = 'linux' | 'windows';
+
+export interface LibvirtTimer {
+  name: string;
+  tickpolicy: string | null;
+  present: string | null;
+  track: string | null;
+}
+
+export interface LibvirtClock {
+  /** utc, localtime, timezone, variable, absolute (or whatever is written: reported as unknown). */
+  offset: string;
+  adjustment: string | null;
+  basis: string | null;
+  timezone: string | null;
+  start: string | null;
+  timers: LibvirtTimer[];
+}
+
+export interface LibvirtDomain {
+  name: string | null;
+  /** Canonical lowercase 8-4-4-4-12 form; null when absent or not a UUID. */
+  uuid: string | null;
+  /** `<domain type=...>`: kvm, qemu, xen, lxc... */
+  type: string | null;
+  /** `<os><type arch=...>`: x86_64, i686, aarch64... */
+  arch: string | null;
+  /** libosinfo id from `<metadata>` (virt-install and virt-manager write it). */
+  osinfoId: string | null;
+  osFamilyHint: GuestFamily | null;
+  /** null when the domain has no `<clock>` element (libvirt then uses offset='utc'). */
+  clock: LibvirtClock | null;
+  /** True for live XML: a `<domstatus>` wrapper or a running domain's `id` attribute. */
+  live: boolean;
+  /** `<domstatus state=...>` of a live status file. */
+  state: string | null;
+  /** What the parser noticed but could not use (bad uuid, duplicate timers). */
+  notes: string[];
+}
+
+export type DomainParseResult = { ok: true; domain: LibvirtDomain } | { ok: false; error: { code: 'CW_ERR_PARSE'; message: string } };
+
+const LIBOSINFO_NS = 'http://libosinfo.org/xmlns/libvirt/domain/1.0';
+
+/** Canonical form of a UUID (any case, with or without hyphens or braces); null if it is not one. */
+export function normalizeUuid(text: string | null | undefined): string | null {
+  if (!text) return null;
+  const hex = text.trim().replace(/^\{|\}$/g, '').replace(/-/g, '').toLowerCase();
+  if (!/^[0-9a-f]{32}$/.test(hex)) return null;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// libosinfo ids are URIs of the OS vendor (virtinst/osdict.py keys clock choice on the family).
+const LINUX_OSINFO = /^https?:\/\/(?:[a-z0-9.-]*\.)?(?:fedoraproject\.org|redhat\.com\/rhel|centos\.org|debian\.org|ubuntu\.com|opensuse\.org|suse\.com|novell\.com\/suse|archlinux\.org|almalinux\.org|rockylinux\.org|oracle\.com\/ol|alpinelinux\.org|gentoo\.org|libosinfo\.org\/linux|mageia\.org|linuxmint\.com|nixos\.org|kali\.org|voidlinux\.org|clearlinux\.org|mandriva\.com|slackware\.com|endlessos\.com|cirros-cloud\.net|coreos\.fedoraproject\.org)\//i;
+
+/** OS family a libosinfo id names: Microsoft → windows, known Linux vendors → linux, else null. */
+export function familyFromOsinfoId(id: string | null): GuestFamily | null {
+  if (!id) return null;
+  if (/^https?:\/\/microsoft\.com\/win/i.test(id)) return 'windows';
+  if (LINUX_OSINFO.test(id)) return 'linux';
+  return null;
+}
+
+/** OS family from an agent report's `os.platform` (Node's os.platform()). */
+export function familyFromPlatform(platform: string | null | undefined): GuestFamily | null {
+  if (platform === 'win32') return 'windows';
+  if (platform === 'linux') return 'linux';
+  return null;
+}
+
+/** Parses domain XML (persistent, `virsh dumpxml`, or a live `<domstatus>` file). Never throws. */
+export function parseDomainXml(text: string, limits: Partial<XmlLimits> = {}): DomainParseResult {
+  let root: XmlElement;
+  try {
+    root = parseXml(text, limits);
+  } catch (e) {
+    return { ok: false, error: { code: 'CW_ERR_PARSE', message: `not well-formed XML: ${(e as Error).message}` } };
+  }
+  let dom: XmlElement | undefined = root;
+  let state: string | null = null;
+  const wrapped = root.local === 'domstatus';
+  if (wrapped) {
+    state = attr(root, 'state');
+    dom = child(root, 'domain');
+    if (!dom) return { ok: false, error: { code: 'CW_ERR_PARSE', message: '<domstatus> holds no <domain> element' } };
+  } else if (root.local !== 'domain' || root.ns !== null) {
+    return { ok: false, error: { code: 'CW_ERR_PARSE', message: `not libvirt domain XML: the root element is <${root.name}>` } };
+  }
+  const notes: string[] = [];
+  const rawUuid = child(dom, 'uuid')?.text.trim() ?? null;
+  const uuid = normalizeUuid(rawUuid);
+  if (rawUuid === null) notes.push('no <uuid> element');
+  else if (uuid === null) notes.push(`<uuid> '${rawUuid.slice(0, 64)}' is not a UUID`);
+
+  let osinfoId: string | null = null;
+  for (const m of child(dom, 'metadata')?.children ?? []) {
+    if (m.ns !== LIBOSINFO_NS || m.local !== 'libosinfo') continue;
+    const os = m.children.find((c) => c.ns === LIBOSINFO_NS && c.local === 'os');
+    osinfoId = attr(os, 'id');
+  }
+
+  let clock: LibvirtClock | null = null;
+  const c = child(dom, 'clock');
+  if (c) {
+    const timers: LibvirtTimer[] = [];
+    for (const t of c.children) {
+      if (t.local !== 'timer' || t.ns !== null) continue;
+      const name = attr(t, 'name');
+      if (!name) continue;
+      if (timers.some((x) => x.name === name)) {
+        notes.push(`timer '${name}' is listed twice; the first is used`);
+        continue;
+      }
+      timers.push({ name, tickpolicy: attr(t, 'tickpolicy'), present: attr(t, 'present'), track: attr(t, 'track') });
+    }
+    clock = {
+      // libvirt's schema default for <clock> without offset is utc.
+      offset: attr(c, 'offset') ?? 'utc',
+      adjustment: attr(c, 'adjustment'),
+      basis: attr(c, 'basis'),
+      timezone: attr(c, 'timezone'),
+      start: attr(c, 'start'),
+      timers,
+    };
+  }
+  return {
+    ok: true,
+    domain: {
+      name: child(dom, 'name')?.text.trim() || null,
+      uuid,
+      type: attr(dom, 'type'),
+      arch: attr(child(child(dom, 'os'), 'type'), 'arch'),
+      osinfoId,
+      osFamilyHint: familyFromOsinfoId(osinfoId),
+      clock,
+      live: wrapped || attr(dom, 'id') !== null,
+      state,
+      notes,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The libvirt-clock check
+
+export interface LibvirtGuestMeasurement {
+  /** Measured RTC reading − host UTC, s (ReportMeasurement.rtcOffsetS). */
+  rtcOffsetS: number | null;
+  /** Host time of the measurement (to evaluate offset='timezone' zones at that instant). */
+  atMs?: number | null;
+  /** The guest's own zone and its UTC offset at atMs, from the report. */
+  zoneName?: string | null;
+  zoneOffsetS?: number | null;
+  /** The guest's configured RTC mode (/etc/adjtime, RealTimeIsUniversal). */
+  rtcMode?: 'UTC' | 'LOCAL' | null;
+}
+
+export interface LibvirtClockOptions {
+  /** How far an RTC reading may be from an explained value, s (the policy's rtc.maxDriftS). */
+  toleranceS?: number;
+}
+
+export interface LibvirtFinding {
+  status: Exclude<CheckStatus, 'pass'>;
+  text: string;
+}
+
+export interface LibvirtClockResult {
+  id: 'libvirt-clock';
+  status: CheckStatus;
+  /** One line: every finding, worst first, each naming the XML to write. */
+  reason: string;
+  findings: LibvirtFinding[];
+  family: GuestFamily | null;
+  familySource: 'agent' | 'libosinfo' | null;
+  /** The whole `<clock>` element virt-manager would write for this family (null when unknown). */
+  recommendedXml: string | null;
+}
+
+const RANK: Record<CheckStatus, number> = { pass: 0, warn: 1, unknown: 2, fail: 3 };
+
+/** An attribute value as it must be written inside '...' (values from a file are shown, capped, re-escaped). */
+const xmlAttr = (v: string) => (v.length > 100 ? `${v.slice(0, 100)}…` : v).replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
+
+/** The `<clock>` virt-manager writes (virtinst/domain/clock.py set_defaults, domain.md §7.2). */
+export function recommendedClockXml(family: GuestFamily, zone?: string): string {
+  const offset = family === 'windows' ? (zone ? `offset='timezone' timezone='${xmlAttr(zone)}'` : "offset='localtime'") : "offset='utc'";
+  const hv = family === 'windows' ? "<timer name='hypervclock' present='yes'/>" : '';
+  return `<clock ${offset}><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/>${hv}</clock>`;
+}
+
+const secs = (s: number) => {
+  const r = Math.round(s);
+  return `${r > 0 ? '+' : r < 0 ? '-' : ''}${Math.abs(r)} s`;
+};
+
+/** The nonzero whole-quarter-hour offset the reading is near, else null (timezones are quarter hours). */
+function quarterHour(s: number, tol: number): number | null {
+  const q = Math.round(s / 900);
+  return q !== 0 && Math.abs(q) <= 72 && Math.abs(s - q * 900) <= tol ? q * 900 : null;
+}
+
+function describeOffset(c: LibvirtClock): string {
+  const parts = [`offset='${xmlAttr(c.offset)}'`];
+  if (c.timezone !== null) parts.push(`timezone='${xmlAttr(c.timezone)}'`);
+  if (c.basis !== null) parts.push(`basis='${xmlAttr(c.basis)}'`);
+  if (c.adjustment !== null) parts.push(`adjustment='${xmlAttr(c.adjustment)}'`);
+  if (c.start !== null) parts.push(`start='${xmlAttr(c.start)}'`);
+  return `<clock ${parts.join(' ')}>`;
+}
+
+/**
+ * What the configured offset means for the RTC: `kind` 'utc' (UTC, maybe plus `adjustS`),
+ * 'host-local' (the host's local time plus adjustS), 'zone' (a named zone's local time), or
+ * 'fixed' / 'invalid'.
+ */
+type Effective =
+  | { kind: 'utc'; adjustS: number; persistsGuestWrites: boolean }
+  | { kind: 'host-local'; adjustS: number; persistsGuestWrites: boolean }
+  | { kind: 'zone'; zone: string }
+  | { kind: 'fixed' }
+  | { kind: 'invalid'; why: string };
+
+function effectiveOffset(c: LibvirtClock | null): Effective {
+  if (!c) return { kind: 'utc', adjustS: 0, persistsGuestWrites: false };
+  const adj = c.adjustment;
+  const numericAdj = adj !== null && adj !== 'reset' ? Number(adj) : 0;
+  if (!Number.isFinite(numericAdj) || (adj !== null && adj !== 'reset' && !/^[+-]?\d+$/.test(adj.trim()))) {
+    return { kind: 'invalid', why: `adjustment='${xmlAttr(adj ?? '')}' is neither a number of seconds nor 'reset'` };
+  }
+  switch (c.offset) {
+    case 'utc':
+    case 'localtime':
+      // A numeric adjustment turns utc/localtime into variable (formatdomain.rst, since 0.9.11).
+      return { kind: c.offset === 'utc' ? 'utc' : 'host-local', adjustS: numericAdj, persistsGuestWrites: adj !== null && adj !== 'reset' } as Effective;
+    case 'variable':
+      if (c.basis !== null && c.basis !== 'utc' && c.basis !== 'localtime') return { kind: 'invalid', why: `basis='${xmlAttr(c.basis)}' is neither utc nor localtime` };
+      return { kind: c.basis === 'localtime' ? 'host-local' : 'utc', adjustS: numericAdj, persistsGuestWrites: true } as Effective;
+    case 'timezone':
+      if (!c.timezone) return { kind: 'invalid', why: "offset='timezone' without a timezone attribute" };
+      return { kind: 'zone', zone: c.timezone };
+    case 'absolute':
+      return { kind: 'fixed' };
+    default:
+      return { kind: 'invalid', why: `offset='${xmlAttr(c.offset)}' is not one libvirt knows` };
+  }
+}
+
+function offsetFindings(d: LibvirtDomain, family: GuestFamily, m: LibvirtGuestMeasurement | undefined, tol: number): { findings: LibvirtFinding[]; ok: string } {
+  const out: LibvirtFinding[] = [];
+  const c = d.clock;
+  const written = c ? describeOffset(c) : "no <clock> element (libvirt defaults to offset='utc')";
+  const eff = effectiveOffset(c);
+  const rtc = m?.rtcOffsetS ?? null;
+  const atMs = m?.atMs ?? null;
+  const want = family === 'windows' ? "<clock offset='localtime'>" : "<clock offset='utc'>";
+  const who = family === 'windows' ? 'Windows guests keep the RTC in local time' : 'Linux guests keep the RTC in UTC';
+  const reading = rtc === null ? '' : ` (RTC reads ${secs(rtc)})`;
+  if (eff.kind === 'invalid') return { findings: [{ status: 'unknown', text: `${written}: ${eff.why}; ${who}: set ${want}` }], ok: '' };
+  if (eff.kind === 'fixed') {
+    return { findings: [{ status: 'fail', text: `${written} starts the RTC at the same instant at every boot; ${who}: set ${want}` }], ok: '' };
+  }
+
+  if (family === 'linux') {
+    if (eff.kind === 'utc' && Math.abs(eff.adjustS) <= tol) {
+      if (rtc !== null && Math.abs(rtc) > tol) {
+        const restart = d.live ? '' : ', or the domain still runs with an older configuration (XML edits take effect at the next full restart; compare virsh dumpxml)';
+        out.push({
+          status: 'warn',
+          text: `inconsistent: ${written} should give an RTC in UTC, but the guest's RTC reads ${secs(rtc)}: the guest has set its RTC since the domain started (hwclock --systohc with 'LOCAL' in /etc/adjtime)${restart}`,
+        });
+      } else if (eff.persistsGuestWrites) {
+        out.push({ status: 'warn', text: `${written} keeps whatever the guest writes to its RTC across restarts${reading}; set <clock offset='utc'> so that QEMU starts the RTC at UTC every time` });
+      }
+      return { findings: out, ok: `${written}${rtc !== null ? `, RTC reads ${secs(rtc)}: consistent` : ''}` };
+    }
+    if (eff.kind === 'utc') {
+      const explained = rtc !== null && Math.abs(rtc - eff.adjustS) <= tol;
+      out.push({
+        status: 'fail',
+        text: explained
+          ? `configured ${written} explains the RTC reading ${secs(rtc as number)}: the RTC runs ${secs(eff.adjustS)} off UTC; ${who}: set <clock offset='utc'>`
+          : `${written} puts the RTC ${secs(eff.adjustS)} off UTC${reading}; ${who}: set <clock offset='utc'>`,
+      });
+      return { findings: out, ok: '' };
+    }
+    if (eff.kind === 'host-local') {
+      const hostPart = rtc === null ? null : rtc - eff.adjustS;
+      const q = hostPart === null ? null : quarterHour(hostPart, tol);
+      let text: string;
+      if (rtc !== null && q !== null) {
+        text = `configured ${written} explains the RTC reading ${secs(rtc)} (the host's local time, ${formatUtcOffset(q)}${eff.adjustS ? ` plus ${secs(eff.adjustS)}` : ''}); set <clock offset='utc'>`;
+      } else if (hostPart !== null && Math.abs(hostPart) <= tol) {
+        text = `${written} on a Linux guest: the RTC reads ${secs(rtc as number)} now only because the host's zone is at UTC+00:00, and it will follow the host's zone; set <clock offset='utc'>`;
+      } else {
+        text = `${written} gives a Linux guest the host's local time in its RTC${rtc !== null ? `; the RTC reads ${secs(rtc)}, which that does not explain either (the guest wrote its RTC, or it drifts)` : ''}; set <clock offset='utc'>`;
+      }
+      out.push({ status: 'fail', text });
+      return { findings: out, ok: '' };
+    }
+    // kind === 'zone'
+    if (isKnownZone(eff.zone) && sameZone(eff.zone, 'UTC')) {
+      out.push({ status: 'warn', text: `${written} is UTC under another name; write <clock offset='utc'>` });
+      return { findings: out, ok: '' };
+    }
+    const zoneNow = atMs !== null ? zoneOffsetS(eff.zone, atMs) : null;
+    if (!isKnownZone(eff.zone)) {
+      out.push({ status: 'fail', text: `${written} names a zone this collector does not know; ${who}: set <clock offset='utc'>` });
+    } else if (rtc !== null && zoneNow !== null && Math.abs(rtc - zoneNow) <= tol) {
+      out.push({ status: 'fail', text: `configured ${written} explains the RTC reading ${secs(rtc)} (${eff.zone} is ${formatUtcOffset(zoneNow)} then); set <clock offset='utc'>` });
+    } else {
+      out.push({ status: 'fail', text: `${written} keeps ${eff.zone} local time in the RTC of a Linux guest${reading}; set <clock offset='utc'>` });
+    }
+    return { findings: out, ok: '' };
+  }
+
+  // Windows: the RTC should keep the guest's own local time.
+  const guestZone = m?.zoneName ?? null;
+  const guestOff = m?.zoneOffsetS ?? null;
+  const zoneFix = guestZone ? `<clock offset='timezone' timezone='${xmlAttr(guestZone)}'>` : null;
+  if (eff.kind === 'host-local') {
+    if (eff.persistsGuestWrites && Math.abs(eff.adjustS) > tol) {
+      out.push({ status: 'fail', text: `${written} puts the RTC ${secs(eff.adjustS)} off the host's local time${reading}; ${who}: set <clock offset='localtime'>` });
+      return { findings: out, ok: '' };
+    }
+    if (eff.persistsGuestWrites) {
+      out.push({ status: 'warn', text: `${written} keeps whatever the guest writes to its RTC across restarts; set <clock offset='localtime'>` });
+    }
+    if (rtc !== null && guestOff !== null && Math.abs(rtc - eff.adjustS - guestOff) > tol) {
+      out.push({
+        status: 'warn',
+        text: `${written} gives the host's local time (RTC reads ${secs(rtc)}), but the guest's zone${guestZone ? ` ${guestZone}` : ''} is ${formatUtcOffset(guestOff)}: ${zoneFix ? `write ${zoneFix} to give the guest its own local time` : "the host's and the guest's zones differ"}`,
+      });
+    }
+    return { findings: out, ok: `${written}${rtc !== null && guestOff !== null ? `, RTC reads ${secs(rtc)} = the guest's ${formatUtcOffset(guestOff)}: consistent` : ''}` };
+  }
+  if (eff.kind === 'zone') {
+    if (!isKnownZone(eff.zone)) {
+      out.push({ status: 'fail', text: `${written} names a zone this collector does not know; ${who}: set ${zoneFix ?? "<clock offset='localtime'>"}` });
+    } else if (guestZone === null) {
+      out.push({ status: 'warn', text: `${written}: the guest's own zone is not known, so whether ${eff.zone} is its local time cannot be confirmed` });
+    } else if (!sameZone(eff.zone, guestZone)) {
+      out.push({ status: 'fail', text: `${written} keeps ${eff.zone} time in the RTC, but the guest's zone is ${guestZone}; write ${zoneFix}` });
+    }
+    return { findings: out, ok: `${written}, the guest's own zone` };
+  }
+  // eff.kind === 'utc' on Windows
+  if (m?.rtcMode === 'UTC' && Math.abs(eff.adjustS) <= tol) {
+    out.push({
+      status: 'warn',
+      text: `${written} matches the guest's RealTimeIsUniversal=1, which Microsoft does not support; ${who}: set <clock offset='localtime'> and remove RealTimeIsUniversal`,
+    });
+    return { findings: out, ok: '' };
+  }
+  const utcExplained = rtc !== null && Math.abs(eff.adjustS) <= tol && Math.abs(rtc) <= tol;
+  out.push({
+    status: 'fail',
+    text:
+      utcExplained && guestOff !== null && guestOff !== 0
+        ? `configured ${written} explains the RTC reading ${secs(rtc as number)}: Windows reads that UTC value as its local time (${formatUtcOffset(guestOff)}); set ${zoneFix ? `<clock offset='localtime'> (or ${zoneFix})` : "<clock offset='localtime'>"}`
+        : `${written}${reading}; ${who}: set <clock offset='localtime'>`,
+  });
+  return { findings: out, ok: '' };
+}
+
+function timerFindings(d: LibvirtDomain, family: GuestFamily | null): LibvirtFinding[] {
+  // virt-manager applies these defaults to x86 QEMU/KVM guests only (no PIT/HPET/CMOS RTC elsewhere).
+  const x86 = d.arch === null || /^(x86_64|i[3-6]86)$/.test(d.arch);
+  const qemu = d.type === null || d.type === 'kvm' || d.type === 'qemu';
+  if (!x86 || !qemu) return [];
+  const timers = d.clock?.timers ?? [];
+  const get = (n: string) => timers.find((t) => t.name === n);
+  const out: LibvirtFinding[] = [];
+  const want = (name: string, key: 'tickpolicy' | 'present', value: string, why: string) => {
+    const t = get(name);
+    const xml = `<timer name='${name}' ${key}='${value}'/>`;
+    if (!t) out.push({ status: 'warn', text: `add ${xml} (${why})` });
+    else if (key === 'tickpolicy' && t.present === 'no') out.push({ status: 'warn', text: `<timer name='${name}' present='no'> removes the ${name}; write ${xml} (${why})` });
+    else if (t[key] !== value) out.push({ status: 'warn', text: `set ${xml}${t[key] !== null ? ` instead of ${key}='${t[key]}'` : ''} (${why})` });
+  };
+  want('rtc', 'tickpolicy', 'catchup', 'lost RTC ticks are replayed faster');
+  want('pit', 'tickpolicy', 'delay', 'no PIT tick reinjection');
+  want('hpet', 'present', 'no', 'no emulated HPET');
+  if (family === 'windows') want('hypervclock', 'present', 'yes', "Hyper-V reference time for Windows' clock");
+  const kvm = get('kvmclock');
+  if (family !== 'windows' && kvm?.present === 'no') {
+    out.push({ status: 'warn', text: "<timer name='kvmclock' present='no'> hides kvm-clock from the guest; remove it or write <timer name='kvmclock' present='yes'/>" });
+  }
+  return out;
+}
+
+/**
+ * The `libvirt-clock` check for one domain. `family` comes from the joined agent's report
+ * (familyFromPlatform(report.os.platform)) and wins over the libosinfo hint; `measured` is the
+ * joined agent's latest measurement, used to tie the configured offset to the RTC the guest reads:
+ * a Linux guest under offset='localtime' whose RTC reads +28800 s is one diagnosis.
+ */
+export function evaluateLibvirtClock(
+  domain: LibvirtDomain,
+  family: GuestFamily | null,
+  measured?: LibvirtGuestMeasurement,
+  options: LibvirtClockOptions = {},
+): LibvirtClockResult {
+  const tol = options.toleranceS ?? 5;
+  const fam = family ?? domain.osFamilyHint;
+  const familySource = family ? 'agent' : domain.osFamilyHint ? 'libosinfo' : null;
+  const findings: LibvirtFinding[] = [];
+  let okText: string;
+  if (fam === null) {
+    findings.push({
+      status: 'unknown',
+      text: `cannot tell whether ${domain.name ?? 'this domain'} runs Linux or Windows (no agent joined, no libosinfo metadata): Linux guests need <clock offset='utc'>, Windows guests <clock offset='localtime'>`,
+    });
+    okText = '';
+  } else if (domain.clock === null && timerFindings(domain, fam).length > 0) {
+    // Nothing to amend: the whole element is missing, so name the whole element.
+    findings.push({
+      status: fam === 'windows' ? 'fail' : 'warn',
+      text: `no <clock> element (libvirt defaults to offset='utc'${fam === 'windows' ? ', which Windows reads as local time' : ''}, without the recommended timers); write ${recommendedClockXml(fam)}`,
+    });
+    okText = '';
+  } else {
+    const r = offsetFindings(domain, fam, measured, tol);
+    findings.push(...r.findings);
+    okText = r.ok;
+  }
+  if (domain.clock !== null || fam === null) findings.push(...timerFindings(domain, fam));
+  findings.sort((a, b) => RANK[b.status] - RANK[a.status]);
+  const status = findings.reduce<CheckStatus>((s, f) => (RANK[f.status] > RANK[s] ? f.status : s), 'pass');
+  const famText = fam === 'windows' ? 'Windows' : 'Linux';
+  let reason: string;
+  if (findings.length === 0) {
+    reason = `${okText}; rtc catchup, pit delay, hpet off${fam === 'windows' ? ', hypervclock on' : ''}: as virt-manager recommends for ${famText} guests`;
+  } else {
+    reason = findings.map((f) => f.text).join('; ');
+  }
+  if (family && domain.osFamilyHint && family !== domain.osFamilyHint) {
+    reason += ` (libosinfo metadata says ${domain.osFamilyHint} (${domain.osinfoId}), the agent reports ${family})`;
+  }
+  return { id: 'libvirt-clock', status, reason, findings, family: fam, familySource, recommendedXml: fam ? recommendedClockXml(fam) : null };
+}
+
+/**
+ * What evaluateLibvirtClock needs from a joined agent's latest report and its measurement: the OS
+ * family (null when the report's os section could not be read) and the measured RTC facts.
+ */
+export function libvirtInputsFromReport(report: Report, m: ReportMeasurement): { family: GuestFamily | null; measured: LibvirtGuestMeasurement } {
+  const tz = report.timezone;
+  return {
+    family: isOk(report.os) ? familyFromPlatform(report.os.platform) : null,
+    measured: {
+      rtcOffsetS: m.rtcOffsetS,
+      atMs: m.receivedAtMs,
+      zoneName: isOk(tz) ? tz.name : null,
+      zoneOffsetS: isOk(tz) ? tz.offsetS : null,
+      rtcMode: report.rtc.mode ?? null,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joining domains to agents
+
+export interface DomainAgentJoin<D, A> {
+  matched: { domain: D; agent: A }[];
+  domainsWithoutAgent: D[];
+  /** Agents whose systemUuid is null, not a UUID, or no domain's. */
+  agentsWithoutDomain: A[];
+  /** UUIDs held by more than one domain or more than one agent (cloned images keep the SMBIOS UUID of their template only if libvirt was told so). */
+  duplicates: { uuid: string; domains: D[]; agents: A[] }[];
+}
+
+/**
+ * Joins domains to agents by the SMBIOS system UUID the agent reports (libvirt sets it to the
+ * domain UUID); case, hyphens and braces are ignored. Every domain–agent pair sharing a UUID is a
+ * match; a UUID shared by several domains or several agents is also listed in `duplicates`.
+ */
+export function joinDomainsToAgents<D extends { uuid: string | null }, A extends { id: string; systemUuid: string | null }>(
+  domains: readonly D[],
+  agents: readonly A[],
+): DomainAgentJoin<D, A> {
+  const byUuid = new Map<string, { domains: D[]; agents: A[] }>();
+  const slot = (u: string) => {
+    let s = byUuid.get(u);
+    if (!s) byUuid.set(u, (s = { domains: [], agents: [] }));
+    return s;
+  };
+  const domainsWithoutAgent: D[] = [];
+  const agentsWithoutDomain: A[] = [];
+  for (const d of domains) {
+    const u = normalizeUuid(d.uuid);
+    if (u) slot(u).domains.push(d);
+    else domainsWithoutAgent.push(d);
+  }
+  for (const a of agents) {
+    const u = normalizeUuid(a.systemUuid);
+    if (u) slot(u).agents.push(a);
+    else agentsWithoutDomain.push(a);
+  }
+  const matched: { domain: D; agent: A }[] = [];
+  const duplicates: DomainAgentJoin<D, A>['duplicates'] = [];
+  for (const [uuid, s] of byUuid) {
+    if (s.domains.length > 1 || s.agents.length > 1) duplicates.push({ uuid, domains: s.domains, agents: s.agents });
+    if (s.agents.length === 0) domainsWithoutAgent.push(...s.domains);
+    else if (s.domains.length === 0) agentsWithoutDomain.push(...s.agents);
+    else for (const domain of s.domains) for (const agent of s.agents) matched.push({ domain, agent });
+  }
+  return { matched, domainsWithoutAgent, agentsWithoutDomain, duplicates };
+}
