@@ -1,1 +1,33 @@
-export const AGENT_VERSION = "0.1.0";
+/**
+ * @clockwatch/agent: the readers (each a pure parse + an I/O read under a root), the time
+ * exchange, the spool and delivery, and the Agent that ties them together. The CLI is dist/cli.js.
+ */
+export { AGENT_VERSION } from './version.js';
+export { type ReaderContext, type ChronycTarget, underRoot, readText, DEFAULT_COMMAND_TIMEOUT_MS } from './context.js';
+export { createCommandRunner, createReplayRunner, recordingName, type CommandRunnerOptions } from './runner.js';
+
+export { parseClocksource, readClocksource, CLOCKSOURCE_DIR } from './readers/clocksource.js';
+export { parseAdjtime, parseSysconfigClock, parseShellVars, readRtcMode, type RtcModeResult } from './readers/rtc-mode.js';
+export { chooseRtcDevice, parseSinceEpoch, parseProcDriverRtc, parseHwclockShow, readRtc, type RtcReadOptions } from './readers/rtc.js';
+export { isTzif, parseTzif, tzifAt, parsePosixTz, posixTzAt, type Tzif, type TzType } from './readers/tzif.js';
+export { realpathUnderRoot, zoneNameFromPath, findZoneMatches, ZONEINFO_DIR, type ZoneMatch } from './readers/zoneinfo.js';
+export { decideTimezone, parseEtcTimezone, zoneFromTzEnv, readTimezone, type TimezoneFacts, type LocaltimeFacts } from './readers/timezone.js';
+export { parseChronyCsv, chronyToNtp, chronycArgs, refIdText, readChrony, type ChronyTracking, type ChronySource } from './readers/chrony.js';
+export { parseKeyValues, parseTimespanS, parseSystemdTimestamp, parseNtpMessage, timesyncdToNtp, readTimesyncd } from './readers/timesyncd.js';
+export { parseNtpqVars, parseNtpTimestamp, ntpqToNtp, readNtpd, NTP_UNIX_OFFSET_S } from './readers/ntpd.js';
+export { readNtp, detectNtpDaemons, daemonsFromComms, DAEMON_COMMS, type DaemonScan } from './readers/ntp.js';
+export { parseMachineId, parseSmbiosUuid, readIdentity, type IdentityFacts } from './readers/identity.js';
+export { parseOsRelease, parseRedhatRelease, detectVirtualization, parseUptime, readDistro, readPlatform, readUptimeS, type VirtFacts } from './readers/platform.js';
+
+export { createWallClock, takeAnchor, type WallClock, type Anchor, type ClockSources } from './wall-clock.js';
+export { createStepDetector, type StepDetector, type StepClocks } from './steps.js';
+export { runTimeExchange, type ProbeOptions } from './probe.js';
+export { collectReport, readStaticFacts, newReportId, type CollectOptions, type StaticFacts } from './collect.js';
+export { Spool, readKeptAgentId, writeFileDurable, type SpoolEntry, type SpoolCounts, type SpoolOptions } from './spool.js';
+export { pushReports, parseRetryAfterMs, backoffMs, type PushOutcome, type PushOptions } from './transport.js';
+export { deliverSpool, type DeliverOptions, type DeliverResult } from './deliver.js';
+export { Agent, type AgentDeps, type OnceResult, type CycleStats } from './agent.js';
+export { loadConfig, ConfigError, USAGE, type AgentConfig, type LoadInput, type LoadResult } from './config.js';
+export { startListener, type Listener, type ListenOptions } from './listen.js';
+export { reportToPrometheus } from './metrics.js';
+export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js';

@@ -60,9 +60,24 @@ export const IngestResultSchema = Type.Object({
 });
 export type IngestResult = Static<typeof IngestResultSchema>;
 
+/**
+ * A report of an array that the collector refused (it is wrong, resending will not help): the
+ * agent drops it from its spool. `index` is its position in the request array.
+ */
+export const IngestRejectionSchema = Type.Object({
+  index: Type.Integer(),
+  reportId: Nullable(Type.String()),
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  message: Type.String(),
+});
+export type IngestRejection = Static<typeof IngestRejectionSchema>;
+
 export const IngestResponseSchema = Type.Object({
   accepted: Type.Integer(),
   results: Type.Array(IngestResultSchema),
+  /** Only for array requests: the reports refused one by one (the others were stored). */
+  rejected: Type.Optional(Type.Array(IngestRejectionSchema)),
 });
 export type IngestResponse = Static<typeof IngestResponseSchema>;
 
@@ -71,6 +86,10 @@ export const AgentRowSchema = Type.Object({
   hostname: Type.String(),
   status: AgentStatusSchema,
   lastSeenMs: Type.Number(),
+  /** Host time of the latest measurement (the report's collection time on the host clock). */
+  atMs: Type.Optional(Type.Number()),
+  /** The agent's report interval: it is stale after the policy's multiple of it. */
+  intervalS: Type.Optional(Type.Number()),
   offsetMs: Nullable(Type.Number()),
   uncertaintyMs: Nullable(Type.Number()),
   rtcOffsetS: Nullable(Type.Number()),
@@ -93,6 +112,8 @@ export const AgentListSchema = Type.Object({
 export const HistoryPointSchema = Type.Object({
   reportId: Type.String(),
   seq: Type.Integer(),
+  /** Host time of the measurement (the guest's collection time on the host clock); history is ordered by it. */
+  atMs: Type.Optional(Type.Number()),
   receivedAtMs: Type.Number(),
   guestEpochMs: Type.Number(),
   offsetMs: Nullable(Type.Number()),
@@ -100,6 +121,11 @@ export const HistoryPointSchema = Type.Object({
   rtcOffsetS: Nullable(Type.Number()),
   status: AgentStatusSchema,
   stepCount: Type.Integer(),
+  /** The guest's own NTP daemon: synchronised, and its offset estimate (ms), as reported. */
+  ntpSynchronized: Type.Optional(Nullable(Type.Boolean())),
+  ntpOffsetMs: Type.Optional(Nullable(Type.Number())),
+  /** Per-check status at ingest (the reporting check is not kept per sample). */
+  checks: Type.Optional(Type.Record(Type.String(), CheckStatusSchema)),
 });
 export type HistoryPoint = Static<typeof HistoryPointSchema>;
 

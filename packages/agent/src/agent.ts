@@ -1,0 +1,266 @@
+/**
+ * The agent's life: read static facts once, then per cycle collect → spool → deliver. Modes:
+ * print (no network, nothing written), once (one report plus the spool, the collector's verdict),
+ * loop (every interval with jitter until stopped; a stop finishes the cycle in flight).
+ */
+import { ErrorCodes, type AgentInfo, type CommandRunner, type IngestResult, type Report } from '@clockwatch/shared';
+import type { Client } from 'undici';
+import { collectReport, newReportId, readStaticFacts, type StaticFacts } from './collect.js';
+import type { AgentConfig } from './config.js';
+import type { ReaderContext } from './context.js';
+import { deliverSpool, type DeliverResult } from './deliver.js';
+import type { Logger } from './log.js';
+import { runTimeExchange } from './probe.js';
+import { readIdentity } from './readers/identity.js';
+import { readKeptAgentId, Spool } from './spool.js';
+import { createStepDetector, type StepDetector } from './steps.js';
+import { pushReports } from './transport.js';
+import { AGENT_VERSION } from './version.js';
+import { createWallClock, type WallClock } from './wall-clock.js';
+
+export interface AgentDeps {
+  config: AgentConfig;
+  run: CommandRunner;
+  env?: Record<string, string | undefined>;
+  log: Logger;
+  /** Effective uid 0: hwclock is allowed only then. */
+  isRoot?: boolean;
+  nowMs?: () => number;
+  random?: () => number;
+}
+
+export interface OnceResult {
+  exitCode: number;
+  output: Record<string, unknown>;
+}
+
+export interface CycleStats {
+  seq: number;
+  spawns: number;
+  /** CPU time of the agent process in this cycle (user + system), ms; children not included. */
+  cpuMs: number;
+  userMs: number;
+  delivery: DeliverResult | null;
+}
+
+export class Agent {
+  readonly config: AgentConfig;
+  private readonly deps: AgentDeps;
+  private readonly ctx: ReaderContext;
+  private readonly steps: StepDetector;
+  private readonly clock: WallClock;
+  private spool: Spool | null = null;
+  private client: Client | null = null;
+  private staticFacts: StaticFacts | null = null;
+  private info: AgentInfo | null = null;
+  private spawns = 0;
+  private printSeq = 0;
+  private notBeforeMs = 0;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  readonly cycles: CycleStats[] = [];
+
+  private constructor(deps: AgentDeps) {
+    this.deps = deps;
+    this.config = deps.config;
+    const run: CommandRunner = (cmd, args, o) => {
+      this.spawns++;
+      return deps.run(cmd, args, o);
+    };
+    this.ctx = {
+      root: deps.config.root,
+      run,
+      env: deps.env ?? {},
+      nowMs: deps.nowMs ?? Date.now,
+      chrony: deps.config.chronyc ?? undefined,
+      commandTimeoutMs: deps.config.timeoutMs,
+      daemonCache: {},
+      timezoneCache: {},
+    };
+    this.steps = createStepDetector(deps.config.stepThresholdMs);
+    this.clock = createWallClock();
+  }
+
+  /** Reads the static facts and the identity; opens the spool unless printing. */
+  static async create(deps: AgentDeps): Promise<Agent> {
+    const a = new Agent(deps);
+    if (deps.config.mode !== 'print') a.spool = await Spool.open({ dir: deps.config.spoolDir, maxReports: deps.config.spoolMaxReports, maxBytes: deps.config.spoolMaxBytes });
+    a.staticFacts = await readStaticFacts(a.ctx);
+    const ident = await readIdentity(a.ctx.root);
+    let id: string;
+    let idSource: NonNullable<AgentInfo['idSource']>;
+    if (deps.config.id) [id, idSource] = [deps.config.id, 'config'];
+    else if (ident.machineId) [id, idSource] = [ident.machineId, 'machine-id'];
+    else if (ident.systemUuid) [id, idSource] = [ident.systemUuid, 'smbios'];
+    else {
+      // No stable id in the guest: one generated once and kept in the spool (--print keeps nothing).
+      const kept = a.spool ? await a.spool.keptAgentId(true) : await readKeptAgentId(deps.config.spoolDir);
+      [id, idSource] = [kept ?? newReportId(), 'generated'];
+    }
+    a.info = {
+      id,
+      hostname: ident.hostname,
+      version: AGENT_VERSION,
+      systemUuid: ident.systemUuid,
+      idSource,
+      labels: { ...deps.config.labels },
+      intervalS: deps.config.intervalS,
+    };
+    return a;
+  }
+
+  get agentId(): string {
+    return this.info!.id;
+  }
+
+  spawnCount(): number {
+    return this.spawns;
+  }
+
+  stepsTotal(): number {
+    return this.steps.total();
+  }
+
+  spoolCounts() {
+    return this.spool?.counts() ?? null;
+  }
+
+  private async dispatcher(): Promise<{ client: Client; basePath: string }> {
+    const url = new URL(this.config.collector);
+    if (!this.client) {
+      // Loaded on first use: --print and the pull endpoint never pay for undici.
+      const { Client } = await import('undici');
+      // One connection, kept alive across cycles: the exchange and the pushes share it.
+      this.client = new Client(url.origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: this.config.timeoutMs } });
+    }
+    return { client: this.client, basePath: url.pathname.replace(/\/+$/, '') };
+  }
+
+  /** Collects one report. `probe`: run the time exchange; `consumeEvents`: take pending steps into it. */
+  async buildReport(opts: { probe: boolean; consumeEvents: boolean }): Promise<Report> {
+    this.steps.check();
+    const seq = this.spool ? await this.spool.nextSeq() : this.printSeq++;
+    const agent: AgentInfo = { ...this.info! };
+    if (this.spool) agent.spool = this.spool.counts();
+    const timeProbe = opts.probe
+      ? async () => {
+          const { client, basePath } = await this.dispatcher();
+          return runTimeExchange({ dispatcher: client, basePath, clock: this.clock, samples: this.config.samples, timeoutMs: this.config.timeoutMs, token: this.config.token });
+        }
+      : { error: { code: ErrorCodes.PROBE_SKIPPED, message: this.config.mode === 'print' ? '--print: no network' : 'pull endpoint: no exchange with a collector' } };
+    return collectReport({
+      ctx: this.ctx,
+      agent,
+      static: this.staticFacts!,
+      seq,
+      timeProbe,
+      events: opts.consumeEvents ? this.steps.take() : this.steps.peek(),
+      rtc: { hwclock: this.config.hwclock, isRoot: this.deps.isRoot ?? false },
+    });
+  }
+
+  /** --print: one report, no network, nothing written. */
+  async print(): Promise<Report> {
+    return this.buildReport({ probe: false, consumeEvents: true });
+  }
+
+  /**
+   * Collects with the exchange and puts the report in the spool. The agent does not load the
+   * schema validator (it costs ~10 MB of RSS): the collector validates, and a report it refuses
+   * is logged with the collector's code and counted as rejected. The tests validate every
+   * reader's output against schema v1.
+   */
+  private async collectAndSpool(): Promise<Report> {
+    const r = await this.buildReport({ probe: true, consumeEvents: true });
+    const dropped = await this.spool!.add(r);
+    if (dropped > 0) this.deps.log.warn(`spool full: dropped the ${dropped} oldest report(s)`);
+    return r;
+  }
+
+  private async deliver(deadlineMs: number): Promise<DeliverResult> {
+    const { client, basePath } = await this.dispatcher();
+    return deliverSpool({
+      spool: this.spool!,
+      push: (reports) => pushReports(reports, { dispatcher: client, basePath, token: this.config.token, timeoutMs: Math.max(this.config.timeoutMs, 15_000) }),
+      log: this.deps.log,
+      deadlineMs,
+      random: this.deps.random,
+      sleep: (ms) => this.sleep(ms),
+      stopped: () => this.stopping,
+    });
+  }
+
+  /** --once: one report plus whatever is spooled; the verdict of this report decides the exit code. */
+  async once(): Promise<OnceResult> {
+    const r = await this.collectAndSpool();
+    const d = await this.deliver(Date.now() + 30_000);
+    const res: IngestResult | undefined = d.results.get(r.reportId);
+    if (res) return { exitCode: 0, output: { accepted: true, ...res } };
+    const stillSpooled = this.spool!.list().some((e) => e.reportId === r.reportId);
+    const code = d.status === 'auth' ? 'CW_ERR_AUTH' : stillSpooled ? 'CW_ERR_UNDELIVERED' : 'CW_ERR_REJECTED';
+    return {
+      exitCode: stillSpooled ? 1 : 2,
+      output: { accepted: false, reportId: r.reportId, spooled: stillSpooled, error: { code, message: d.lastError ?? 'not acknowledged' } },
+    };
+  }
+
+  /** One loop cycle: collect → spool → deliver (unless the collector asked us to wait). */
+  async cycle(deadlineMs: number): Promise<CycleStats> {
+    const cpu0 = process.cpuUsage();
+    const spawns0 = this.spawns;
+    const r = await this.collectAndSpool();
+    let delivery: DeliverResult | null = null;
+    if (Date.now() >= this.notBeforeMs) {
+      delivery = await this.deliver(deadlineMs);
+      this.notBeforeMs = delivery.notBeforeMs ?? 0;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const stats: CycleStats = { seq: r.seq, spawns: this.spawns - spawns0, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, delivery };
+    this.cycles.push(stats);
+    if (this.cycles.length > 100) this.cycles.shift();
+    this.deps.log.debug(`cycle seq ${stats.seq}: ${stats.cpuMs.toFixed(2)} ms CPU (${stats.userMs.toFixed(2)} user), ${stats.spawns} process(es), delivery ${delivery?.status ?? 'waiting'}, ${this.spool!.list().length} pending`);
+    return stats;
+  }
+
+  /** Runs until stop(): a cycle every interval ± 10 %. */
+  async runLoop(): Promise<void> {
+    const intervalMs = this.config.intervalS * 1000;
+    while (!this.stopping) {
+      const start = Date.now();
+      try {
+        await this.cycle(start + Math.max(intervalMs * 0.8, Math.min(intervalMs, 5000)));
+      } catch (err) {
+        this.deps.log.error(`cycle failed: ${(err as Error).stack ?? String(err)}`);
+      }
+      if (this.stopping) break;
+      const jitter = 1 + ((this.deps.random ?? Math.random)() - 0.5) * 0.2;
+      await this.sleep(Math.max(0, start + intervalMs * jitter - Date.now()));
+    }
+  }
+
+  /** Ends the loop after the cycle in flight (and cuts any wait short). */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close().catch(() => undefined);
+    this.client = null;
+  }
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * clockwatch-agent: the only module that touches the process (argv, env, exit code, signals,
+ * stdout/stderr). Everything else gets root, env, runner and clock passed in.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent } from './agent.js';
+import { ConfigError, loadConfig, USAGE, type AgentConfig } from './config.js';
+import { startListener, type Listener } from './listen.js';
+import { createLogger } from './log.js';
+import { createCommandRunner, createReplayRunner } from './runner.js';
+
+function fail(option: string, message: string): number {
+  process.stderr.write(`clockwatch-agent: ${option}: ${message}\n`);
+  return 2;
+}
+
+async function main(): Promise<number> {
+  let config: AgentConfig;
+  try {
+    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (f) => readFileSync(f, 'utf8') });
+    if (loaded.kind === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (loaded.kind === 'version') {
+      process.stdout.write(`clockwatch-agent ${loaded.version}\n`);
+      return 0;
+    }
+    config = loaded.config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`clockwatch-agent: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (config.listen && config.mode !== 'loop') return fail('--listen', 'serves only while the agent runs (not with --once or --print)');
+
+  const log = createLogger((line) => process.stderr.write(line), config.logLevel);
+  const run = config.replayDir
+    ? createReplayRunner(config.replayDir)
+    : createCommandRunner({ path: process.env.PATH, defaultTimeoutMs: config.timeoutMs });
+  let agent: Agent;
+  try {
+    agent = await Agent.create({ config, run, env: process.env, log, isRoot: process.getuid?.() === 0 });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return fail('--spool', `cannot use ${config.spoolDir}: ${e.code ?? e.message}`);
+  }
+
+  if (config.mode === 'print') {
+    const report = await agent.print();
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  if (config.mode === 'once') {
+    const res = await agent.once();
+    await agent.close();
+    process.stdout.write(`${JSON.stringify(res.output, null, 2)}\n`);
+    return res.exitCode;
+  }
+
+  const onSignal = (sig: string) => {
+    log.info(`${sig}: finishing the cycle in flight`);
+    agent.stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  let listener: Listener | null = null;
+  if (config.listen) {
+    try {
+      listener = await startListener({
+        host: config.listen.host,
+        port: config.listen.port,
+        collect: () => agent.buildReport({ probe: false, consumeEvents: false }),
+        counters: () => ({ stepsTotal: agent.stepsTotal(), spawnsTotal: agent.spawnCount() }),
+      });
+    } catch (err) {
+      return fail('--listen', `cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    log.info(`pull endpoint on http://${listener.address.address}:${listener.address.port}/v1/report and /metrics`);
+  }
+  log.info(`agent ${agent.agentId} reporting to ${config.collector} every ${config.intervalS} s (spool ${config.spoolDir})`);
+  await agent.runLoop();
+  await listener?.close();
+  await agent.close();
+  log.info('stopped');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`clockwatch-agent: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

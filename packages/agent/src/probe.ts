@@ -1,0 +1,76 @@
+/**
+ * The time exchange with the collector (spec: POST /v1/time {t1} → {t1, t2, t3}; the agent records
+ * t4), NTP style (RFC 5905 §8): several samples on one kept-alive connection, after one warm-up
+ * request so that no sample pays for the TCP (or TLS) handshake (domain.md §6.2). The collector
+ * recomputes offset and uncertainty from the raw samples and keeps the minimum-delay one.
+ */
+import { ErrorCodes, LIMITS, type Sample, type TimeProbeSection } from '@clockwatch/shared';
+import type { Dispatcher } from 'undici';
+import { errorMessage } from './context.js';
+import type { WallClock } from './wall-clock.js';
+
+export interface ProbeOptions {
+  /** An undici Client (one connection) to the collector's origin. */
+  dispatcher: Dispatcher;
+  /** Path prefix of the collector URL ('' or '/clockwatch'). */
+  basePath?: string;
+  clock: WallClock;
+  samples?: number;
+  timeoutMs?: number;
+  token?: string | null;
+}
+
+const inRange = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= LIMITS.minEpochMs && x <= LIMITS.maxEpochMs;
+
+async function exchange(o: ProbeOptions, t1: number): Promise<{ t2: number; t3: number; t4: number }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  const timeout = o.timeoutMs ?? 5000;
+  const body = JSON.stringify({ t1 });
+  const res = await o.dispatcher.request({
+    method: 'POST',
+    path: `${o.basePath ?? ''}/v1/time`,
+    headers,
+    body,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
+  // t4 when the answer's headers arrive: reading and parsing the small body is not network delay.
+  const t4 = o.clock.now();
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`POST /v1/time answered ${res.statusCode}: ${text.slice(0, 200)}`);
+  const reply = JSON.parse(text) as { t1?: unknown; t2?: unknown; t3?: unknown };
+  if (!inRange(reply.t2) || !inRange(reply.t3)) throw new Error(`POST /v1/time answered without usable t2/t3: ${text.slice(0, 200)}`);
+  if (reply.t1 !== undefined && reply.t1 !== t1) throw new Error('POST /v1/time echoed a different t1');
+  return { t2: reply.t2, t3: reply.t3, t4 };
+}
+
+/**
+ * Runs the exchange. A failure after some samples keeps those samples (each one is evidence);
+ * none at all is { error: CW_ERR_PROBE_FAILED }.
+ */
+export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection> {
+  const n = Math.max(1, Math.min(o.samples ?? 8, LIMITS.samples));
+  const samples: Sample[] = [];
+  let failure: string | null = null;
+  o.clock.reanchor();
+  try {
+    await exchange(o, o.clock.now()); // warm-up: opens or revalidates the connection
+  } catch (err) {
+    return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${errorMessage(err)}`.slice(0, 2000) } };
+  }
+  for (let i = 0; i < n; i++) {
+    const t1 = o.clock.now();
+    try {
+      const r = await exchange(o, t1);
+      if (inRange(t1) && inRange(r.t4)) samples.push({ t1, t2: r.t2, t3: r.t3, t4: r.t4 });
+    } catch (err) {
+      failure = errorMessage(err);
+      break;
+    }
+  }
+  if (samples.length === 0) {
+    return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${failure ?? 'no usable sample'}`.slice(0, 2000) } };
+  }
+  return { samples, resolutionMs: o.clock.resolutionMs() };
+}

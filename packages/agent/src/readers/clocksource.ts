@@ -1,0 +1,33 @@
+/**
+ * Clocksource (kernel/time/clocksource.c, attribute group `clocksource_attrs`):
+ *   /sys/devices/system/clocksource/clocksource0/current_clocksource   "<name>\n"
+ *   /sys/devices/system/clocksource/clocksource0/available_clocksource "<a> <b> \n" (every name
+ *   followed by a space, then a newline: available_clocksource_show()).
+ * Both are world-readable (0644 / 0444). domain.md §1.
+ */
+import { ErrorCodes, type ClocksourceSection } from '@clockwatch/shared';
+import { readText } from '../context.js';
+
+export const CLOCKSOURCE_DIR = '/sys/devices/system/clocksource/clocksource0';
+
+export function parseClocksource(currentText: string, availableText: string): ClocksourceSection {
+  const current = currentText.trim();
+  if (!current || /\s/.test(current)) {
+    return { error: { code: ErrorCodes.PARSE, message: `current_clocksource is not one name: ${JSON.stringify(currentText.slice(0, 80))}` } };
+  }
+  const available = availableText.trim().split(/\s+/).filter(Boolean).slice(0, 64);
+  return { current, available };
+}
+
+export async function readClocksource(root: string): Promise<ClocksourceSection> {
+  const [cur, avail] = await Promise.all([
+    readText(root, `${CLOCKSOURCE_DIR}/current_clocksource`),
+    readText(root, `${CLOCKSOURCE_DIR}/available_clocksource`),
+  ]);
+  if (!cur.ok) return { error: cur.error };
+  // The list is a nicety; the current one is the fact. An unreadable list is reported empty
+  // only when the current one was read (it then appears in the list below).
+  const section = parseClocksource(cur.text, avail.ok ? avail.text : '');
+  if ('current' in section && section.available.length === 0) section.available = [section.current];
+  return section;
+}

@@ -1,0 +1,253 @@
+/**
+ * The spool: every report is written here before its first send and removed only after the
+ * collector acknowledged it, so a report survives a collector outage, a crash and a SIGKILL.
+ *
+ * Layout (one directory, owned by the agent):
+ *   000000000042-<reportId>.json   one report per file; lexical order = seq order = creation order
+ *   state.json                     { seq, dropped, rejected } — counters that outlive restarts;
+ *                                  `seq` is a reservation (hi-lo): numbers up to it may have been
+ *                                  used, so a restart continues after it and never repeats one
+ *   agent-id                       the generated agent id, when the guest has no machine-id/SMBIOS UUID
+ * Every write is a temporary file, fsync, rename, fsync of the directory (rename(2) is atomic, the
+ * directory fsync makes the new name durable); a leftover `*.tmp` is a write that never happened.
+ * Bounded by count and bytes: the oldest reports are dropped first and counted.
+ */
+import { randomUUID } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { Report } from '@clockwatch/shared';
+
+export interface SpoolOptions {
+  dir: string;
+  maxReports?: number;
+  maxBytes?: number;
+}
+
+export interface SpoolEntry {
+  file: string;
+  seq: number;
+  reportId: string;
+  bytes: number;
+}
+
+export interface SpoolCounts {
+  pending: number;
+  dropped: number;
+  rejected: number;
+}
+
+interface SpoolState {
+  seq: number;
+  dropped: number;
+  rejected: number;
+}
+
+/** Sequence numbers reserved per write of state.json. */
+const SEQ_BLOCK = 100;
+
+const FILE_RE = /^(\d{12})-([A-Za-z0-9_-]{8,64})\.json$/;
+
+// Synchronous file operations: a few small files per cycle, where fs/promises would cost more CPU
+// in thread-pool hops than the work itself; fsync waits for the disk without burning CPU.
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Atomic, durable replace of `file` with `data`. */
+export async function writeFileDurable(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    const buf = Buffer.from(data);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
+export class Spool {
+  readonly dir: string;
+  readonly maxReports: number;
+  readonly maxBytes: number;
+  private state: SpoolState = { seq: 0, dropped: 0, rejected: 0 };
+  /** Last seq handed out; state.seq is the reservation. */
+  private seq = 0;
+  private entries: SpoolEntry[] = [];
+  /** Reports written by this process and not yet acknowledged: read() needs no disk read for them. */
+  private recent = new Map<string, Report>();
+
+  private constructor(o: SpoolOptions) {
+    this.dir = o.dir;
+    this.maxReports = Math.max(1, o.maxReports ?? 1000);
+    this.maxBytes = Math.max(64 * 1024, o.maxBytes ?? 16 * 1024 * 1024);
+  }
+
+  /** Opens (creating) the spool, drops leftover temporary files and lists what waits to be sent. */
+  static async open(o: SpoolOptions): Promise<Spool> {
+    const s = new Spool(o);
+    mkdirSync(s.dir, { recursive: true, mode: 0o700 });
+    try {
+      const st = JSON.parse(readFileSync(path.join(s.dir, 'state.json'), 'utf8')) as Partial<SpoolState>;
+      for (const k of ['seq', 'dropped', 'rejected'] as const) {
+        const v = st[k];
+        if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) s.state[k] = v;
+      }
+    } catch {
+      // first start, or a state file lost: counters restart, seq is recovered from the files below
+    }
+    for (const name of readdirSync(s.dir)) {
+      if (name.endsWith('.tmp')) {
+        try {
+          unlinkSync(path.join(s.dir, name));
+        } catch {
+          // already gone
+        }
+        continue;
+      }
+      const m = FILE_RE.exec(name);
+      if (!m) continue;
+      const bytes = statSync(path.join(s.dir, name)).size;
+      s.entries.push({ file: name, seq: Number(m[1]), reportId: m[2]!, bytes });
+    }
+    s.entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    // Continue after everything that may have been used: the reservation, or a file beyond it
+    // (a state.json lost or from an older layout).
+    s.seq = Math.max(s.state.seq, s.entries.at(-1)?.seq ?? 0);
+    s.state.seq = s.seq;
+    return s;
+  }
+
+  /**
+   * The next sequence number, never repeated across restarts (a crash leaves a gap). state.json
+   * reserves SEQ_BLOCK numbers at a time, so it is written once per SEQ_BLOCK reports, not per cycle.
+   */
+  async nextSeq(): Promise<number> {
+    this.seq += 1;
+    if (this.seq > this.state.seq) {
+      this.state.seq = this.seq + SEQ_BLOCK - 1;
+      await this.saveState();
+    }
+    return this.seq;
+  }
+
+  counts(): SpoolCounts {
+    return { pending: this.entries.length, dropped: this.state.dropped, rejected: this.state.rejected };
+  }
+
+  /** Oldest first. */
+  list(): readonly SpoolEntry[] {
+    return this.entries;
+  }
+
+  bytes(): number {
+    return this.entries.reduce((n, e) => n + e.bytes, 0);
+  }
+
+  /** Writes a report durably, then enforces the bounds (dropping the oldest, counted). Returns how many were dropped. */
+  async add(report: Report): Promise<number> {
+    const file = `${String(report.seq).padStart(12, '0')}-${report.reportId}.json`;
+    const data = JSON.stringify(report);
+    await writeFileDurable(path.join(this.dir, file), data);
+    this.entries.push({ file, seq: report.seq, reportId: report.reportId, bytes: Buffer.byteLength(data) });
+    this.recent.set(report.reportId, report);
+    if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value as string);
+    this.entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    let dropped = 0;
+    while (this.entries.length > 1 && (this.entries.length > this.maxReports || this.bytes() > this.maxBytes)) {
+      const oldest = this.entries[0]!;
+      await this.removeFile(oldest);
+      dropped++;
+    }
+    if (dropped > 0) {
+      this.state.dropped += dropped;
+      await this.saveState();
+    }
+    return dropped;
+  }
+
+  /** The stored report; a file that cannot be parsed is removed and counted as dropped (null). */
+  async read(entry: SpoolEntry): Promise<Report | null> {
+    const mem = this.recent.get(entry.reportId);
+    if (mem) return mem;
+    try {
+      return JSON.parse(readFileSync(path.join(this.dir, entry.file), 'utf8')) as Report;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.entries = this.entries.filter((e) => e !== entry);
+        return null;
+      }
+      await this.removeFile(entry);
+      this.state.dropped += 1;
+      await this.saveState();
+      return null;
+    }
+  }
+
+  /** The collector stored it (or already had it): forget it. */
+  async ack(reportId: string): Promise<boolean> {
+    const e = this.entries.find((x) => x.reportId === reportId);
+    if (!e) return false;
+    await this.removeFile(e);
+    return true;
+  }
+
+  /** The collector refused it for good (4xx): forget it, counted. */
+  async reject(reportId: string): Promise<void> {
+    const e = this.entries.find((x) => x.reportId === reportId);
+    if (e) await this.removeFile(e);
+    this.state.rejected += 1;
+    await this.saveState();
+  }
+
+  /** The generated agent id kept in the spool (created on first use when `create`). */
+  async keptAgentId(create: boolean): Promise<string | null> {
+    const file = path.join(this.dir, 'agent-id');
+    try {
+      const id = readFileSync(file, 'utf8').trim();
+      if (/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id)) return id;
+    } catch {
+      // not generated yet
+    }
+    if (!create) return null;
+    const id = randomUUID();
+    await writeFileDurable(file, `${id}\n`);
+    return id;
+  }
+
+  /**
+   * Removal is not fsynced: if a crash brings an acknowledged file back, it is sent again and the
+   * collector answers "duplicate" (reportId) — harmless, and one fsync less per cycle.
+   */
+  private async removeFile(e: SpoolEntry): Promise<void> {
+    try {
+      unlinkSync(path.join(this.dir, e.file));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.entries = this.entries.filter((x) => x !== e);
+    this.recent.delete(e.reportId);
+  }
+
+  private async saveState(): Promise<void> {
+    await writeFileDurable(path.join(this.dir, 'state.json'), JSON.stringify(this.state));
+  }
+}
+
+/** Reads the generated agent id from a spool directory without creating anything (for --print). */
+export async function readKeptAgentId(dir: string): Promise<string | null> {
+  try {
+    const id = readFileSync(path.join(dir, 'agent-id'), 'utf8').trim();
+    return /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}

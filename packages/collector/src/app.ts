@@ -1,0 +1,213 @@
+/**
+ * The app factory: builds the fastify app with every route, hook and part wired, and never
+ * listens (the CLI does; tests use inject() or listen on 127.0.0.1:0). Options are validated and
+ * frozen here; the store, the host clock and the wall clock are injected so tests control them.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import { DEFAULT_POLICY, type PolicyDocument } from '@clockwatch/shared';
+import type { TokenEntry } from './auth.js';
+import { Compliance } from './compliance.js';
+import type { AppContext } from './context.js';
+import { codeOf, errorBody, ERROR_CODES, toApiError } from './errors.js';
+import { GroupCommitter } from './group-commit.js';
+import { staticHostClock, type HostClock } from './host-clock.js';
+import { Ingestor } from './ingest.js';
+import { CollectorMetrics } from './metrics.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { RetentionScheduler, type RetentionOptions } from './retention.js';
+import { agentRoutes } from './routes/agents.js';
+import { complianceRoutes } from './routes/compliance.js';
+import { docsRoutes } from './routes/docs.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { reportRoutes } from './routes/reports.js';
+import { timeRoutes } from './routes/time.js';
+import type { Store } from './store/types.js';
+import { COLLECTOR_VERSION } from './version.js';
+import { AnchoredWallClock, type WallClock } from './wall-clock.js';
+
+export interface AppOptions {
+  store: Store;
+  policy?: PolicyDocument;
+  /** The host's own NTP state; default: unknown. */
+  hostClock?: HostClock;
+  /** The sub-ms wall clock for t2/t3 and receive times; default: anchored to the OS clock. */
+  clock?: WallClock;
+  /** Agent tokens (--tokens); null or absent: reports only from loopback addresses. */
+  agentTokens?: readonly TokenEntry[] | null;
+  /** Read tokens (--read-tokens); null or absent: reads are open. */
+  readTokens?: readonly TokenEntry[] | null;
+  /** Largest POST /v1/reports body, bytes (default 4 MiB). */
+  bodyLimit?: number;
+  /** Most reports in one array (default 1000). */
+  maxBatch?: number;
+  /** Per-agent request rate limit (default 60/min, burst 60); perMinute 0 disables it. */
+  rateLimit?: RateLimitOptions;
+  /** Automatic pruning; absent: none (the CLI always sets it). */
+  retention?: (RetentionOptions & { everyMs?: number; firstAfterMs?: number }) | null;
+  /** fastify/pino logger options; default: no logging. */
+  logger?: FastifyServerOptions['logger'];
+  loggerInstance?: FastifyServerOptions['loggerInstance'];
+  /** TLS for the listener (the CLI's --tls-cert/--tls-key). */
+  https?: { cert: string | Buffer; key: string | Buffer } | null;
+  /** process_* / nodejs_* metrics (default true). */
+  defaultMetrics?: boolean;
+  version?: string;
+}
+
+/** pino options the CLI uses: JSON lines, the authorization header never written. */
+export function loggerOptions(level: string): NonNullable<Exclude<FastifyServerOptions['logger'], boolean>> {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req(req: { method?: string; url?: string; headers?: Record<string, unknown>; socket?: { remoteAddress?: string } }) {
+        return { method: req.method, url: req.url, headers: req.headers, remoteAddress: req.socket?.remoteAddress };
+      },
+    },
+  };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const store = options.store;
+  const clock = options.clock ?? new AnchoredWallClock();
+  const hostClock = options.hostClock ?? staticHostClock(null);
+  const compliance = new Compliance(options.policy ?? DEFAULT_POLICY);
+  const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
+  const maxBatch = options.maxBatch ?? 1000;
+  if (!(bodyLimit > 0)) throw new RangeError('bodyLimit must be positive');
+  if (!(maxBatch > 0)) throw new RangeError('maxBatch must be positive');
+
+  const app = Fastify({
+    logger: options.loggerInstance ? undefined : (options.logger ?? false),
+    loggerInstance: options.loggerInstance,
+    // Per-request log lines would cost more than the ingest itself; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    https: options.https ?? null,
+    // Requests that arrive while closing are still answered (reads from the open store); a report
+    // that cannot be committed any more gets 503 CW_ERR_SHUTTING_DOWN from the ingest path.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    keepAliveTimeout: 65_000,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+    frameworkErrors: (err, _req, reply) => {
+      const e = toApiError(err);
+      void (reply as unknown as FastifyReply).code(e.statusCode).send(errorBody(e.statusCode, e.code, e.message));
+    },
+    clientErrorHandler: (err, socket) => {
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(errorBody(400, codeOf('BAD_REQUEST'), 'malformed HTTP request'));
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
+  }) as unknown as FastifyInstance;
+
+  const metrics = new CollectorMetrics({
+    store,
+    hostClock,
+    nowMs: () => clock.now(),
+    defaultMetrics: options.defaultMetrics ?? true,
+    clockSteps: clock instanceof AnchoredWallClock ? () => clock.steps : undefined,
+  });
+  const committer = new GroupCommitter(store, (f) => {
+    metrics.commitBatch.observe(f.records);
+    metrics.commitDuration.observe(f.durationMs / 1000);
+    if (f.error) app.log.error({ err: f.error, reports: f.records }, 'group commit failed');
+  });
+  const ingestor = new Ingestor({
+    committer,
+    compliance,
+    hostClock,
+    hostResolutionMs: clock.resolutionMs,
+    maxBatch,
+    onOutcome: (outcome, code) => {
+      if (outcome === 'stored' || outcome === 'duplicate') metrics.reports.inc({ result: outcome });
+      else metrics.rejected.inc({ code: code ?? 'unknown' });
+    },
+  });
+  const ctx: AppContext = {
+    store,
+    compliance,
+    hostClock,
+    clock,
+    ingestor,
+    metrics,
+    rateLimiter: new RateLimiter(options.rateLimit ?? { perMinute: 60 }),
+    agentTokens: options.agentTokens ?? null,
+    readTokens: options.readTokens ?? null,
+    version: options.version ?? COLLECTOR_VERSION,
+    startedAtMs: clock.now(),
+  };
+
+  // Every body this API takes is JSON: anything else is 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toApiError(err);
+    if (e.internal) request.log.error({ err, req: request.raw }, 'request failed');
+    else request.log.info({ code: e.code, statusCode: e.statusCode, req: request.raw, message: e.message }, 'request refused');
+    if (request.routeOptions.url === '/v1/reports' && !e.counted) metrics.rejected.inc({ code: e.code });
+    void reply.code(e.statusCode).headers(e.headers).send(errorBody(e.statusCode, e.code, e.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(404, codeOf('ROUTE_NOT_FOUND'), `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'clockwatch collector',
+        version: ctx.version,
+        description:
+          'Time service, report ingest and fleet queries. Times are ms since the Unix epoch; offsetMs = guest clock − host clock. ' +
+          `Errors are {statusCode, code, error, message}; codes: ${ERROR_CODES.join(', ')}.`,
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  await app.register(timeRoutes, { ctx });
+  await app.register(reportRoutes, { ctx, bodyLimit });
+  await app.register(agentRoutes, { ctx });
+  await app.register(complianceRoutes, { ctx });
+  await app.register(metricsRoutes, { ctx });
+  await app.register(healthRoutes, { ctx });
+  await app.register(docsRoutes);
+
+  const retention = options.retention
+    ? new RetentionScheduler({
+        ...options.retention,
+        store,
+        nowMs: () => clock.now(),
+        onResult: (r, ms) => app.log.info({ pruned: r, durationMs: Math.round(ms) }, 'retention: pruned'),
+        onError: (err) => app.log.error({ err }, 'retention: prune failed'),
+      })
+    : null;
+
+  app.addHook('onReady', async () => {
+    await hostClock.start?.();
+    retention?.start();
+  });
+  app.addHook('onClose', async () => {
+    hostClock.stop?.();
+    await retention?.stop();
+    // Answer what is queued before the owner closes the store.
+    await committer.close();
+  });
+  app.decorate('clockwatch', ctx);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    clockwatch: AppContext;
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * A CLI subcommand. The CLI dispatches through the table in commands/index.ts; later commands
+ * (export, status, verify) are one more file and one more row.
+ */
+export interface CommandIO {
+  argv: readonly string[];
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Registers a handler for SIGINT/SIGTERM (only the CLI touches `process`). */
+  onSignal: (handler: (signal: string) => void) => void;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Resolves with the exit code. ConfigError → one line on stderr and exit 2 (done by the CLI). */
+  run(io: CommandIO): Promise<number>;
+}

@@ -1,0 +1,147 @@
+/**
+ * `serve` configuration: the options of the contract plus a few operational ones, resolved with
+ * flags > env > config file > defaults, and every file they name (policy, tokens, TLS) loaded and
+ * checked at start, so a bad one stops the collector before it listens.
+ */
+import { readFileSync } from 'node:fs';
+import { parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { loadTokensFile, type TokenEntry } from './auth.js';
+import {
+  byteSize,
+  ConfigError,
+  duration,
+  listenAddress,
+  nonEmpty,
+  nonNegativeInt,
+  oneOf,
+  parseOptions,
+  positiveNumber,
+  type OptionSpec,
+} from './options.js';
+import type { Durability } from './store/sqlite.js';
+
+export const DEFAULT_DB = './data/clockwatch.db';
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
+  { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
+  { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
+  { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },
+  { key: 'exportDir', flag: 'export-dir', arg: 'DIR', help: 'periodic compliance exports (not implemented in this version)', parse: nonEmpty },
+  { key: 'exportEvery', flag: 'export-every', arg: 'DURATION', help: 'export period (not implemented in this version)', default: 86_400_000, parse: duration },
+  { key: 'retentionDays', flag: 'retention-days', arg: 'N', help: 'days raw samples are kept', default: 30, parse: positiveNumber },
+  { key: 'rollupRetentionDays', flag: 'rollup-retention-days', arg: 'N', help: 'days hourly rollups are kept (agents silent that long are forgotten)', default: 400, parse: positiveNumber },
+  { key: 'pruneEvery', flag: 'prune-every', arg: 'DURATION', help: 'how often retention runs', default: 3_600_000, parse: duration },
+  { key: 'tlsCert', flag: 'tls-cert', arg: 'FILE', help: 'TLS certificate (PEM); needs --tls-key', parse: nonEmpty },
+  { key: 'tlsKey', flag: 'tls-key', arg: 'FILE', help: 'TLS private key (PEM); needs --tls-cert', parse: nonEmpty },
+  { key: 'durability', flag: 'durability', arg: 'normal|full', help: 'normal: commits survive a process kill; full: fsync per commit, they survive power loss', default: 'normal', parse: oneOf('normal', 'full') },
+  { key: 'bodyLimit', flag: 'body-limit', arg: 'SIZE', help: 'largest POST /v1/reports body', default: 4 * 1024 * 1024, parse: byteSize },
+  { key: 'maxBatch', flag: 'max-batch', arg: 'N', help: 'most reports in one array', default: 1000, parse: (t) => { const n = nonNegativeInt(t); if (n < 1) throw new Error(`expected at least 1, got '${t}'`); return n; } },
+  { key: 'rateLimit', flag: 'rate-limit', arg: 'N', help: 'report requests per minute per agent (0: no limit)', default: 60, parse: nonNegativeInt },
+  { key: 'hostNtpRefresh', flag: 'host-ntp-refresh', arg: 'DURATION', help: "how often the host's own NTP state is read", default: 45_000, parse: duration },
+  { key: 'logLevel', flag: 'log-level', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options (keys as camelCase or as the flag)', parse: nonEmpty },
+];
+
+export interface ServeConfig {
+  listen: { host: string; port: number };
+  db: string;
+  durability: Durability;
+  policy: PolicyDocument | null;
+  policyFile: string | null;
+  agentTokens: TokenEntry[] | null;
+  tokensFile: string | null;
+  readTokens: TokenEntry[] | null;
+  readTokensFile: string | null;
+  exportDir: string | null;
+  exportEveryMs: number;
+  retentionDays: number;
+  rollupRetentionDays: number;
+  pruneEveryMs: number;
+  tls: { cert: Buffer; key: Buffer } | null;
+  bodyLimit: number;
+  maxBatch: number;
+  rateLimitPerMinute: number;
+  hostNtpRefreshMs: number;
+  logLevel: string;
+  /** Where each option came from ('--db', 'CLOCKWATCH_DB', 'db in FILE', 'default'). */
+  sources: Record<string, string>;
+}
+
+function readFileFor(where: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Resolves and checks the serve options; throws ConfigError with one line naming the option. */
+export function parseServeConfig(argv: readonly string[], env: Record<string, string | undefined>): ServeConfig {
+  const { values: v, sources, positionals } = parseOptions(SERVE_OPTIONS, argv, env, 'config');
+  if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}' (see --help)`);
+  const where = (k: string) => sources[k] ?? `--${k}`;
+
+  let policy: PolicyDocument | null = null;
+  const policyFile = (v.policy as string | undefined) ?? null;
+  if (policyFile) {
+    try {
+      policy = parsePolicyText(readFileFor(where('policy'), policyFile).toString('utf8'));
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`${where('policy')}: ${policyFile}: ${(err as Error).message}`);
+    }
+  }
+  const tokensOf = (key: string): TokenEntry[] | null => {
+    const f = v[key] as string | undefined;
+    if (!f) return null;
+    readFileFor(where(key), f);
+    try {
+      const entries = loadTokensFile(f);
+      if (entries.length === 0) throw new Error(`${f} holds no token (run 'clockwatch-collector token new')`);
+      return entries;
+    } catch (err) {
+      throw new ConfigError(`${where(key)}: ${(err as Error).message}`);
+    }
+  };
+  const agentTokens = tokensOf('tokens');
+  const readTokens = tokensOf('readTokens');
+
+  const cert = v.tlsCert as string | undefined;
+  const key = v.tlsKey as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError(cert ? `${where('tlsCert')}: needs --tls-key as well` : `${where('tlsKey')}: needs --tls-cert as well`);
+  }
+  const tls = cert && key ? { cert: readFileFor(where('tlsCert'), cert), key: readFileFor(where('tlsKey'), key) } : null;
+
+  const retentionDays = v.retentionDays as number;
+  const rollupRetentionDays = v.rollupRetentionDays as number;
+  if (rollupRetentionDays < retentionDays) {
+    throw new ConfigError(`${where('rollupRetentionDays')}: rollups (${rollupRetentionDays} d) must be kept at least as long as samples (${retentionDays} d)`);
+  }
+
+  return Object.freeze({
+    listen: listenAddress(v.listen as string),
+    db: v.db as string,
+    durability: v.durability as Durability,
+    policy,
+    policyFile,
+    agentTokens,
+    tokensFile: (v.tokens as string | undefined) ?? null,
+    readTokens,
+    readTokensFile: (v.readTokens as string | undefined) ?? null,
+    exportDir: (v.exportDir as string | undefined) ?? null,
+    exportEveryMs: v.exportEvery as number,
+    retentionDays,
+    rollupRetentionDays,
+    pruneEveryMs: v.pruneEvery as number,
+    tls,
+    bodyLimit: v.bodyLimit as number,
+    maxBatch: v.maxBatch as number,
+    rateLimitPerMinute: v.rateLimit as number,
+    hostNtpRefreshMs: v.hostNtpRefresh as number,
+    logLevel: v.logLevel as string,
+    sources,
+  });
+}

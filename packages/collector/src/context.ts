@@ -1,0 +1,32 @@
+/**
+ * What every route plugin gets: the app's parts, built once by the app factory. Routes take it
+ * through their plugin options, never from globals, so several apps can live in one process.
+ */
+import type { TokenEntry } from './auth.js';
+import type { Compliance } from './compliance.js';
+import type { HostClock } from './host-clock.js';
+import type { Ingestor } from './ingest.js';
+import type { CollectorMetrics } from './metrics.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { Store } from './store/types.js';
+import type { WallClock } from './wall-clock.js';
+
+export interface AppContext {
+  store: Store;
+  compliance: Compliance;
+  hostClock: HostClock;
+  clock: WallClock;
+  ingestor: Ingestor;
+  metrics: CollectorMetrics;
+  rateLimiter: RateLimiter;
+  /** null: no --tokens, reports only from loopback. */
+  agentTokens: readonly TokenEntry[] | null;
+  /** null: no --read-tokens, reads are open. */
+  readTokens: readonly TokenEntry[] | null;
+  version: string;
+  startedAtMs: number;
+}
+
+export interface RouteOptions {
+  ctx: AppContext;
+}

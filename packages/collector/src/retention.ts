@@ -1,0 +1,79 @@
+/**
+ * Retention: raw samples are kept `retentionDays`, hourly rollups `rollupRetentionDays`; agents not
+ * heard from for the rollup retention are forgotten. `prune` runs it once; `serve` runs it on a
+ * timer that never overlaps itself and is unref()ed (the OpenTelemetry periodic-exporter pattern).
+ */
+import type { PruneResult, Store } from './store/types.js';
+
+export const DAY_MS = 86_400_000;
+
+export interface RetentionOptions {
+  retentionDays: number;
+  rollupRetentionDays: number;
+}
+
+export function pruneCutoffs(o: RetentionOptions, nowMs: number) {
+  return { samplesBeforeMs: nowMs - o.retentionDays * DAY_MS, rollupsBeforeMs: nowMs - o.rollupRetentionDays * DAY_MS };
+}
+
+export function pruneOnce(store: Store, o: RetentionOptions, nowMs: number): Promise<PruneResult> {
+  return store.prune(pruneCutoffs(o, nowMs));
+}
+
+export interface SchedulerOptions extends RetentionOptions {
+  store: Store;
+  nowMs: () => number;
+  /** Period, ms (default 1 h). */
+  everyMs?: number;
+  /** Delay of the first run after start, ms (default 60 s: let start-up traffic settle). */
+  firstAfterMs?: number;
+  onResult?: (r: PruneResult, durationMs: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+export class RetentionScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly o: SchedulerOptions) {}
+
+  start(): void {
+    if (this.timer || this.stopped) return;
+    const every = this.o.everyMs ?? 3_600_000;
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        void this.runOnce().finally(() => {
+          if (!this.stopped) tick();
+        });
+      }, every);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(() => {
+      void this.runOnce().finally(() => {
+        if (!this.stopped) tick();
+      });
+    }, this.o.firstAfterMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  runOnce(): Promise<void> {
+    if (this.running) return this.running;
+    const started = performance.now();
+    this.running = pruneOnce(this.o.store, this.o, this.o.nowMs())
+      .then((r) => this.o.onResult?.(r, performance.now() - started))
+      .catch((err: unknown) => this.o.onError?.(err))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running) await this.running;
+  }
+}

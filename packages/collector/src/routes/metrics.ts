@@ -1,0 +1,12 @@
+/** GET /metrics: Prometheus text exposition (read token required when --read-tokens is set). */
+import type { FastifyInstance } from 'fastify';
+import type { RouteOptions } from '../context.js';
+import { requireReadToken } from './read-auth.js';
+
+export async function metricsRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
+  requireReadToken(app, ctx);
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['metrics'], produces: ['text/plain'] } }, async (_request, reply) => {
+    const text = await ctx.metrics.render();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+}

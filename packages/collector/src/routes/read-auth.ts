@@ -1,0 +1,24 @@
+/**
+ * Read endpoints (fleet, agents, history, compliance, metrics) need a token from --read-tokens
+ * when one is configured; without it they are open (the collector listens on 127.0.0.1 by default).
+ */
+import type { FastifyInstance } from 'fastify';
+import { authenticate } from '../auth.js';
+import type { AppContext } from '../context.js';
+
+export function requireReadToken(app: FastifyInstance, ctx: AppContext): void {
+  const tokens = ctx.readTokens;
+  if (tokens === null) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    authenticate(tokens, request.headers.authorization);
+    done();
+  });
+}
+
+/** Parses a query instant: ms since the epoch, or an ISO 8601 date-time. */
+export function parseInstant(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(n)) throw new Error(`${name}: expected ms since the epoch or an ISO 8601 date-time, got '${value}'`);
+  return n;
+}

@@ -1,0 +1,137 @@
+/**
+ * Schemas of the collector-only responses and of query parameters. The shared API schemas
+ * (@clockwatch/shared schema/api.ts) cover what agents and other tools read; these cover the
+ * rest. fastify uses them to validate parameters, to serialise responses and for /docs.
+ */
+import Type, { type Static } from 'typebox';
+import {
+  AgentRowSchema,
+  AgentStatusSchema,
+  CheckResultSchema,
+  HistoryPointSchema,
+  VerdictSchema,
+} from '@clockwatch/shared';
+
+const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+export const ErrorResponse = Type.Object(
+  { statusCode: Type.Integer(), code: Type.String(), error: Type.String(), message: Type.String() },
+  { description: 'Every error: a stable `code` (CW_ERR_*) and a message for humans' },
+);
+
+/** Milliseconds since the epoch, or an ISO 8601 date-time (parsed by the route). */
+const Instant = Type.String({ minLength: 1, maxLength: 40, description: 'ms since the epoch, or an ISO 8601 date-time' });
+
+export const AgentListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.String({ maxLength: 100, description: 'comma-separated statuses: compliant, warning, noncompliant, stale, unknown' })),
+    q: Type.Optional(Type.String({ maxLength: 128, description: 'substring of the agent id or hostname (case-insensitive)' })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type AgentListQuery = Static<typeof AgentListQuery>;
+
+export const AgentParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
+
+export const RangeQuery = Type.Object(
+  {
+    from: Type.Optional(Instant),
+    to: Type.Optional(Instant),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+export type RangeQuery = Static<typeof RangeQuery>;
+
+export const AgentDetailQuery = Type.Object(
+  { driftHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 24 * 400, description: 'window of the drift estimate (default 24)' })) },
+  { additionalProperties: false },
+);
+
+export const DriftSchema = Type.Object({
+  ppm: Type.Number({ description: 'rate of change of the offset, parts per million (µs/s); positive: the guest gains' }),
+  points: Type.Integer(),
+  spanMs: Type.Number(),
+  segments: Type.Integer({ description: 'stretches between recorded clock steps' }),
+  steps: Type.Integer({ description: 'clock steps recorded in the window' }),
+  fromMs: Type.Number(),
+  toMs: Type.Number(),
+});
+
+export const AgentDetailSchema = Type.Object({
+  agent: AgentRowSchema,
+  firstSeenMs: Type.Number(),
+  reportId: Type.String(),
+  seq: Type.Integer(),
+  /** The verdict of the latest report, its reporting check evaluated now. */
+  verdict: VerdictSchema,
+  measurement: Type.Object({
+    offsetMs: Nullable(Type.Number()),
+    uncertaintyMs: Nullable(Type.Number()),
+    delayMs: Nullable(Type.Number()),
+    offsetError: Nullable(Type.String()),
+    rtcOffsetS: Nullable(Type.Number()),
+    rtcInference: Nullable(Type.String()),
+    rtcExplanation: Nullable(Type.String()),
+    receivedAtMs: Type.Number(),
+    hostSynchronized: Nullable(Type.Boolean()),
+  }),
+  drift: Nullable(DriftSchema),
+  /** Versions of the report's static parts (identity, OS, clocksources, RTC mode, timezone, NTP daemon). */
+  changes: Type.Array(Type.Object({ hash: Type.String(), firstSeenMs: Type.Number() })),
+  /** The latest report as the agent sent it (schema ClockwatchReportV1). */
+  report: Type.Unknown(),
+});
+
+export const HistoryResponse = Type.Object({
+  agentId: Type.String(),
+  fromMs: Type.Number(),
+  toMs: Type.Number(),
+  /** True when the range held more points than `limit`: these are the latest `limit` of them. */
+  truncated: Type.Boolean(),
+  points: Type.Array(HistoryPointSchema),
+});
+
+export const RollupResponse = Type.Object({
+  agentId: Type.String(),
+  fromMs: Type.Number(),
+  toMs: Type.Number(),
+  rollups: Type.Array(
+    Type.Object({
+      hourMs: Type.Number(),
+      reports: Type.Integer(),
+      measured: Type.Integer(),
+      offsetMinMs: Nullable(Type.Number()),
+      offsetMaxMs: Nullable(Type.Number()),
+      offsetMeanMs: Nullable(Type.Number()),
+      uncertaintyMaxMs: Nullable(Type.Number()),
+      compliantShare: Type.Number(),
+    }),
+  ),
+});
+
+export const HealthResponse = Type.Object({
+  status: Type.Literal('ok'),
+  version: Type.String(),
+  uptimeS: Type.Number(),
+  nowMs: Type.Number(),
+  store: Type.String(),
+  auth: Type.Object({ reports: Type.String(), reads: Type.String() }),
+  host: Type.Object({
+    synchronized: Nullable(Type.Boolean()),
+    daemon: Nullable(Type.String()),
+    server: Nullable(Type.String()),
+    stratum: Nullable(Type.Integer()),
+    offsetMs: Nullable(Type.Number()),
+    maxErrorMs: Nullable(Type.Number()),
+    lastSyncAgeS: Nullable(Type.Number()),
+    checkedAtMs: Nullable(Type.Number()),
+    error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+    /** Present when the host is not synchronised: what that means for the verdicts. */
+    note: Nullable(Type.String()),
+  }),
+});
+
+export { AgentStatusSchema, CheckResultSchema };

@@ -1,0 +1,50 @@
+/**
+ * Compact integer encodings of statuses for sample rows (one byte for the status, three bits per
+ * check packed into one integer) and the hashing helpers stores share.
+ */
+import { createHash } from 'node:crypto';
+import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
+import { STORED_CHECKS, type StoredCheckId } from './types.js';
+
+const STATUS_CODES: readonly AgentStatus[] = ['compliant', 'warning', 'noncompliant', 'stale', 'unknown'];
+const CHECK_CODES: readonly (CheckStatus | null)[] = [null, 'pass', 'warn', 'unknown', 'fail'];
+
+export function encodeStatus(s: AgentStatus): number {
+  const i = STATUS_CODES.indexOf(s);
+  if (i < 0) throw new Error(`unknown status ${s}`);
+  return i;
+}
+
+export function decodeStatus(n: number): AgentStatus {
+  return STATUS_CODES[n] ?? 'unknown';
+}
+
+export function encodeChecks(checks: Partial<Record<StoredCheckId, CheckStatus>>): number {
+  let v = 0;
+  STORED_CHECKS.forEach((id, i) => {
+    const s = checks[id];
+    const code = s === undefined ? 0 : CHECK_CODES.indexOf(s);
+    v |= (code < 0 ? 0 : code) << (3 * i);
+  });
+  return v;
+}
+
+export function decodeChecks(v: number): Partial<Record<StoredCheckId, CheckStatus>> {
+  const out: Partial<Record<StoredCheckId, CheckStatus>> = {};
+  STORED_CHECKS.forEach((id, i) => {
+    const s = CHECK_CODES[(v >> (3 * i)) & 7];
+    if (s) out[id] = s;
+  });
+  return out;
+}
+
+/** First 64 bits of a hex digest as a signed 64-bit integer (what SQLite INTEGER holds). */
+export function hexToInt64(hex: string): bigint {
+  if (!/^[0-9a-f]{16,}$/i.test(hex)) throw new Error('content hash must be at least 16 hex digits');
+  return BigInt.asIntN(64, BigInt('0x' + hex.slice(0, 16)));
+}
+
+/** 64-bit hash of a string, for index keys (collisions are resolved by comparing the full value). */
+export function stringHash64(s: string): bigint {
+  return createHash('sha256').update(s).digest().readBigInt64BE(0);
+}

@@ -1,0 +1,114 @@
+/**
+ * SQLite schema, versioned by `PRAGMA user_version`: migration N brings a database from version
+ * N−1 to N inside one transaction. Never edit a migration that has shipped; add one.
+ *
+ * Layout and why (sizes measured by the store contract tests, see README):
+ * - `agents`: agent id → small integer key, so every sample row carries an integer, not the id.
+ * - `statics`: the rarely changing parts of reports (identity, OS, clocksources, RTC mode,
+ *   timezone, NTP daemon), one row per distinct version per agent, referenced by samples.
+ * - `samples`: one compact row per report, numeric columns only (plus the reportId, which the
+ *   history shows and idempotency needs). Idempotency looks up a 64-bit hash of the reportId
+ *   (`rid_hash`, 8 bytes per index entry instead of ~40), then compares the full id.
+ * - `steps`: clock steps the guests reported, for drift (a step is not drift).
+ * - `rollups`: hourly aggregates per agent, updated on insert, kept longer than samples.
+ * - `agent_latest`: the fleet row per agent, updated on insert; the fleet view reads only this.
+ * - `agent_docs`: the latest report as JSON, apart from agent_latest so listing 10,000 agents does
+ *   not page through 10,000 documents. Its verdict with every reason is not stored: it is a pure
+ *   function of the report, the receive time and the host's NTP state at receipt (both kept in
+ *   agent_latest) and the policy, recomputed in ~30 µs when one agent is viewed.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE agents (
+    agent_key     INTEGER PRIMARY KEY,
+    agent_id      TEXT NOT NULL UNIQUE,
+    first_seen_ms INTEGER NOT NULL
+  );
+  CREATE TABLE statics (
+    static_key    INTEGER PRIMARY KEY,
+    agent_key     INTEGER NOT NULL,
+    hash          TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    UNIQUE (agent_key, hash)
+  );
+  CREATE TABLE samples (
+    sample_key      INTEGER PRIMARY KEY,
+    agent_key       INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    recv_ms         INTEGER NOT NULL,
+    guest_ms        REAL NOT NULL,
+    seq             INTEGER NOT NULL,
+    rid_hash        INTEGER NOT NULL,
+    content_hash    INTEGER NOT NULL,
+    static_key      INTEGER NOT NULL,
+    status          INTEGER NOT NULL,
+    checks          INTEGER NOT NULL,
+    steps           INTEGER NOT NULL,
+    offset_ms       REAL,
+    uncertainty_ms  REAL,
+    rtc_offset_s    REAL,
+    ntp_sync        INTEGER,
+    ntp_offset_ms   REAL,
+    ntp_last_sync_s REAL,
+    report_id       TEXT NOT NULL
+  );
+  CREATE INDEX samples_agent_time ON samples (agent_key, at_ms);
+  CREATE INDEX samples_rid ON samples (rid_hash);
+  CREATE TABLE steps (
+    agent_key INTEGER NOT NULL,
+    at_ms     INTEGER NOT NULL,
+    step_ms   REAL NOT NULL,
+    PRIMARY KEY (agent_key, at_ms, step_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE rollups (
+    agent_key   INTEGER NOT NULL,
+    hour_ms     INTEGER NOT NULL,
+    n           INTEGER NOT NULL,
+    n_offset    INTEGER NOT NULL,
+    offset_min  REAL,
+    offset_max  REAL,
+    offset_sum  REAL,
+    unc_max     REAL,
+    n_compliant INTEGER NOT NULL,
+    PRIMARY KEY (agent_key, hour_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE agent_latest (
+    agent_key      INTEGER PRIMARY KEY,
+    agent_id       TEXT NOT NULL,
+    hostname       TEXT NOT NULL,
+    system_uuid    TEXT,
+    labels         TEXT NOT NULL,
+    last_seen_ms   INTEGER NOT NULL,
+    at_ms          INTEGER NOT NULL,
+    interval_s     REAL NOT NULL,
+    stale_after_ms REAL,
+    base_status    TEXT NOT NULL,
+    c_clocksource  TEXT,
+    c_offset       TEXT,
+    c_rtc          TEXT,
+    c_timezone     TEXT,
+    c_ntp          TEXT,
+    offset_ms      REAL,
+    uncertainty_ms REAL,
+    rtc_offset_s   REAL,
+    clocksource    TEXT,
+    timezone       TEXT,
+    ntp_sync       INTEGER,
+    seq            INTEGER NOT NULL,
+    report_id      TEXT NOT NULL,
+    static_key     INTEGER NOT NULL,
+    recv_ms        REAL NOT NULL,
+    host_sync      INTEGER,
+    version        INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX agent_latest_id ON agent_latest (agent_id);
+  CREATE TABLE agent_docs (
+    agent_key   INTEGER PRIMARY KEY,
+    report      TEXT NOT NULL
+  );
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,274 @@
+/**
+ * The SQLite store's SQL: every statement, prepared once per connection, and the row mapping.
+ * Kept apart from the store's logic (sqlite.ts).
+ */
+import type Database from 'better-sqlite3';
+import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
+import { MIGRATIONS } from './sqlite-schema.js';
+import { STORED_CHECKS, type AgentSummary } from './types.js';
+
+export const HOUR_MS = 3_600_000;
+
+/** The fleet status at `@now`: stale once the last delivery is older than the agent's limit. */
+export const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
+
+export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
+  c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,
+  timezone, ntp_sync, ${STATUS_SQL} AS status`;
+
+/**
+ * The fleet row without what depends on now (status, the reporting check), as raw columns: the
+ * fleet view caches these per agent and version, and reads only (key, version, status) per call.
+ */
+export const BASE_COLUMNS = `version, agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
+  c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync`;
+
+export interface BaseSummary {
+  version: number;
+  summary: AgentSummary;
+  /** The reporting check is on for this agent. */
+  reporting: boolean;
+}
+
+/** From a raw row: agent_key, then BASE_COLUMNS in order. */
+export function baseSummaryOf(r: unknown[]): BaseSummary {
+  const checks: Record<string, CheckStatus> = {};
+  STORED_CHECKS.forEach((id, i) => {
+    const v = r[10 + i] as CheckStatus | null;
+    if (v) checks[id] = v;
+  });
+  return {
+    version: r[1] as number,
+    reporting: r[9] !== null,
+    summary: {
+      id: r[2] as string,
+      hostname: r[3] as string,
+      status: 'unknown',
+      lastSeenMs: r[6] as number,
+      atMs: r[7] as number,
+      offsetMs: r[15] as number | null,
+      uncertaintyMs: r[16] as number | null,
+      rtcOffsetS: r[17] as number | null,
+      clocksource: r[18] as string | null,
+      timezone: r[19] as string | null,
+      ntpSynchronized: bool(r[20] as number | null),
+      systemUuid: r[4] as string | null,
+      labels: parseLabels(r[5] as string),
+      intervalS: r[8] as number,
+      checks,
+    },
+  };
+}
+
+/** The cached row with now's status. */
+export function withStatus(b: BaseSummary, status: AgentStatus): AgentSummary {
+  return { ...b.summary, status, checks: b.reporting ? { ...b.summary.checks, reporting: status === 'stale' ? 'fail' : 'pass' } : b.summary.checks };
+}
+
+export interface LatestRow {
+  agent_id: string;
+  hostname: string;
+  system_uuid: string | null;
+  labels: string;
+  last_seen_ms: number;
+  at_ms: number;
+  interval_s: number;
+  stale_after_ms: number | null;
+  c_clocksource: CheckStatus | null;
+  c_offset: CheckStatus | null;
+  c_rtc: CheckStatus | null;
+  c_timezone: CheckStatus | null;
+  c_ntp: CheckStatus | null;
+  offset_ms: number | null;
+  uncertainty_ms: number | null;
+  rtc_offset_s: number | null;
+  clocksource: string | null;
+  timezone: string | null;
+  ntp_sync: number | null;
+  status: AgentStatus;
+}
+
+/** A raw history row: the columns of the `history` statement, in order. */
+export type SampleRow = [
+  reportId: string,
+  seq: number,
+  atMs: number,
+  recvMs: number,
+  guestMs: number,
+  offsetMs: number | null,
+  uncertaintyMs: number | null,
+  rtcOffsetS: number | null,
+  ntpSync: number | null,
+  ntpOffsetMs: number | null,
+  status: number,
+  checks: number,
+  steps: number,
+];
+
+export const bool = (v: number | null): boolean | null => (v === null ? null : v !== 0);
+export const boolInt = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
+
+/** Labels are parsed once per distinct JSON text: most fleets share a handful of label sets. */
+const labelCache = new Map<string, Record<string, string>>();
+function parseLabels(text: string): Record<string, string> {
+  let v = labelCache.get(text);
+  if (!v) {
+    v = Object.freeze(JSON.parse(text)) as Record<string, string>;
+    if (labelCache.size > 10_000) labelCache.clear();
+    labelCache.set(text, v);
+  }
+  return v;
+}
+
+export function summaryOf(r: LatestRow): AgentSummary {
+  const checks: Record<string, CheckStatus> = {};
+  if (r.c_clocksource) checks.clocksource = r.c_clocksource;
+  if (r.c_offset) checks.offset = r.c_offset;
+  if (r.c_rtc) checks.rtc = r.c_rtc;
+  if (r.c_timezone) checks.timezone = r.c_timezone;
+  if (r.c_ntp) checks.ntp = r.c_ntp;
+  if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
+  return {
+    id: r.agent_id,
+    hostname: r.hostname,
+    status: r.status,
+    lastSeenMs: r.last_seen_ms,
+    atMs: r.at_ms,
+    offsetMs: r.offset_ms,
+    uncertaintyMs: r.uncertainty_ms,
+    rtcOffsetS: r.rtc_offset_s,
+    clocksource: r.clocksource,
+    timezone: r.timezone,
+    ntpSynchronized: bool(r.ntp_sync),
+    systemUuid: r.system_uuid,
+    labels: parseLabels(r.labels),
+    intervalS: r.interval_s,
+    checks,
+  };
+}
+
+/** LIKE pattern for a case-insensitive substring, with the wildcards of the input escaped. */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+type Stmt = Database.Statement;
+
+export interface Statements {
+  agentByKey: Stmt;
+  insertAgent: Stmt;
+  findStatic: Stmt;
+  insertStatic: Stmt;
+  findReport: Stmt;
+  insertSample: Stmt;
+  insertStep: Stmt;
+  upsertRollup: Stmt;
+  upsertLatest: Stmt;
+  touchLatest: Stmt;
+  maxVersion: Stmt;
+  baseByKey: Stmt;
+  upsertDocs: Stmt;
+  latestById: Stmt;
+  history: Stmt;
+  rollups: Stmt;
+  steps: Stmt;
+  statics: Stmt;
+  statusCounts: Stmt;
+  checkCounts: Stmt;
+  allAgentKeys: Stmt;
+  pruneSamples: Stmt;
+  pruneSteps: Stmt;
+  pruneRollups: Stmt;
+  lastSeen: Stmt;
+  forget: Stmt[];
+  countAgents: Stmt;
+  countSamples: Stmt;
+  countRollups: Stmt;
+  countStatics: Stmt;
+}
+
+export function prepareStatements(db: Database.Database): Statements {
+  return {
+    agentByKey: db.prepare('SELECT agent_key FROM agents WHERE agent_id = ?').pluck(),
+    insertAgent: db.prepare('INSERT INTO agents (agent_id, first_seen_ms) VALUES (?, ?)'),
+    findStatic: db.prepare('SELECT static_key FROM statics WHERE agent_key = ? AND hash = ?').pluck(),
+    insertStatic: db.prepare('INSERT INTO statics (agent_key, hash, first_seen_ms, body) VALUES (?, ?, ?, ?)'),
+    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_hash = ? AND report_id = ?').pluck(),
+    insertSample: db.prepare(`INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
+      static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
+      ntp_last_sync_s, report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
+    upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant)
+      VALUES (@agent, @hour, @n, @measured, @min, @max, @sum, @unc, @compliant)
+      ON CONFLICT (agent_key, hour_ms) DO UPDATE SET
+        n = n + excluded.n,
+        n_offset = n_offset + excluded.n_offset,
+        offset_min = min(coalesce(offset_min, excluded.offset_min), coalesce(excluded.offset_min, offset_min)),
+        offset_max = max(coalesce(offset_max, excluded.offset_max), coalesce(excluded.offset_max, offset_max)),
+        offset_sum = CASE WHEN offset_sum IS NULL AND excluded.offset_sum IS NULL THEN NULL ELSE coalesce(offset_sum, 0) + coalesce(excluded.offset_sum, 0) END,
+        unc_max = max(coalesce(unc_max, excluded.unc_max), coalesce(excluded.unc_max, unc_max)),
+        n_compliant = n_compliant + excluded.n_compliant`),
+    upsertLatest: db.prepare(`INSERT INTO agent_latest (agent_key, agent_id, hostname, system_uuid, labels, last_seen_ms,
+        at_ms, interval_s, stale_after_ms, base_status, c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms,
+        uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key, recv_ms, host_sync, version)
+      VALUES (@agentKey, @agentId, @hostname, @systemUuid, @labels, @lastSeen, @atMs, @intervalS, @staleAfterMs,
+        @baseStatus, @cClocksource, @cOffset, @cRtc, @cTimezone, @cNtp, @offsetMs, @uncertaintyMs, @rtcOffsetS,
+        @clocksource, @timezone, @ntpSync, @seq, @reportId, @staticKey, @recvMs, @hostSync, @version)
+      ON CONFLICT (agent_key) DO UPDATE SET
+        hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
+        last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), at_ms = excluded.at_ms,
+        interval_s = excluded.interval_s, stale_after_ms = excluded.stale_after_ms, base_status = excluded.base_status,
+        c_clocksource = excluded.c_clocksource, c_offset = excluded.c_offset, c_rtc = excluded.c_rtc,
+        c_timezone = excluded.c_timezone, c_ntp = excluded.c_ntp, offset_ms = excluded.offset_ms,
+        uncertainty_ms = excluded.uncertainty_ms, rtc_offset_s = excluded.rtc_offset_s,
+        clocksource = excluded.clocksource, timezone = excluded.timezone, ntp_sync = excluded.ntp_sync,
+        seq = excluded.seq, report_id = excluded.report_id, static_key = excluded.static_key,
+        recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version
+      WHERE excluded.at_ms >= agent_latest.at_ms`),
+    touchLatest: db.prepare('UPDATE agent_latest SET last_seen_ms = max(last_seen_ms, ?), version = ? WHERE agent_key = ?'),
+    maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
+    baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
+    upsertDocs: db.prepare('INSERT OR REPLACE INTO agent_docs (agent_key, report) VALUES (?, ?)'),
+    latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync,
+        (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms, d.report
+      FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),
+    history: db.prepare(`SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
+        ntp_sync, ntp_offset_ms, status, checks, steps
+      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, sample_key DESC LIMIT ?`).raw(),
+    rollups: db.prepare(`SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant
+      FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms <= ? ORDER BY hour_ms LIMIT ?`),
+    steps: db.prepare('SELECT at_ms AS atMs, step_ms AS stepMs FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),
+    statics: db.prepare('SELECT hash, first_seen_ms, body FROM statics WHERE agent_key = ? ORDER BY first_seen_ms, static_key'),
+    statusCounts: db.prepare(`SELECT ${STATUS_SQL} AS status, count(*) AS n FROM agent_latest GROUP BY 1`),
+    checkCounts: db.prepare(
+      `SELECT ${STORED_CHECKS.map((c) => `sum(c_${c} = 'fail') AS ${c}_fail, sum(c_${c} = 'warn') AS ${c}_warn, sum(c_${c} = 'unknown') AS ${c}_unknown`).join(', ')},
+       sum(stale_after_ms IS NOT NULL) AS reporting_enabled FROM agent_latest`,
+    ),
+    allAgentKeys: db.prepare('SELECT agent_key, agent_id FROM agents ORDER BY agent_key'),
+    pruneSamples: db.prepare('DELETE FROM samples WHERE agent_key = ? AND at_ms < ?'),
+    pruneSteps: db.prepare('DELETE FROM steps WHERE agent_key = ? AND at_ms < ?'),
+    pruneRollups: db.prepare('DELETE FROM rollups WHERE agent_key = ? AND hour_ms < ?'),
+    lastSeen: db.prepare('SELECT last_seen_ms FROM agent_latest WHERE agent_key = ?').pluck(),
+    forget: ['samples', 'steps', 'rollups', 'statics', 'agent_latest', 'agent_docs', 'agents'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE agent_key = ?`),
+    ),
+    countAgents: db.prepare('SELECT count(*) FROM agents').pluck(),
+    countSamples: db.prepare('SELECT count(*) FROM samples').pluck(),
+    countRollups: db.prepare('SELECT count(*) FROM rollups').pluck(),
+    countStatics: db.prepare('SELECT count(*) FROM statics').pluck(),
+  };
+}
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this collector understands (${MIGRATIONS.length}); upgrade the collector`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+

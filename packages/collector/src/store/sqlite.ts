@@ -1,0 +1,472 @@
+/**
+ * The SQLite store (better-sqlite3): WAL, statements prepared once, one transaction per write()
+ * call (the ingest path calls it once per event-loop turn with every report that arrived in it).
+ *
+ * Durability (https://www.sqlite.org/pragma.html#pragma_synchronous, https://www.sqlite.org/wal.html):
+ * - 'normal': WAL + synchronous=NORMAL. A commit is in the WAL file before write() resolves, so it
+ *   survives the process being killed; the WAL is fsynced only at checkpoints, so the last
+ *   commits may be lost if the machine loses power.
+ * - 'full': WAL + synchronous=FULL. The WAL is fsynced at every commit before write() resolves:
+ *   commits survive power loss. Group commit makes that one fsync per event-loop turn.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import type { AgentStatus, Report } from '@clockwatch/shared';
+import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
+import {
+  bool,
+  boolInt,
+  HOUR_MS,
+  BASE_COLUMNS,
+  baseSummaryOf,
+  LATEST_COLUMNS,
+  likePattern,
+  migrate,
+  prepareStatements,
+  STATUS_SQL,
+  summaryOf,
+  withStatus,
+  type BaseSummary,
+  type LatestRow,
+  type SampleRow,
+  type Statements,
+} from './sqlite-sql.js';
+import {
+  STORED_CHECKS,
+  type AgentDetailRecord,
+  type AgentPage,
+  type AgentQuery,
+  type AgentSummary,
+  type FleetSummary,
+  type HistoryPage,
+  type HistoryRow,
+  type PruneOptions,
+  type PruneResult,
+  type RollupRow,
+  type SampleRecord,
+  type StaticVersion,
+  type Store,
+  type StoreStats,
+  type TimeRange,
+  type WriteOutcome,
+} from './types.js';
+
+export type Durability = 'normal' | 'full';
+
+export interface SqliteStoreOptions {
+  /** File path; ':memory:' for a throwaway database. The parent directory is created. */
+  path: string;
+  durability?: Durability;
+  /** How long a writer waits for another process's lock (e.g. `prune` next to `serve`), ms. */
+  busyTimeoutMs?: number;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  readonly db: Database.Database;
+  private readonly agentKeys = new Map<string, number>();
+  private readonly currentStatic = new Map<number, { hash: string; key: number }>();
+  private readonly listStatements = new Map<string, { keys: Database.Statement; rows: Database.Statement; count: Database.Statement }>();
+  /** Fleet rows by agent key, valid while their version is current (see listAgents). */
+  private readonly baseCache = new Map<number, BaseSummary>();
+  /** Bumped on every change of a latest-state row: a row's version says whether a cached copy is current. */
+  private version = 0;
+  private closed = false;
+  private readonly s: Statements;
+  private readonly writeTx: (records: readonly SampleRecord[]) => WriteOutcome[];
+
+  constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
+    if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    const db = new Database(options.path);
+    this.db = db;
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma('temp_store = MEMORY');
+      db.pragma('cache_size = -32000');
+      // Checkpoint every ~16 MB of WAL instead of 4 MB: the hot pages (latest state, index leaves)
+      // are rewritten many times between checkpoints and copied to the database file once.
+      db.pragma('wal_autocheckpoint = 4000');
+      // Keep the WAL file from growing without bound after bursts (it is truncated to this at checkpoints).
+      db.pragma('journal_size_limit = 67108864');
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.s = prepareStatements(db);
+    this.version = this.s.maxVersion.get() as number;
+    this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
+  }
+
+  private agentKey(agentId: string, seenMs: number): number {
+    let key = this.agentKeys.get(agentId);
+    if (key !== undefined) return key;
+    key = this.s.agentByKey.get(agentId) as number | undefined;
+    if (key === undefined) key = Number(this.s.insertAgent.run(agentId, Math.round(seenMs)).lastInsertRowid);
+    this.agentKeys.set(agentId, key);
+    return key;
+  }
+
+  private staticKey(agentKey: number, r: SampleRecord): number {
+    const cur = this.currentStatic.get(agentKey);
+    if (cur && cur.hash === r.staticHash) return cur.key;
+    let key = this.s.findStatic.get(agentKey, r.staticHash) as number | undefined;
+    if (key === undefined) {
+      key = Number(this.s.insertStatic.run(agentKey, r.staticHash, Math.round(r.atMs), JSON.stringify(r.staticParts)).lastInsertRowid);
+    }
+    this.currentStatic.set(agentKey, { hash: r.staticHash, key });
+    return key;
+  }
+
+  /**
+   * Writes one batch (inside the transaction). Samples and steps are written per record; the
+   * rollups are aggregated per agent and hour, and the latest state and documents per agent (its
+   * newest record of the batch), so a spool flush of 500 reports of one agent updates them once.
+   */
+  private writeBatch(records: readonly SampleRecord[]): WriteOutcome[] {
+    const outcomes: WriteOutcome[] = [];
+    const rollups = new Map<string, { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number }>();
+    const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
+    for (const r of records) {
+      const ridHash = stringHash64(r.reportId);
+      const contentHash = hexToInt64(r.contentHash);
+      const same = this.s.findReport.get(contentHash, ridHash, r.reportId) as number | undefined;
+      if (same !== undefined) {
+        outcomes.push(same ? 'duplicate' : 'conflict');
+        continue;
+      }
+      const agentKey = this.agentKey(r.agentId, r.receivedAtMs);
+      const staticKey = this.staticKey(agentKey, r);
+      const atMs = Math.round(r.atMs);
+      this.s.insertSample.run(
+        agentKey,
+        atMs,
+        Math.round(r.receivedAtMs),
+        r.guestEpochMs,
+        r.seq,
+        ridHash,
+        contentHash,
+        staticKey,
+        encodeStatus(r.status),
+        encodeChecks(r.checks),
+        r.steps.length,
+        r.offsetMs,
+        r.uncertaintyMs,
+        r.rtcOffsetS,
+        boolInt(r.ntpSynchronized),
+        r.ntpOffsetMs,
+        r.ntpLastSyncAgeS,
+        r.reportId,
+      );
+      for (const st of r.steps) this.s.insertStep.run(agentKey, Math.round(st.atMs), st.stepMs);
+
+      const hour = Math.floor(atMs / HOUR_MS) * HOUR_MS;
+      const rk = `${agentKey}:${hour}`;
+      let ru = rollups.get(rk);
+      if (!ru) {
+        ru = { agent: agentKey, hour, n: 0, measured: 0, min: null, max: null, sum: null, unc: null, compliant: 0 };
+        rollups.set(rk, ru);
+      }
+      ru.n++;
+      if (r.status === 'compliant') ru.compliant++;
+      if (r.offsetMs !== null) {
+        ru.measured++;
+        ru.min = ru.min === null ? r.offsetMs : Math.min(ru.min, r.offsetMs);
+        ru.max = ru.max === null ? r.offsetMs : Math.max(ru.max, r.offsetMs);
+        ru.sum = (ru.sum ?? 0) + r.offsetMs;
+      }
+      if (r.uncertaintyMs !== null) ru.unc = ru.unc === null ? r.uncertaintyMs : Math.max(ru.unc, r.uncertaintyMs);
+
+      const lastSeen = Math.round(r.receivedAtMs);
+      const cur = newest.get(agentKey);
+      if (!cur) newest.set(agentKey, { r, staticKey, lastSeen });
+      else {
+        cur.lastSeen = Math.max(cur.lastSeen, lastSeen);
+        if (r.atMs >= cur.r.atMs) {
+          cur.r = r;
+          cur.staticKey = staticKey;
+        }
+      }
+      outcomes.push('stored');
+    }
+    for (const ru of rollups.values()) this.s.upsertRollup.run(ru);
+    for (const [agentKey, { r, staticKey, lastSeen }] of newest) this.writeLatest(agentKey, r, staticKey, lastSeen);
+    return outcomes;
+  }
+
+  private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
+    const changed = this.s.upsertLatest.run({
+      agentKey,
+      agentId: r.agentId,
+      hostname: r.hostname,
+      systemUuid: r.systemUuid,
+      labels: JSON.stringify(r.labels),
+      lastSeen,
+      atMs: Math.round(r.atMs),
+      intervalS: r.intervalS,
+      staleAfterMs: r.staleAfterMs,
+      baseStatus: r.baseStatus,
+      cClocksource: r.checks.clocksource ?? null,
+      cOffset: r.checks.offset ?? null,
+      cRtc: r.checks.rtc ?? null,
+      cTimezone: r.checks.timezone ?? null,
+      cNtp: r.checks.ntp ?? null,
+      offsetMs: r.offsetMs,
+      uncertaintyMs: r.uncertaintyMs,
+      rtcOffsetS: r.rtcOffsetS,
+      clocksource: r.clocksource,
+      timezone: r.timezone,
+      ntpSync: boolInt(r.ntpSynchronized),
+      seq: r.seq,
+      reportId: r.reportId,
+      staticKey,
+      version: ++this.version,
+      recvMs: r.receivedAtMs,
+      hostSync: boolInt(r.measurement.hostSynchronized),
+    }).changes;
+    if (changed > 0) {
+      this.s.upsertDocs.run(agentKey, r.reportJson);
+    } else {
+      // Older reports delivered late (from a spool): history gets them, the latest state keeps the
+      // newer one, but the agent was still heard from now.
+      this.s.touchLatest.run(lastSeen, this.version, agentKey);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
+    this.assertOpen();
+    if (records.length === 0) return [];
+    try {
+      return this.writeTx(records);
+    } catch (err) {
+      // The transaction rolled back: keys cached during it may not exist.
+      this.agentKeys.clear();
+      this.currentStatic.clear();
+      throw err;
+    }
+  }
+
+  private listStatement(statuses: number, hasQ: boolean) {
+    const key = `${statuses}:${hasQ}`;
+    let st = this.listStatements.get(key);
+    if (!st) {
+      const where: string[] = [];
+      if (statuses > 0) where.push(`(${STATUS_SQL}) IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`);
+      if (hasQ) where.push(`(agent_id LIKE @q ESCAPE '\\' OR hostname LIKE @q ESCAPE '\\')`);
+      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      const page = `${w} ORDER BY agent_id LIMIT @limit OFFSET @offset`;
+      st = {
+        keys: this.db.prepare(`SELECT agent_key, version, ${STATUS_SQL} FROM agent_latest ${page}`).raw(),
+        rows: this.db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest ${page}`).raw(),
+        count: this.db.prepare(`SELECT count(*) FROM agent_latest ${w}`).pluck(),
+      };
+      this.listStatements.set(key, st);
+    }
+    return st;
+  }
+
+  /**
+   * The fleet view. Reads (key, version, status) of the page — three integers and a short string
+   * per agent — and takes the rest of each row from a cache keyed by agent and version, so a
+   * dashboard polling 10,000 agents re-reads only the rows that changed since its last poll.
+   */
+  async listAgents(query: AgentQuery): Promise<AgentPage> {
+    this.assertOpen();
+    const statuses = [...new Set(query.statuses ?? [])];
+    const q = query.q && query.q.length > 0 ? query.q : null;
+    const st = this.listStatement(statuses.length, q !== null);
+    const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
+    statuses.forEach((s, i) => (params[`s${i}`] = s));
+    if (q !== null) params.q = likePattern(q);
+    const total = st.count.get(params) as number;
+    const keys = st.keys.all(params) as [number, number, AgentStatus][];
+    let misses = 0;
+    for (const [key, version] of keys) if (this.baseCache.get(key)?.version !== version) misses++;
+    if (misses > 64) {
+      for (const r of st.rows.all(params) as unknown[][]) this.baseCache.set(r[0] as number, baseSummaryOf(r));
+    } else if (misses > 0) {
+      for (const [key, version] of keys) {
+        if (this.baseCache.get(key)?.version === version) continue;
+        const r = this.s.baseByKey.get(key) as unknown[] | undefined;
+        if (r) this.baseCache.set(key, baseSummaryOf(r));
+      }
+    }
+    const rows: AgentSummary[] = [];
+    for (const [key, , status] of keys) {
+      const b = this.baseCache.get(key);
+      if (b) rows.push(withStatus(b, status));
+    }
+    if (this.baseCache.size > 2 * Math.max(total, 10_000)) this.baseCache.clear();
+    return { total, rows };
+  }
+
+  async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
+    this.assertOpen();
+    const row = this.s.latestById.get({ id: agentId, now: nowMs }) as
+      | (LatestRow & { seq: number; report_id: string; recv_ms: number; host_sync: number | null; first_seen_ms: number; report: string })
+      | undefined;
+    if (!row) return null;
+    return {
+      summary: summaryOf(row),
+      report: JSON.parse(row.report) as Report,
+      receivedAtMs: row.recv_ms,
+      hostSynchronized: bool(row.host_sync),
+      firstSeenMs: row.first_seen_ms,
+      seq: row.seq,
+      reportId: row.report_id,
+    };
+  }
+
+  private existingKey(agentId: string): number | undefined {
+    return this.agentKeys.get(agentId) ?? (this.s.agentByKey.get(agentId) as number | undefined);
+  }
+
+  async history(agentId: string, range: TimeRange): Promise<HistoryPage> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined) return { rows: [], truncated: false };
+    // Raw rows (arrays): half the cost of named-column objects for a thousand points.
+    const raw = this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[];
+    const truncated = raw.length > range.limit;
+    if (truncated) raw.pop();
+    const rows = new Array<HistoryRow>(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[raw.length - 1 - i] as SampleRow;
+      rows[i] = {
+        reportId: r[0],
+        seq: r[1],
+        atMs: r[2],
+        receivedAtMs: r[3],
+        guestEpochMs: r[4],
+        offsetMs: r[5],
+        uncertaintyMs: r[6],
+        rtcOffsetS: r[7],
+        ntpSynchronized: bool(r[8]),
+        ntpOffsetMs: r[9],
+        status: decodeStatus(r[10]),
+        checks: decodeChecks(r[11]),
+        stepCount: r[12],
+      };
+    }
+    return { truncated, rows };
+  }
+
+  async rollups(agentId: string, range: TimeRange): Promise<RollupRow[]> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined) return [];
+    const from = Math.floor(range.fromMs / HOUR_MS) * HOUR_MS;
+    const rows = this.s.rollups.all(key, from, range.toMs, range.limit) as {
+      hour_ms: number;
+      n: number;
+      n_offset: number;
+      offset_min: number | null;
+      offset_max: number | null;
+      offset_sum: number | null;
+      unc_max: number | null;
+      n_compliant: number;
+    }[];
+    return rows.map((r) => ({
+      hourMs: r.hour_ms,
+      reports: r.n,
+      measured: r.n_offset,
+      offsetMinMs: r.offset_min,
+      offsetMaxMs: r.offset_max,
+      offsetMeanMs: r.n_offset > 0 && r.offset_sum !== null ? r.offset_sum / r.n_offset : null,
+      uncertaintyMaxMs: r.unc_max,
+      compliantShare: r.n > 0 ? r.n_compliant / r.n : 0,
+    }));
+  }
+
+  async steps(agentId: string, fromMs: number, toMs: number): Promise<{ atMs: number; stepMs: number }[]> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined) return [];
+    return this.s.steps.all(key, fromMs, toMs) as { atMs: number; stepMs: number }[];
+  }
+
+  async staticVersions(agentId: string): Promise<StaticVersion[]> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined) return [];
+    const rows = this.s.statics.all(key) as { hash: string; first_seen_ms: number; body: string }[];
+    return rows.map((r) => ({ hash: r.hash, firstSeenMs: r.first_seen_ms, body: JSON.parse(r.body) as Record<string, unknown> }));
+  }
+
+  async summary(nowMs: number): Promise<FleetSummary> {
+    this.assertOpen();
+    const byStatus: Record<AgentStatus, number> = { compliant: 0, warning: 0, noncompliant: 0, stale: 0, unknown: 0 };
+    let agents = 0;
+    for (const r of this.s.statusCounts.all({ now: nowMs }) as { status: AgentStatus; n: number }[]) {
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
+      agents += r.n;
+    }
+    const c = (this.s.checkCounts.get() ?? {}) as Record<string, number | null>;
+    const byCheck: FleetSummary['byCheck'] = {};
+    for (const id of STORED_CHECKS) {
+      byCheck[id] = { fail: c[`${id}_fail`] ?? 0, warn: c[`${id}_warn`] ?? 0, unknown: c[`${id}_unknown`] ?? 0 };
+    }
+    byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
+    return { agents, byStatus, byCheck };
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    this.assertOpen();
+    const result: PruneResult = { samples: 0, steps: 0, rollups: 0, agents: 0 };
+    const agents = this.s.allAgentKeys.all() as { agent_key: number; agent_id: string }[];
+    // One short transaction per agent, yielding to the event loop in between, so pruning a large
+    // backlog never holds up ingest for long.
+    const pruneAgent = this.db.transaction((key: number, agentId: string) => {
+      const lastSeen = this.s.lastSeen.get(key) as number | undefined;
+      if (lastSeen === undefined || lastSeen < options.rollupsBeforeMs) {
+        result.samples += this.s.forget[0]!.run(key).changes;
+        result.steps += this.s.forget[1]!.run(key).changes;
+        result.rollups += this.s.forget[2]!.run(key).changes;
+        for (const st of this.s.forget.slice(3)) st.run(key);
+        this.agentKeys.delete(agentId);
+        this.currentStatic.delete(key);
+        result.agents++;
+        return;
+      }
+      result.samples += this.s.pruneSamples.run(key, options.samplesBeforeMs).changes;
+      result.steps += this.s.pruneSteps.run(key, options.samplesBeforeMs).changes;
+      result.rollups += this.s.pruneRollups.run(key, options.rollupsBeforeMs).changes;
+    });
+    for (const a of agents) {
+      if (this.closed) break;
+      pruneAgent(a.agent_key, a.agent_id);
+      await yieldToLoop();
+    }
+    return result;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    return {
+      agents: this.s.countAgents.get() as number,
+      samples: this.s.countSamples.get() as number,
+      rollups: this.s.countRollups.get() as number,
+      statics: this.s.countStatics.get() as number,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}

@@ -1,0 +1,213 @@
+/**
+ * The store: where the collector keeps what it was told. A small interface so the SQLite store
+ * (the embedded default) and a later PostgreSQL store are interchangeable; both must pass the one
+ * contract suite in test/collector/store-contract.ts.
+ *
+ * The store does no policy work: the ingest path hands it fully computed records (measurement,
+ * verdict, static parts and their hash); the store keeps them durably, keeps a per-agent latest
+ * state so the fleet view never scans history, and keeps hourly rollups.
+ *
+ * Status that depends on *now* (`stale`) is never stored: the latest state keeps the status of the
+ * other checks (`baseStatus`) and the staleness limit, and queries combine them with `nowMs`.
+ */
+import type { AgentStatus, CheckStatus, Report, ReportMeasurement, Verdict } from '@clockwatch/shared';
+
+/** The checks stored per sample, in a fixed order (the `reporting` check is recomputed at query time). */
+export const STORED_CHECKS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp'] as const;
+export type StoredCheckId = (typeof STORED_CHECKS)[number];
+
+/** One ingested report, computed and ready to store. */
+export interface SampleRecord {
+  reportId: string;
+  agentId: string;
+  seq: number;
+  /** Hex digest (≥ 16 hex digits) of `reportJson`: same reportId + same hash = duplicate. */
+  contentHash: string;
+  /** Host time of the measurement (guest clock at collection − offset), ms; receivedAtMs when no offset. */
+  atMs: number;
+  /** Host time the collector received the report, ms. */
+  receivedAtMs: number;
+  /** The guest's wall clock at collection (report.systemTime.epochMs). */
+  guestEpochMs: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpSynchronized: boolean | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncAgeS: number | null;
+  /** Status at ingest (the reporting check passes at receipt). */
+  status: AgentStatus;
+  /** Status of the checks other than `reporting`; what `stale` falls back to. */
+  baseStatus: AgentStatus;
+  /** Per-check status; a check the policy disabled is absent. */
+  checks: Partial<Record<StoredCheckId, CheckStatus>>;
+  /** How long after the last delivery the agent becomes stale, ms (policy × intervalS); null when the reporting check is off. */
+  staleAfterMs: number | null;
+  /** Clock steps the guest reported, converted to host time. */
+  steps: { atMs: number; stepMs: number }[];
+  /** The parts of the report that rarely change (identity, OS, clocksources, RTC mode, timezone, NTP daemon). */
+  staticParts: Record<string, unknown>;
+  /** Hex digest of staticParts' JSON. */
+  staticHash: string;
+  /** Summary columns of the latest state (the fleet row). */
+  hostname: string;
+  systemUuid: string | null;
+  labels: Record<string, string>;
+  intervalS: number;
+  clocksource: string | null;
+  timezone: string | null;
+  /** Kept whole for the latest report only (GET /v1/agents/:id), never per sample. */
+  report: Report;
+  /** The report as JSON (what contentHash hashes), so no store serialises it again. */
+  reportJson: string;
+  measurement: ReportMeasurement;
+  verdict: Verdict;
+}
+
+export type WriteOutcome = 'stored' | 'duplicate' | 'conflict';
+
+/** The fleet row as stored; `status` and the reporting check are combined with now by the store. */
+export interface AgentSummary {
+  id: string;
+  hostname: string;
+  status: AgentStatus;
+  lastSeenMs: number;
+  atMs: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  clocksource: string | null;
+  timezone: string | null;
+  ntpSynchronized: boolean | null;
+  systemUuid: string | null;
+  labels: Record<string, string>;
+  intervalS: number;
+  checks: Record<string, CheckStatus>;
+}
+
+export interface AgentQuery {
+  nowMs: number;
+  /** Any of these statuses (after combining with now). */
+  statuses?: readonly AgentStatus[];
+  /** Case-insensitive substring of id or hostname. */
+  q?: string;
+  offset: number;
+  limit: number;
+}
+
+export interface AgentPage {
+  total: number;
+  rows: AgentSummary[];
+}
+
+export interface AgentDetailRecord {
+  summary: AgentSummary;
+  /** The latest report, whole. */
+  report: Report;
+  /** When the latest report was received, and the host's NTP state then: with the report and the
+   * policy they determine its measurement and verdict. */
+  receivedAtMs: number;
+  hostSynchronized: boolean | null;
+  firstSeenMs: number;
+  seq: number;
+  reportId: string;
+}
+
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+  limit: number;
+}
+
+export interface HistoryRow {
+  reportId: string;
+  seq: number;
+  atMs: number;
+  receivedAtMs: number;
+  guestEpochMs: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpSynchronized: boolean | null;
+  ntpOffsetMs: number | null;
+  status: AgentStatus;
+  checks: Partial<Record<StoredCheckId, CheckStatus>>;
+  stepCount: number;
+}
+
+export interface HistoryPage {
+  /** In ascending time order: the latest `limit` points of the range. */
+  rows: HistoryRow[];
+  /** True when the range held more points than `limit`. */
+  truncated: boolean;
+}
+
+export interface RollupRow {
+  hourMs: number;
+  reports: number;
+  /** Reports that carried an offset. */
+  measured: number;
+  offsetMinMs: number | null;
+  offsetMaxMs: number | null;
+  offsetMeanMs: number | null;
+  uncertaintyMaxMs: number | null;
+  /** Share of the hour's reports whose status at ingest was compliant, 0..1. */
+  compliantShare: number;
+}
+
+export interface StaticVersion {
+  hash: string;
+  firstSeenMs: number;
+  body: Record<string, unknown>;
+}
+
+export interface FleetSummary {
+  agents: number;
+  byStatus: Record<AgentStatus, number>;
+  /** check id → agents with that check in fail / warn / unknown. */
+  byCheck: Record<string, { fail: number; warn: number; unknown: number }>;
+}
+
+export interface PruneOptions {
+  /** Raw samples and clock steps measured before this host time are deleted. */
+  samplesBeforeMs: number;
+  /** Hourly rollups before this are deleted; agents not seen since are forgotten entirely. */
+  rollupsBeforeMs: number;
+}
+
+export interface PruneResult {
+  samples: number;
+  steps: number;
+  rollups: number;
+  agents: number;
+}
+
+export interface StoreStats {
+  agents: number;
+  samples: number;
+  rollups: number;
+  statics: number;
+}
+
+export interface Store {
+  /** 'sqlite', 'postgres', ... */
+  readonly kind: string;
+  /**
+   * Writes the records in one transaction, in order, and resolves once it is committed, with one
+   * outcome per record: 'stored', 'duplicate' (this reportId is stored with the same content hash)
+   * or 'conflict' (stored with a different one). A failure rejects and writes nothing.
+   */
+  write(records: readonly SampleRecord[]): Promise<WriteOutcome[]>;
+  listAgents(query: AgentQuery): Promise<AgentPage>;
+  getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null>;
+  history(agentId: string, range: TimeRange): Promise<HistoryPage>;
+  rollups(agentId: string, range: TimeRange): Promise<RollupRow[]>;
+  /** Recorded clock steps (host time) in the range, for drift. */
+  steps(agentId: string, fromMs: number, toMs: number): Promise<{ atMs: number; stepMs: number }[]>;
+  /** Every distinct version of the agent's static parts, oldest first. */
+  staticVersions(agentId: string): Promise<StaticVersion[]>;
+  summary(nowMs: number): Promise<FleetSummary>;
+  prune(options: PruneOptions): Promise<PruneResult>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

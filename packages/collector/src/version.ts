@@ -1,0 +1,1 @@
+export const COLLECTOR_VERSION = '0.1.0';

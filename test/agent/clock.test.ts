@@ -1,0 +1,79 @@
+import t from 'tap';
+import { createStepDetector, createWallClock, takeAnchor } from '@clockwatch/agent';
+
+/** A simulated machine: true wall time = T0 + elapsed; every clock read costs `costMs`. */
+function simulated(t0: number, costMs = 0.0001) {
+  let elapsed = 0;
+  let wallShift = 0;
+  return {
+    src: {
+      perfNow: () => (elapsed += costMs),
+      dateNow: () => Math.floor(t0 + wallShift + (elapsed += costMs)),
+    },
+    step: (ms: number) => (wallShift += ms),
+  };
+}
+
+t.test('the anchor sits on the Date.now() edge (simulated clocks)', async (t) => {
+  const T0 = 1795606593000.37;
+  const sim = simulated(T0);
+  const a = takeAnchor(3, sim.src);
+  t.ok(Math.abs(a.anchorMs - T0) <= a.errorMs + 1e-6, `anchor ${a.anchorMs} within ±${a.errorMs} of ${T0}`);
+  t.ok(a.errorMs < 0.001, 'a bracket of a few reads');
+  const clock = createWallClock(sim.src);
+  const before = sim.src.perfNow();
+  t.ok(Math.abs(clock.now() - (T0 + before)) < 0.01, 'now() = anchor + monotonic');
+  // The OS clock steps +30 s: the old anchor is wrong until re-anchored (domain.md §6.3).
+  sim.step(30_000);
+  const p = sim.src.perfNow();
+  t.ok(clock.now() < T0 + 30_000 + p - 29_000, 'stale before re-anchoring');
+  clock.reanchor();
+  const p2 = sim.src.perfNow();
+  t.ok(Math.abs(clock.now() - (T0 + 30_000 + p2)) < 0.01, 'follows the stepped clock after re-anchoring');
+});
+
+t.test('real clocks: sub-ms timestamps that stay tied to Date.now()', async (t) => {
+  const clock = createWallClock();
+  const res = clock.resolutionMs();
+  t.ok(res > 0 && res < 1, `resolution ${res} ms is sub-millisecond`);
+  const tol = res + 0.05;
+  let outside = 0;
+  let fractional = 0;
+  for (let i = 0; i < 5000; i++) {
+    const d1 = Date.now();
+    const w = clock.now();
+    const d2 = Date.now();
+    if (w < d1 - tol || w >= d2 + 1 + tol) outside++;
+    if (w % 1 !== 0) fractional++;
+  }
+  t.equal(outside, 0, 'every timestamp within [Date.now() before, Date.now() after + 1 ms) ± resolution');
+  t.ok(fractional > 4000, 'timestamps carry sub-millisecond fractions');
+});
+
+t.test('step detection between cycles (wall vs monotonic progress)', async (t) => {
+  let wall = 1795606593000;
+  let mono = 1000;
+  const d = createStepDetector(1000, { wallMs: () => wall, monoMs: () => mono });
+  wall += 60_000;
+  mono += 60_000;
+  t.equal(d.check(), null, 'equal progress: no step');
+  wall += 60_000 + 30_000;
+  mono += 60_000;
+  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: 30_000 });
+  wall += 60_000 - 5_000;
+  mono += 60_000;
+  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: -5_000 }, 'backwards');
+  wall += 60_500;
+  mono += 60_000;
+  t.equal(d.check(), null, 'below the threshold');
+  t.equal(d.peek().length, 2);
+  t.equal(d.take().length, 2);
+  t.same(d.take(), [], 'taken once');
+  t.equal(d.total(), 2);
+  const small = createStepDetector(1000, { wallMs: () => wall, monoMs: () => mono }, 3);
+  for (let i = 0; i < 5; i++) {
+    wall += 10_000;
+    small.check();
+  }
+  t.equal(small.take().length, 3, 'bounded: the newest are kept');
+});

@@ -1,0 +1,258 @@
+/**
+ * The store contract: what every Store implementation must do, tested through the interface only.
+ * store-sqlite.test.ts runs it against SQLite files; a PostgreSQL store runs the same function.
+ *
+ * The factory gets the test (for its temp dir) and returns a fresh, empty store and a way to close
+ * and reopen the same storage.
+ */
+import type { Test } from 'tap';
+import type { SampleRecord, Store } from '@clockwatch/collector';
+import { makeReport, recordOf } from './helpers.js';
+
+export interface StoreHandle {
+  store: Store;
+  /** Closes the current store and opens the same storage again. */
+  reopen(): Promise<Store>;
+}
+export type StoreFactory = (t: Test) => Promise<StoreHandle>;
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 10, 20, 10, 0, 0); // 2026-11-20T10:00:00Z, on an hour boundary
+const WIDE = { fromMs: 0, toMs: 8e12, limit: 100_000 };
+
+/** A record measured at T0 + atOffsetMs, received 100 ms later. */
+function rec(agentId: string, atOffsetMs: number, extra: { offsetMs?: number; reportId?: string; seq?: number; hostname?: string; labels?: Record<string, string>; clocksource?: string; intervalS?: number; steps?: { atMs: number; stepMs: number }[] } = {}, overrides: Partial<SampleRecord> = {}): SampleRecord {
+  const at = T0 + atOffsetMs;
+  const report = makeReport({ agentId, atMs: at, ...extra });
+  return recordOf(report, at + 100, overrides);
+}
+
+export function storeContract(t: Test, name: string, factory: StoreFactory): void {
+  t.test(`${name}: store contract`, async (t) => {
+    t.test('write stores a record and the latest state shows it', async (t) => {
+      const { store } = await factory(t);
+      const r = rec('vm-a', 0, { offsetMs: 12.5, hostname: 'host-a', labels: { site: 'paris' } });
+      t.same(await store.write([r]), ['stored']);
+      const page = await store.listAgents({ nowMs: T0 + 1000, offset: 0, limit: 10 });
+      t.equal(page.total, 1);
+      const a = page.rows[0]!;
+      t.equal(a.id, 'vm-a');
+      t.equal(a.hostname, 'host-a');
+      t.same(a.labels, { site: 'paris' });
+      t.equal(a.status, 'compliant');
+      t.ok(Math.abs((a.offsetMs as number) - 12.5) < 1e-9, `offset ${a.offsetMs}`);
+      t.ok((a.uncertaintyMs as number) > 0.2 && (a.uncertaintyMs as number) < 0.21, `uncertainty ${a.uncertaintyMs}`);
+      t.equal(a.clocksource, 'kvm-clock');
+      t.equal(a.timezone, r.timezone);
+      t.equal(a.ntpSynchronized, true);
+      t.equal(a.lastSeenMs, Math.round(T0 + 100));
+      t.same(a.checks, { clocksource: 'pass', offset: 'pass', rtc: 'pass', timezone: 'pass', ntp: 'pass', reporting: 'pass' });
+
+      const d = await store.getAgent('vm-a', T0 + 1000);
+      t.ok(d);
+      t.equal(d!.reportId, r.reportId);
+      t.equal(d!.seq, r.seq);
+      t.same(d!.report, r.report, 'the latest report is kept whole');
+      t.equal(d!.receivedAtMs, r.receivedAtMs, 'with its receive time');
+      t.equal(d!.hostSynchronized, true, "and the host's NTP state at receipt");
+      t.equal(d!.firstSeenMs, Math.round(T0 + 100));
+      t.equal(await store.getAgent('nobody', T0), null);
+    });
+
+    t.test('idempotent on reportId: same content is a duplicate, different content a conflict', async (t) => {
+      const { store } = await factory(t);
+      const r = rec('vm-a', 0, { reportId: 'report-0001' });
+      t.same(await store.write([r]), ['stored']);
+      t.same(await store.write([r]), ['duplicate']);
+      const changed = { ...r, contentHash: 'f'.repeat(64), offsetMs: 999 };
+      t.same(await store.write([changed]), ['conflict']);
+      // In one batch: the second copy sees the first (same transaction).
+      const r2 = rec('vm-a', 60_000, { reportId: 'report-0002' });
+      t.same(await store.write([r2, r2, { ...r2, contentHash: '0'.repeat(64) }]), ['stored', 'duplicate', 'conflict']);
+      const h = await store.history('vm-a', WIDE);
+      t.same(h.rows.map((p) => p.reportId), ['report-0001', 'report-0002'], 'each report stored once');
+      t.equal(h.rows[0]!.offsetMs, r.offsetMs, 'the conflicting copy changed nothing');
+      t.equal((await store.stats()).samples, 2);
+    });
+
+    t.test('a failing batch writes nothing', async (t) => {
+      const { store } = await factory(t);
+      const good = rec('vm-a', 0);
+      const bad = { ...rec('vm-b', 0), contentHash: 'not-hex' };
+      await t.rejects(store.write([good, bad]));
+      t.equal((await store.stats()).samples, 0);
+      t.equal((await store.listAgents({ nowMs: T0, offset: 0, limit: 10 })).total, 0);
+      t.same(await store.write([good]), ['stored'], 'and the store still works');
+    });
+
+    t.test('latest state follows the newest measurement; late reports go to history only', async (t) => {
+      const { store } = await factory(t);
+      await store.write([rec('vm-a', 0, { offsetMs: 1 })]);
+      await store.write([rec('vm-a', 120_000, { offsetMs: 3 })]);
+      let a = (await store.listAgents({ nowMs: T0 + 200_000, offset: 0, limit: 10 })).rows[0]!;
+      t.equal(a.offsetMs, 3);
+      // A spooled report measured at +60 s arrives at +300 s.
+      const late = recordOf(makeReport({ agentId: 'vm-a', atMs: T0 + 60_000, offsetMs: 2 }), T0 + 300_000);
+      t.same(await store.write([late]), ['stored']);
+      a = (await store.listAgents({ nowMs: T0 + 300_500, offset: 0, limit: 10 })).rows[0]!;
+      t.equal(a.offsetMs, 3, 'latest state keeps the newer measurement');
+      t.equal(a.lastSeenMs, T0 + 300_000, 'but the agent was heard from');
+      const h = await store.history('vm-a', WIDE);
+      t.same(h.rows.map((p) => p.offsetMs), [1, 2, 3], 'history in measurement order');
+      t.ok(h.rows.every((p, i, all) => i === 0 || p.atMs >= all[i - 1]!.atMs));
+    });
+
+    t.test('status depends on now: stale after the limit, filters, search and paging', async (t) => {
+      const { store } = await factory(t);
+      const ids = ['vm-c', 'vm-a', 'vm-b', 'db-1'];
+      for (const id of ids) await store.write([rec(id, 0, { hostname: `host-${id}`, intervalS: 60 })]);
+      // vm-b is noncompliant (wrong clocksource).
+      await store.write([rec('vm-b', 1000, { hostname: 'host-vm-b', clocksource: 'tsc' })]);
+      // db-1 reports again much later.
+      await store.write([rec('db-1', 10 * 60_000)]);
+
+      const at = (ms: number) => store.listAgents({ nowMs: T0 + ms, offset: 0, limit: 100 });
+      let page = await at(60_000);
+      t.same(page.rows.map((a) => a.id), ['db-1', 'vm-a', 'vm-b', 'vm-c'], 'ordered by id');
+      t.same(page.rows.map((a) => a.status), ['compliant', 'compliant', 'noncompliant', 'compliant']);
+
+      // 3 × 60 s after the last delivery (+100 ms, vm-b +1100 ms) they turn stale; db-1 reported at +10 min.
+      page = await at(179_000);
+      t.same(page.rows.map((a) => a.status), ['compliant', 'compliant', 'noncompliant', 'compliant'], 'not yet');
+      page = await at(182_000);
+      t.same(page.rows.map((a) => a.status), ['compliant', 'stale', 'stale', 'stale']);
+      t.equal(page.rows[1]!.checks.reporting, 'fail');
+      t.equal(page.rows[1]!.checks.clocksource, 'pass', 'other checks keep their stored status');
+
+      const stale = await store.listAgents({ nowMs: T0 + 182_000, statuses: ['stale'], offset: 0, limit: 100 });
+      t.equal(stale.total, 3);
+      const some = await store.listAgents({ nowMs: T0 + 60_000, statuses: ['noncompliant', 'warning'], offset: 0, limit: 100 });
+      t.same(some.rows.map((a) => a.id), ['vm-b']);
+
+      const q = await store.listAgents({ nowMs: T0, q: 'HOST-VM', offset: 0, limit: 100 });
+      t.same(q.rows.map((a) => a.id), ['vm-a', 'vm-b', 'vm-c'], 'q matches hostname, case-insensitively');
+      const q2 = await store.listAgents({ nowMs: T0, q: '%', offset: 0, limit: 100 });
+      t.equal(q2.total, 0, 'LIKE wildcards in q are literal');
+
+      const p1 = await store.listAgents({ nowMs: T0, offset: 1, limit: 2 });
+      t.equal(p1.total, 4);
+      t.same(p1.rows.map((a) => a.id), ['vm-a', 'vm-b']);
+
+      const s = await store.summary(T0 + 182_000);
+      t.equal(s.agents, 4);
+      t.same(s.byStatus, { compliant: 1, warning: 0, noncompliant: 0, stale: 3, unknown: 0 });
+      t.same(s.byCheck.clocksource, { fail: 1, warn: 0, unknown: 0 });
+      t.same(s.byCheck.reporting, { fail: 3, warn: 0, unknown: 0 });
+    });
+
+    t.test('history by time range, latest N first-truncated, in time order', async (t) => {
+      const { store } = await factory(t);
+      const recs = Array.from({ length: 10 }, (_, i) => rec('vm-a', i * 60_000, { offsetMs: i }));
+      t.same(await store.write(recs), Array(10).fill('stored'));
+      const all = await store.history('vm-a', WIDE);
+      t.equal(all.rows.length, 10);
+      t.equal(all.truncated, false);
+      const mid = await store.history('vm-a', { fromMs: T0 + 120_000, toMs: T0 + 300_000, limit: 100 });
+      t.same(mid.rows.map((p) => p.offsetMs), [2, 3, 4, 5], 'from and to inclusive');
+      const last3 = await store.history('vm-a', { fromMs: T0, toMs: T0 + 600_000, limit: 3 });
+      t.same(last3.rows.map((p) => p.offsetMs), [7, 8, 9]);
+      t.equal(last3.truncated, true);
+      const p = all.rows[4]!;
+      t.equal(p.atMs, T0 + 240_000);
+      t.equal(p.receivedAtMs, T0 + 240_100);
+      t.ok(Math.abs(p.guestEpochMs - (T0 + 240_000 + 4)) < 1e-6, 'guest clock = host + offset');
+      t.equal(p.status, 'compliant');
+      t.same(p.checks, { clocksource: 'pass', offset: 'pass', rtc: 'pass', timezone: 'pass', ntp: 'pass' });
+      t.equal(p.ntpSynchronized, true);
+      t.same((await store.history('nobody', WIDE)).rows, []);
+    });
+
+    t.test('static parts are stored once per change', async (t) => {
+      const { store } = await factory(t);
+      for (let i = 0; i < 5; i++) await store.write([rec('vm-a', i * 60_000, { offsetMs: i })]);
+      let v = await store.staticVersions('vm-a');
+      t.equal(v.length, 1, 'five samples, one version');
+      t.equal((v[0]!.body.agent as { id: string }).id, 'vm-a');
+      t.notOk('systemTime' in v[0]!.body, 'no per-sample values in the static part');
+      await store.write([rec('vm-a', 5 * 60_000, { clocksource: 'tsc' })]);
+      await store.write([rec('vm-a', 6 * 60_000, { clocksource: 'tsc' })]);
+      v = await store.staticVersions('vm-a');
+      t.equal(v.length, 2, 'a change adds a version');
+      t.equal((v[1]!.body.clocksource as { current: string }).current, 'tsc');
+      t.equal(v[1]!.firstSeenMs, T0 + 5 * 60_000);
+      await store.write([rec('vm-a', 7 * 60_000)]);
+      t.equal((await store.staticVersions('vm-a')).length, 2, 'changing back reuses the stored version');
+      t.equal((await store.stats()).statics, 2);
+    });
+
+    t.test('hourly rollups: min, max, mean offset, worst uncertainty, share compliant', async (t) => {
+      const { store } = await factory(t);
+      await store.write([
+        rec('vm-a', 0, { offsetMs: 10 }),
+        rec('vm-a', 20 * 60_000, { offsetMs: -4 }),
+        rec('vm-a', 40 * 60_000, { offsetMs: 30, clocksource: 'tsc' }),
+        rec('vm-a', HOUR + 60_000, { offsetMs: 1 }),
+      ]);
+      // A report without an offset counts as a report, not as a measurement.
+      await store.write([rec('vm-a', HOUR + 120_000, {}, { offsetMs: null, uncertaintyMs: null })]);
+      const r = await store.rollups('vm-a', { fromMs: T0 + 5 * 60_000, toMs: T0 + 3 * HOUR, limit: 100 });
+      t.equal(r.length, 2, 'from is rounded down to its hour');
+      const [h0, h1] = r as [(typeof r)[0], (typeof r)[0]];
+      t.equal(h0.hourMs, T0);
+      t.equal(h0.reports, 3);
+      t.equal(h0.measured, 3);
+      t.equal(h0.offsetMinMs, -4);
+      t.equal(h0.offsetMaxMs, 30);
+      t.ok(Math.abs((h0.offsetMeanMs as number) - 12) < 1e-9);
+      t.ok((h0.uncertaintyMaxMs as number) > 0.2);
+      t.ok(Math.abs(h0.compliantShare - 2 / 3) < 1e-9);
+      t.equal(h1.hourMs, T0 + HOUR);
+      t.equal(h1.reports, 2);
+      t.equal(h1.measured, 1);
+      t.equal(h1.offsetMinMs, 1);
+      t.equal(h1.offsetMaxMs, 1);
+      t.equal(h1.offsetMeanMs, 1);
+    });
+
+    t.test('clock steps are kept for drift', async (t) => {
+      const { store } = await factory(t);
+      await store.write([rec('vm-a', 0, { steps: [{ atMs: T0 - 1000, stepMs: 250 }] })]);
+      const s = await store.steps('vm-a', T0 - 10_000, T0);
+      t.equal(s.length, 1);
+      t.equal(s[0]!.stepMs, 250);
+      t.ok(Math.abs(s[0]!.atMs - (T0 - 1000)) <= 1, 'on the host clock');
+      t.equal((await store.history('vm-a', WIDE)).rows[0]!.stepCount, 1);
+    });
+
+    t.test('prune deletes old samples, keeps rollups longer, forgets long-silent agents', async (t) => {
+      const { store } = await factory(t);
+      const day = 86_400_000;
+      await store.write([rec('vm-a', 0), rec('vm-a', 10 * day), rec('vm-a', 40 * day), rec('vm-old', 0)]);
+      const r1 = await store.prune({ samplesBeforeMs: T0 + 35 * day, rollupsBeforeMs: T0 - day });
+      t.same(r1, { samples: 3, steps: 0, rollups: 0, agents: 0 });
+      t.same((await store.history('vm-a', WIDE)).rows.map((p) => p.atMs), [T0 + 40 * day]);
+      t.equal((await store.rollups('vm-a', WIDE)).length, 3, 'rollups outlive samples');
+      const r2 = await store.prune({ samplesBeforeMs: T0 + 35 * day, rollupsBeforeMs: T0 + 20 * day });
+      t.equal(r2.rollups, 3, "vm-a's two rollups before the cutoff, and vm-old's");
+      t.equal(r2.agents, 1, 'vm-old, silent since before the cutoff, is forgotten');
+      t.equal(await store.getAgent('vm-old', T0), null);
+      t.same(await store.staticVersions('vm-old'), []);
+      t.ok(await store.getAgent('vm-a', T0));
+      t.same(await store.write([rec('vm-old', 50 * day)]), ['stored'], 'a forgotten agent can come back');
+    });
+
+    t.test('reopen serves the same data and keeps idempotency', async (t) => {
+      const h = await factory(t);
+      const r = rec('vm-a', 0, { reportId: 'persist-0001', offsetMs: 7 });
+      await h.store.write([r, rec('vm-a', 60_000, { offsetMs: 8 })]);
+      const before = await h.store.history('vm-a', WIDE);
+      const store = await h.reopen();
+      t.same(await store.history('vm-a', WIDE), before);
+      t.equal((await store.getAgent('vm-a', T0))?.reportId, before.rows[1]!.reportId);
+      t.same(await store.write([r]), ['duplicate'], 'the reportId is still known');
+      t.equal((await store.staticVersions('vm-a')).length, 1);
+      await store.write([rec('vm-a', 120_000, { offsetMs: 9 })]);
+      t.equal((await store.staticVersions('vm-a')).length, 1, 'no new static version after reopen');
+    });
+  });
+}
