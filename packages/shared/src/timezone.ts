@@ -33,13 +33,30 @@ export function parseGmtOffset(text: string): number | null {
   return sign * (Number(m[2]) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0));
 }
 
+/**
+ * Offsets change only at transitions, which tzdata places on whole minutes; the last answer per
+ * zone is kept for its minute. formatToParts costs ~10 µs and a collector asks for the same zones
+ * at the same minute for every report it ingests.
+ */
+const lastOffset = new Map<string, { minute: number; offsetS: number | null }>();
+
 /** UTC offset of an IANA zone at an instant, seconds east of UTC; null for an unknown zone. */
 export function zoneOffsetS(zone: string, atMs: number): number | null {
+  const minute = Math.floor(atMs / 60_000);
+  const hit = lastOffset.get(zone);
+  if (hit && hit.minute === minute) return hit.offsetS;
   const f = offsetFormatter(zone);
-  if (!f) return null;
-  const part = f.formatToParts(new Date(atMs)).find((p) => p.type === 'timeZoneName');
-  return part ? parseGmtOffset(part.value) : null;
+  let offsetS: number | null = null;
+  if (f && Number.isFinite(atMs)) {
+    const part = f.formatToParts(new Date(atMs)).find((p) => p.type === 'timeZoneName');
+    offsetS = part ? parseGmtOffset(part.value) : null;
+  }
+  if (lastOffset.size > 1000 && !hit) lastOffset.clear();
+  lastOffset.set(zone, { minute, offsetS });
+  return offsetS;
 }
+
+const standardOffsets = new Map<string, number | null>();
 
 /**
  * The zone's standard offset in the year of the instant: the smaller of the offsets at the two
@@ -48,10 +65,20 @@ export function zoneOffsetS(zone: string, atMs: number): number | null {
  */
 export function zoneStandardOffsetS(zone: string, atMs: number): number | null {
   const year = new Date(atMs).getUTCFullYear();
-  const jan = zoneOffsetS(zone, Date.UTC(year, 0, 1));
-  const jul = zoneOffsetS(zone, Date.UTC(year, 6, 1));
-  if (jan === null || jul === null) return null;
-  return Math.min(jan, jul);
+  const key = `${zone}\u0000${year}`;
+  const cached = standardOffsets.get(key);
+  if (cached !== undefined) return cached;
+  const f = offsetFormatter(zone);
+  const at = (ms: number) => {
+    const part = f?.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName');
+    return part ? parseGmtOffset(part.value) : null;
+  };
+  const jan = at(Date.UTC(year, 0, 1));
+  const jul = at(Date.UTC(year, 6, 1));
+  const std = jan === null || jul === null ? null : Math.min(jan, jul);
+  if (standardOffsets.size > 1000) standardOffsets.clear();
+  standardOffsets.set(key, std);
+  return std;
 }
 
 /** Whether DST is in effect in a zone at an instant; null for an unknown zone. */
