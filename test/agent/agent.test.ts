@@ -53,7 +53,6 @@ t.test('loop cycles: at most two processes each, static facts read once', async 
   t.same(agent.cycles.map((s) => s.spawns), [2, 2, 2]);
   t.same(c.stored.map((r) => r.seq), [1, 2, 3]);
   t.ok(agent.cycles.every((s) => s.delivery?.status === 'done'));
-  t.comment(`CPU per cycle (in process, replayed commands): ${agent.cycles.map((s) => s.cpuMs.toFixed(2)).join(', ')} ms`);
 });
 
 t.test('no machine-id and no SMBIOS UUID: an id generated once and kept in the spool', async (t) => {

@@ -17,10 +17,12 @@ function simulated(t0: number, costMs = 0.0001) {
 t.test('the anchor sits on the Date.now() edge (simulated clocks)', async (t) => {
   const T0 = 1795606593000.37;
   const sim = simulated(T0);
-  const a = takeAnchor(3, sim.src);
+  const a = takeAnchor(5, sim.src);
   t.ok(Math.abs(a.anchorMs - T0) <= a.errorMs + 1e-6, `anchor ${a.anchorMs} within ±${a.errorMs} of ${T0}`);
   t.ok(a.errorMs < 0.001, 'a bracket of a few reads');
+  t.equal(a.spreadMs, 0, 'one tight edge decides');
   const clock = createWallClock(sim.src);
+  clock.reanchor();
   const before = sim.src.perfNow();
   t.ok(Math.abs(clock.now() - (T0 + before)) < 0.01, 'now() = anchor + monotonic');
   // The OS clock steps +30 s: the old anchor is wrong until re-anchored (domain.md §6.3).
@@ -30,6 +32,24 @@ t.test('the anchor sits on the Date.now() edge (simulated clocks)', async (t) =>
   clock.reanchor();
   const p2 = sim.src.perfNow();
   t.ok(Math.abs(clock.now() - (T0 + 30_000 + p2)) < 0.01, 'follows the stepped clock after re-anchoring');
+});
+
+t.test('preempted anchors: loose brackets are retried, their spread reported', async (t) => {
+  let elapsed = 0;
+  const seen = new Set<number>();
+  // Every read costs 0.03 ms: no bracket can be tighter than 0.06 ms, so none is "good".
+  const src = {
+    perfNow: () => (elapsed += 0.03),
+    dateNow: () => {
+      const d = Math.floor(1795606593000.5 + (elapsed += 0.03));
+      seen.add(d);
+      return d;
+    },
+  };
+  const a = takeAnchor(5, src);
+  t.ok(a.errorMs > 0.02, `loose bracket ${a.errorMs}`);
+  t.ok(Math.abs(a.anchorMs - 1795606593000.5) <= a.errorMs + a.spreadMs, 'still bounded');
+  t.equal(seen.size, 6, 'five edges were tried (six distinct milliseconds)');
 });
 
 t.test('real clocks: sub-ms timestamps that stay tied to Date.now()', async (t) => {

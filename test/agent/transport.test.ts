@@ -123,6 +123,20 @@ t.test('a resend is harmless: the collector answers duplicate, the spool forgets
   t.equal(spool.counts().pending, 0);
 });
 
+t.test('stopping (SIGTERM): the request in flight goes, no retry and no further batch', async (t) => {
+  const { c, spool } = await setup(t, 3);
+  const client = new Client(c.url);
+  t.teardown(() => client.close());
+  c.failures.push({ status: 503, code: 'CW_ERR_UNAVAILABLE' });
+  const d = await deliverSpool({ spool, push: (rs) => pushReports(rs, { dispatcher: client }), log: silentLogger, deadlineMs: Date.now() + 60_000, stopped: () => true, batchSize: 1 });
+  t.equal(d.status, 'deferred');
+  t.same(c.pushes, [1], 'one request, not retried');
+  t.equal(spool.counts().pending, 3, 'kept for the next start');
+  const ok = await deliverSpool({ spool, push: (rs) => pushReports(rs, { dispatcher: client }), log: silentLogger, deadlineMs: Date.now() + 60_000, stopped: () => true, batchSize: 1 });
+  t.equal(ok.status, 'stopped');
+  t.equal(ok.sent, 1, 'the first batch went, the others wait');
+});
+
 t.test('retry classification and helpers', async (t) => {
   t.equal(parseRetryAfterMs('120', 0), 120_000);
   t.equal(parseRetryAfterMs('Wed, 25 Nov 2026 12:00:30 GMT', Date.UTC(2026, 10, 25, 12, 0, 0)), 30_000);

@@ -8,6 +8,7 @@ import type { Client } from 'undici';
 import { collectReport, newReportId, readStaticFacts, type StaticFacts } from './collect.js';
 import type { AgentConfig } from './config.js';
 import type { ReaderContext } from './context.js';
+import { AgentErrorCodes } from './errors.js';
 import { deliverSpool, type DeliverResult } from './deliver.js';
 import type { Logger } from './log.js';
 import { runTimeExchange } from './probe.js';
@@ -139,7 +140,9 @@ export class Agent {
   /** Collects one report. `probe`: run the time exchange; `consumeEvents`: take pending steps into it. */
   async buildReport(opts: { probe: boolean; consumeEvents: boolean }): Promise<Report> {
     this.steps.check();
-    const seq = this.spool ? await this.spool.nextSeq() : this.printSeq++;
+    // A pushed report takes the next seq; a pulled one (--listen) repeats the last, so that the
+    // sequence the collector receives has no gaps.
+    const seq = this.spool ? (opts.probe ? await this.spool.nextSeq() : this.spool.currentSeq()) : this.printSeq++;
     const agent: AgentInfo = { ...this.info! };
     if (this.spool) agent.spool = this.spool.counts();
     const timeProbe = opts.probe
@@ -197,7 +200,7 @@ export class Agent {
     const res: IngestResult | undefined = d.results.get(r.reportId);
     if (res) return { exitCode: 0, output: { accepted: true, ...res } };
     const stillSpooled = this.spool!.list().some((e) => e.reportId === r.reportId);
-    const code = d.status === 'auth' ? 'CW_ERR_AUTH' : stillSpooled ? 'CW_ERR_UNDELIVERED' : 'CW_ERR_REJECTED';
+    const code = d.status === 'auth' ? AgentErrorCodes.AUTH : stillSpooled ? AgentErrorCodes.UNDELIVERED : AgentErrorCodes.REJECTED;
     return {
       exitCode: stillSpooled ? 1 : 2,
       output: { accepted: false, reportId: r.reportId, spooled: stillSpooled, error: { code, message: d.lastError ?? 'not acknowledged' } },

@@ -23,7 +23,7 @@ export interface DeliverOptions {
   maxBatchBytes?: number;
   /** Attempts after the first failure before leaving the rest for the next cycle. */
   maxRetries?: number;
-  /** Stop early (SIGTERM): finish the request in flight, start no new one. */
+  /** Stop early (SIGTERM): the first request still goes (it carries the cycle's report), no retry or further batch does. */
   stopped?: () => boolean;
 }
 
@@ -46,9 +46,10 @@ export async function deliverSpool(o: DeliverOptions): Promise<DeliverResult> {
   const out: DeliverResult = { status: 'done', sent: 0, rejected: 0, results: new Map(), notBeforeMs: null, lastError: null };
   let failures = 0;
   let oneByOne = false;
+  let requests = 0;
 
   for (;;) {
-    if (o.stopped?.()) return { ...out, status: o.spool.list().length ? 'stopped' : 'done' };
+    if (requests > 0 && o.stopped?.()) return { ...out, status: o.spool.list().length ? 'stopped' : 'done' };
     const entries = o.spool.list();
     if (entries.length === 0) return out;
     const batch: Report[] = [];
@@ -63,6 +64,7 @@ export async function deliverSpool(o: DeliverOptions): Promise<DeliverResult> {
     }
     if (batch.length === 0) continue; // unreadable files were removed; look again
 
+    requests++;
     const outcome = await o.push(batch);
     if (outcome.kind === 'ok') {
       failures = 0;

@@ -30,4 +30,5 @@ export { Agent, type AgentDeps, type OnceResult, type CycleStats } from './agent
 export { loadConfig, ConfigError, USAGE, type AgentConfig, type LoadInput, type LoadResult } from './config.js';
 export { startListener, type Listener, type ListenOptions } from './listen.js';
 export { reportToPrometheus } from './metrics.js';
+export { AgentErrorCodes } from './errors.js';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js';

@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Report } from '@clockwatch/shared';
+import { AgentErrorCodes } from './errors.js';
 import { reportToPrometheus, type AgentCounters } from './metrics.js';
 
 export interface ListenOptions {
@@ -42,14 +43,14 @@ export async function startListener(o: ListenOptions): Promise<Listener> {
     JSON.stringify({ statusCode: status, code, error: status === 404 ? 'Not Found' : status === 405 ? 'Method Not Allowed' : 'Internal Server Error', message });
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/v1/report' && path !== '/metrics') return send(res, 404, 'application/json', error(404, 'CW_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', error(405, 'CW_ERR_METHOD', 'only GET'));
+    if (path !== '/v1/report' && path !== '/metrics') return send(res, 404, 'application/json', error(404, AgentErrorCodes.ROUTE, `no route ${req.method} ${path}`));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'application/json', error(405, AgentErrorCodes.METHOD, 'only GET'));
     fresh().then(
       (r) => {
         if (path === '/metrics') send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', reportToPrometheus(r, o.counters()));
         else send(res, 200, 'application/json', JSON.stringify(r));
       },
-      (err: Error) => send(res, 500, 'application/json', error(500, 'CW_ERR_COLLECT', err.message)),
+      (err: Error) => send(res, 500, 'application/json', error(500, AgentErrorCodes.COLLECT, err.message)),
     );
   });
   server.keepAliveTimeout = 5000;

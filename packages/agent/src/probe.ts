@@ -54,10 +54,15 @@ export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection
   const samples: Sample[] = [];
   let failure: string | null = null;
   o.clock.reanchor();
-  try {
-    await exchange(o, o.clock.now()); // warm-up: opens or revalidates the connection
-  } catch (err) {
-    return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${errorMessage(err)}`.slice(0, 2000) } };
+  // Warm-up: opens or revalidates the connection. A kept-alive socket the collector closed at
+  // the same moment fails once; the second try gets a new connection.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await exchange(o, o.clock.now());
+      break;
+    } catch (err) {
+      if (attempt >= 2) return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${errorMessage(err)}`.slice(0, 2000) } };
+    }
   }
   for (let i = 0; i < n; i++) {
     const t1 = o.clock.now();

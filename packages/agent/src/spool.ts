@@ -4,9 +4,11 @@
  *
  * Layout (one directory, owned by the agent):
  *   000000000042-<reportId>.json   one report per file; lexical order = seq order = creation order
- *   state.json                     { seq, dropped, rejected } — counters that outlive restarts;
- *                                  `seq` is a reservation (hi-lo): numbers up to it may have been
- *                                  used, so a restart continues after it and never repeats one
+ *   last.json                      the last report that left the spool (acknowledged, rejected or
+ *                                  dropped files are renamed here, not unlinked): with the report
+ *                                  files it keeps the highest seq on disk, so the sequence
+ *                                  continues without a gap or a repeat after a restart
+ *   state.json                     { dropped, rejected } — counters that outlive restarts
  *   agent-id                       the generated agent id, when the guest has no machine-id/SMBIOS UUID
  * Every write is a temporary file, fsync, rename, fsync of the directory (rename(2) is atomic, the
  * directory fsync makes the new name durable); a leftover `*.tmp` is a write that never happened.
@@ -42,9 +44,6 @@ interface SpoolState {
   rejected: number;
 }
 
-/** Sequence numbers reserved per write of state.json. */
-const SEQ_BLOCK = 100;
-
 const FILE_RE = /^(\d{12})-([A-Za-z0-9_-]{8,64})\.json$/;
 
 // Synchronous file operations: a few small files per cycle, where fs/promises would cost more CPU
@@ -79,7 +78,7 @@ export class Spool {
   readonly maxReports: number;
   readonly maxBytes: number;
   private state: SpoolState = { seq: 0, dropped: 0, rejected: 0 };
-  /** Last seq handed out; state.seq is the reservation. */
+  /** Last seq handed out. */
   private seq = 0;
   private entries: SpoolEntry[] = [];
   /** Reports written by this process and not yet acknowledged: read() needs no disk read for them. */
@@ -119,23 +118,32 @@ export class Spool {
       s.entries.push({ file: name, seq: Number(m[1]), reportId: m[2]!, bytes });
     }
     s.entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    // Continue after everything that may have been used: the reservation, or a file beyond it
-    // (a state.json lost or from an older layout).
-    s.seq = Math.max(s.state.seq, s.entries.at(-1)?.seq ?? 0);
+    let lastSeq = 0;
+    try {
+      const last = JSON.parse(readFileSync(path.join(s.dir, 'last.json'), 'utf8')) as { seq?: unknown };
+      if (typeof last.seq === 'number' && Number.isSafeInteger(last.seq)) lastSeq = last.seq;
+    } catch {
+      // nothing has left the spool yet
+    }
+    // Continue after the highest seq on disk (state.seq: spools written by an earlier layout).
+    s.seq = Math.max(s.state.seq, lastSeq, s.entries.at(-1)?.seq ?? 0);
     s.state.seq = s.seq;
     return s;
   }
 
   /**
-   * The next sequence number, never repeated across restarts (a crash leaves a gap). state.json
-   * reserves SEQ_BLOCK numbers at a time, so it is written once per SEQ_BLOCK reports, not per cycle.
+   * The next sequence number. Contiguous across restarts without a write per cycle: the highest
+   * seq that reached the disk is in a report file name or in last.json, and one that never reached
+   * the disk was never sent either.
    */
   async nextSeq(): Promise<number> {
     this.seq += 1;
-    if (this.seq > this.state.seq) {
-      this.state.seq = this.seq + SEQ_BLOCK - 1;
-      await this.saveState();
-    }
+    this.state.seq = this.seq;
+    return this.seq;
+  }
+
+  /** The last seq handed out (pulled reports repeat it rather than open a gap in the pushed sequence). */
+  currentSeq(): number {
     return this.seq;
   }
 
@@ -185,7 +193,7 @@ export class Spool {
         this.entries = this.entries.filter((e) => e !== entry);
         return null;
       }
-      await this.removeFile(entry);
+      await this.removeFile(entry, false);
       this.state.dropped += 1;
       await this.saveState();
       return null;
@@ -224,12 +232,14 @@ export class Spool {
   }
 
   /**
-   * Removal is not fsynced: if a crash brings an acknowledged file back, it is sent again and the
-   * collector answers "duplicate" (reportId) — harmless, and one fsync less per cycle.
+   * A report leaves the spool by a rename to last.json (see the layout above). Not fsynced: if a
+   * crash brings an acknowledged file back, it is sent again and the collector answers "duplicate"
+   * (reportId) — harmless, and no fsync per cycle.
    */
-  private async removeFile(e: SpoolEntry): Promise<void> {
+  private async removeFile(e: SpoolEntry, keepAsLast = true): Promise<void> {
     try {
-      unlinkSync(path.join(this.dir, e.file));
+      if (keepAsLast) renameSync(path.join(this.dir, e.file), path.join(this.dir, 'last.json'));
+      else unlinkSync(path.join(this.dir, e.file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

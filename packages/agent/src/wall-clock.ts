@@ -7,7 +7,7 @@
  * suspend or leap second. The anchor is taken at a millisecond edge of Date.now(): the edge lies
  * between the previous Date.now() call (returning s) and the call that returned s + 1, so
  * anchor = (s + 1) − midpoint of those two calls' performance.now() brackets, error = half the
- * bracket. A loose bracket (preempted) is retried and the median kept. Re-anchor before every burst.
+ * bracket. A loose bracket (preempted) is retried. Re-anchor before every burst.
  */
 
 export interface ClockSources {
@@ -45,12 +45,17 @@ function edge(src: ClockSources): { anchor: number; err: number } {
 }
 
 /**
- * Anchors on one edge when its bracket is tight (the usual case: ~0.5 ms of spinning on average);
- * otherwise (preempted) takes up to `maxEdges` and keeps the median.
+ * The first edge whose bracket is tight (≤ goodErrorMs) decides: the bracket proves where the edge
+ * was, so one such edge is enough (~0.5 ms of spinning on average). When preemption widens every
+ * bracket, up to `maxEdges` are taken and the median kept, and the spread is reported.
  */
-export function takeAnchor(maxEdges = 3, src: ClockSources = defaultSources, goodErrorMs = 0.02): Anchor {
-  const edges: { anchor: number; err: number }[] = [edge(src)];
-  while (edges[0]!.err > goodErrorMs && edges.length < maxEdges) edges.push(edge(src));
+export function takeAnchor(maxEdges = 5, src: ClockSources = defaultSources, goodErrorMs = 0.02): Anchor {
+  const edges: { anchor: number; err: number }[] = [];
+  while (edges.length < maxEdges) {
+    const e = edge(src);
+    if (e.err <= goodErrorMs) return { anchorMs: e.anchor, errorMs: e.err, spreadMs: 0 };
+    edges.push(e);
+  }
   const sorted = [...edges].sort((a, b) => a.anchor - b.anchor);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   return { anchorMs: median.anchor, errorMs: median.err, spreadMs: sorted[sorted.length - 1]!.anchor - sorted[0]!.anchor };
@@ -65,7 +70,7 @@ export interface WallClock {
   resolutionMs(): number;
 }
 
-export function createWallClock(src: ClockSources = defaultSources, maxEdges = 3): WallClock {
+export function createWallClock(src: ClockSources = defaultSources, maxEdges = 5): WallClock {
   let a: Anchor | null = null; // taken on first use: --print never spins for it
   const anchor = () => (a ??= takeAnchor(maxEdges, src));
   return {
@@ -74,7 +79,7 @@ export function createWallClock(src: ClockSources = defaultSources, maxEdges = 3
       a = takeAnchor(maxEdges, src);
       return a;
     },
-    // Half the spread covers the anchors' disagreement; the bracket covers the chosen one.
+    // The bracket bounds a tight anchor; a median of loose ones is only as good as their spread.
     resolutionMs: () => Math.max(0.001, Number((anchor().errorMs + anchor().spreadMs / 2).toFixed(4))),
   };
 }

@@ -5,20 +5,26 @@
  */
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
-import { DEFAULT_POLICY, type PolicyDocument } from '@clockwatch/shared';
+import type { KeyObject } from 'node:crypto';
+import { DEFAULT_POLICY, type CommandRunner, type PolicyDocument } from '@clockwatch/shared';
 import type { TokenEntry } from './auth.js';
 import { Compliance } from './compliance.js';
 import type { AppContext } from './context.js';
 import { codeOf, errorBody, ERROR_CODES, toApiError } from './errors.js';
+import { ExportManager } from './exports/manager.js';
+import { ExportService, type ExportFormat } from './exports/service.js';
 import { GroupCommitter } from './group-commit.js';
 import { staticHostClock, type HostClock } from './host-clock.js';
 import { Ingestor } from './ingest.js';
+import { LibvirtAudit } from './libvirt/audit.js';
 import { CollectorMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RetentionScheduler, type RetentionOptions } from './retention.js';
 import { agentRoutes } from './routes/agents.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { docsRoutes } from './routes/docs.js';
+import { exportRoutes } from './routes/exports.js';
+import { libvirtRoutes } from './routes/libvirt.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
@@ -54,6 +60,31 @@ export interface AppOptions {
   /** process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
   version?: string;
+  /** --export-dir and friends: scheduled and on-demand exports; absent: /v1/exports answers "not configured". */
+  exports?: {
+    dir: string;
+    /** Schedule period (--export-every), ms; default 24 h. */
+    everyMs?: number;
+    /** Run the schedule (default true); false: on-demand only. */
+    schedule?: boolean;
+    /** Exports kept (--export-keep); null: all. */
+    keep?: number | null;
+    /** Ed25519 key the manifests are signed with (--export-key). */
+    signingKey?: KeyObject | null;
+    formats?: readonly ExportFormat[];
+    /** Scheduler knobs (tests). */
+    settleMs?: number;
+    retryMs?: number;
+  } | null;
+  /** --libvirt-xml-dir / --libvirt-uri: the libvirt clock audit; absent: none. */
+  libvirt?: {
+    xmlDir?: string | null;
+    uri?: string | null;
+    /** How often the domains are read again, ms (default 5 min). */
+    refreshMs?: number;
+    /** Runs virsh (tests replay recorded outputs). */
+    runner?: CommandRunner;
+  } | null;
 }
 
 /** pino options the CLI uses: JSON lines, the authorization header never written. */
@@ -132,6 +163,42 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       else metrics.rejected.inc({ code: code ?? 'unknown' });
     },
   });
+  const libvirt =
+    options.libvirt && (options.libvirt.xmlDir || options.libvirt.uri)
+      ? new LibvirtAudit({
+          ...options.libvirt,
+          nowMs: () => clock.now(),
+          onRefresh: (r) =>
+            app.log[r.errors.length > 0 ? 'warn' : 'info'](
+              { domains: r.domains, errors: r.errors.map((e) => e.message), durationMs: Math.round(r.durationMs) },
+              `libvirt: read ${r.domains} domain(s)${r.errors.length > 0 ? `, ${r.errors.length} problem(s)` : ''}`,
+            ),
+          onError: (err) => app.log.error({ err }, 'libvirt: reading the domains failed'),
+        })
+      : null;
+  const exportService = new ExportService({ store, compliance, libvirt, hostResolutionMs: clock.resolutionMs });
+  const exportsOpt = options.exports ?? null;
+  const exports = exportsOpt
+    ? new ExportManager({
+        service: exportService,
+        dir: exportsOpt.dir,
+        everyMs: exportsOpt.everyMs ?? 86_400_000,
+        schedule: exportsOpt.schedule,
+        keep: exportsOpt.keep ?? null,
+        signingKey: exportsOpt.signingKey ?? null,
+        formats: exportsOpt.formats,
+        settleMs: exportsOpt.settleMs,
+        retryMs: exportsOpt.retryMs,
+        nowMs: () => clock.now(),
+        onWritten: (r, info, ms) =>
+          app.log.info(
+            { export: r.manifest.name, reason: info.reason, files: r.manifest.files.map((f) => f.name), signed: !!r.manifest.signature, removed: r.removed, durationMs: Math.round(ms) },
+            `export written: ${r.manifest.name}`,
+          ),
+        onError: (err, period) => app.log.error({ err, period }, 'export failed; it is retried'),
+        onSkipped: (periods) => app.log.warn({ periods }, `exports: ${periods.length} missed period(s) older than the catch-up limit were not exported`),
+      })
+    : null;
   const ctx: AppContext = {
     store,
     compliance,
@@ -144,6 +211,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     readTokens: options.readTokens ?? null,
     version: options.version ?? COLLECTOR_VERSION,
     startedAtMs: clock.now(),
+    exports,
+    libvirt,
   };
 
   // Every body this API takes is JSON: anything else is 415, not a string to validate.
@@ -180,6 +249,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(complianceRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(healthRoutes, { ctx });
+  await app.register(exportRoutes, { ctx });
+  await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);
 
   const retention = options.retention
@@ -195,9 +266,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onReady', async () => {
     await hostClock.start?.();
     retention?.start();
+    if (libvirt) {
+      // The first read usually takes milliseconds; a slow virsh must not hold up the listener.
+      const first = libvirt.start();
+      await Promise.race([first, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    }
+    // Catch-up of missed periods runs in the background; shutdown waits for it.
+    if (exports) void exports.start().catch((err: unknown) => app.log.error({ err }, 'exports: the scheduler did not start'));
   });
   app.addHook('onClose', async () => {
     hostClock.stop?.();
+    // The export in flight finishes (and its files are complete) before the store closes.
+    await exports?.stop();
+    await libvirt?.stop();
     await retention?.stop();
     // Answer what is queued before the owner closes the store.
     await committer.close();

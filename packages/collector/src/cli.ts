@@ -34,6 +34,7 @@ async function main(): Promise<number> {
       env: process.env,
       out: (t) => process.stdout.write(t),
       err: (t) => process.stderr.write(t),
+      isTTY: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
       onSignal: (handler) => {
         process.on('SIGINT', () => handler('SIGINT'));
         process.on('SIGTERM', () => handler('SIGTERM'));

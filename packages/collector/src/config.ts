@@ -3,9 +3,12 @@
  * flags > env > config file > defaults, and every file they name (policy, tokens, TLS) loaded and
  * checked at start, so a bad one stops the collector before it listens.
  */
-import { readFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
 import { loadTokensFile, type TokenEntry } from './auth.js';
+import { loadSigningKey } from './exports/manifest.js';
+import { validateExportInterval } from './exports/scheduler.js';
 import {
   byteSize,
   ConfigError,
@@ -28,8 +31,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
   { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },
-  { key: 'exportDir', flag: 'export-dir', arg: 'DIR', help: 'periodic compliance exports (not implemented in this version)', parse: nonEmpty },
-  { key: 'exportEvery', flag: 'export-every', arg: 'DURATION', help: 'export period (not implemented in this version)', default: 86_400_000, parse: duration },
+  { key: 'exportDir', flag: 'export-dir', arg: 'DIR', help: 'write compliance exports here (scheduled, and POST /v1/exports); created if missing', parse: nonEmpty },
+  { key: 'exportEvery', flag: 'export-every', arg: 'DURATION', help: 'export period, aligned to UTC (24h: each UTC day; 1h, 6h, 7d...)', default: 86_400_000, parse: exportInterval },
+  { key: 'exportKeep', flag: 'export-keep', arg: 'N', help: 'exports kept in --export-dir (older ones are deleted)', default: 30, parse: atLeastOne },
+  { key: 'exportKey', flag: 'export-key', arg: 'FILE', help: 'Ed25519 private key (PEM, openssl genpkey -algorithm ed25519) that signs each manifest', parse: nonEmpty },
+  { key: 'libvirtXmlDir', flag: 'libvirt-xml-dir', arg: 'DIR', help: 'libvirt domain XML files to audit (e.g. /etc/libvirt/qemu)', parse: nonEmpty },
+  { key: 'libvirtUri', flag: 'libvirt-uri', arg: 'URI', help: "audit every domain of this libvirt connection through virsh (e.g. qemu:///system)", parse: libvirtUri },
+  { key: 'libvirtRefresh', flag: 'libvirt-refresh', arg: 'DURATION', help: 'how often the domain XML is read again', default: 300_000, parse: duration },
   { key: 'retentionDays', flag: 'retention-days', arg: 'N', help: 'days raw samples are kept', default: 30, parse: positiveNumber },
   { key: 'rollupRetentionDays', flag: 'rollup-retention-days', arg: 'N', help: 'days hourly rollups are kept (agents silent that long are forgotten)', default: 400, parse: positiveNumber },
   { key: 'pruneEvery', flag: 'prune-every', arg: 'DURATION', help: 'how often retention runs', default: 3_600_000, parse: duration },
@@ -44,6 +52,28 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options (keys as camelCase or as the flag)', parse: nonEmpty },
 ];
 
+/** --export-every: a duration that lines periods up with UTC days (scheduler.validateExportInterval). */
+function exportInterval(text: string): number {
+  const ms = duration(text);
+  try {
+    return validateExportInterval(ms, '');
+  } catch (err) {
+    throw new Error(`${(err as Error).message.replace(/^: /, '')} (got '${text}')`);
+  }
+}
+
+function atLeastOne(text: string): number {
+  const n = nonNegativeInt(text);
+  if (n < 1) throw new Error(`expected at least 1, got '${text}'`);
+  return n;
+}
+
+/** A libvirt connection URI (virsh -c): driver[+transport]://[host]/path; never an option-like string. */
+function libvirtUri(text: string): string {
+  if (!/^[a-z][a-z0-9]*(\+[a-z0-9]+)?:\/\/[^\s]*$/i.test(text)) throw new Error(`expected a libvirt URI such as qemu:///system, got '${text}'`);
+  return text;
+}
+
 export interface ServeConfig {
   listen: { host: string; port: number };
   db: string;
@@ -56,6 +86,12 @@ export interface ServeConfig {
   readTokensFile: string | null;
   exportDir: string | null;
   exportEveryMs: number;
+  exportKeep: number;
+  exportKey: KeyObject | null;
+  exportKeyFile: string | null;
+  libvirtXmlDir: string | null;
+  libvirtUri: string | null;
+  libvirtRefreshMs: number;
   retentionDays: number;
   rollupRetentionDays: number;
   pruneEveryMs: number;
@@ -115,6 +151,29 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   }
   const tls = cert && key ? { cert: readFileFor(where('tlsCert'), cert), key: readFileFor(where('tlsKey'), key) } : null;
 
+  const exportKeyFile = (v.exportKey as string | undefined) ?? null;
+  let exportKey: KeyObject | null = null;
+  if (exportKeyFile) {
+    const pem = readFileFor(where('exportKey'), exportKeyFile);
+    try {
+      exportKey = loadSigningKey(pem);
+    } catch (err) {
+      throw new ConfigError(`${where('exportKey')}: ${exportKeyFile}: ${(err as Error).message}`);
+    }
+    if (!v.exportDir) throw new ConfigError(`${where('exportKey')}: needs --export-dir as well`);
+  }
+
+  const libvirtXmlDir = (v.libvirtXmlDir as string | undefined) ?? null;
+  if (libvirtXmlDir) {
+    let isDir = false;
+    try {
+      isDir = statSync(libvirtXmlDir).isDirectory();
+    } catch (err) {
+      throw new ConfigError(`${where('libvirtXmlDir')}: cannot read ${libvirtXmlDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (!isDir) throw new ConfigError(`${where('libvirtXmlDir')}: ${libvirtXmlDir} is not a directory`);
+  }
+
   const retentionDays = v.retentionDays as number;
   const rollupRetentionDays = v.rollupRetentionDays as number;
   if (rollupRetentionDays < retentionDays) {
@@ -133,6 +192,12 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     readTokensFile: (v.readTokens as string | undefined) ?? null,
     exportDir: (v.exportDir as string | undefined) ?? null,
     exportEveryMs: v.exportEvery as number,
+    exportKeep: v.exportKeep as number,
+    exportKey,
+    exportKeyFile,
+    libvirtXmlDir,
+    libvirtUri: (v.libvirtUri as string | undefined) ?? null,
+    libvirtRefreshMs: v.libvirtRefresh as number,
     retentionDays,
     rollupRetentionDays,
     pruneEveryMs: v.pruneEvery as number,

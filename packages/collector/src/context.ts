@@ -4,6 +4,8 @@
  */
 import type { TokenEntry } from './auth.js';
 import type { Compliance } from './compliance.js';
+import type { ExportManager } from './exports/manager.js';
+import type { LibvirtAudit } from './libvirt/audit.js';
 import type { HostClock } from './host-clock.js';
 import type { Ingestor } from './ingest.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -25,6 +27,10 @@ export interface AppContext {
   readTokens: readonly TokenEntry[] | null;
   version: string;
   startedAtMs: number;
+  /** --export-dir: the scheduler, on-demand runs and downloads; null when exports are not configured. */
+  exports: ExportManager | null;
+  /** --libvirt-xml-dir / --libvirt-uri: the domains and their libvirt-clock verdicts; null when not configured. */
+  libvirt: LibvirtAudit | null;
 }
 
 export interface RouteOptions {

@@ -36,6 +36,12 @@ export const Errors = {
   // lookups
   AGENT_NOT_FOUND: { statusCode: 404, message: 'no such agent' },
   ROUTE_NOT_FOUND: { statusCode: 404, message: 'no such route' },
+  // exports and the libvirt audit
+  EXPORTS_NOT_CONFIGURED: { statusCode: 404, message: 'exports are not configured on this collector (start it with --export-dir DIR)' },
+  EXPORT_NOT_FOUND: { statusCode: 404, message: 'no export file of that name' },
+  EXPORT_IN_PROGRESS: { statusCode: 409, message: 'an export is running; ask again when it is done' },
+  EXPORT_FAILED: { statusCode: 500, message: 'the export could not be written' },
+  LIBVIRT_NOT_CONFIGURED: { statusCode: 404, message: 'the libvirt audit is not configured on this collector (start it with --libvirt-xml-dir DIR or --libvirt-uri URI)' },
   // server side
   STORE: { statusCode: 503, message: 'the store could not commit' },
   SHUTTING_DOWN: { statusCode: 503, message: 'the collector is shutting down' },

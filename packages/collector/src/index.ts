@@ -15,3 +15,8 @@ export { AnchoredWallClock, fixedClock, type WallClock } from './wall-clock.js';
 export * from './store/types.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions, type Durability } from './store/sqlite.js';
 export { parseServeConfig, type ServeConfig } from './config.js';
+export { ExportService, EXPORT_FORMATS, type ExportFormat, type RenderedFile } from './exports/service.js';
+export { ExportManager, ExportBusyError } from './exports/manager.js';
+export { LibvirtAudit } from './libvirt/audit.js';
+export { combineStatus, linkRtcDiagnosis, LIBVIRT_CHECK_ID } from './libvirt/check.js';
+export { agentVerdict } from './agent-verdict.js';

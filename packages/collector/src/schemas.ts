@@ -79,6 +79,23 @@ export const AgentDetailSchema = Type.Object({
     hostSynchronized: Nullable(Type.Boolean()),
   }),
   drift: Nullable(DriftSchema),
+  /** Present when the libvirt audit is configured: the domain joined by SMBIOS UUID and its libvirt-clock verdict, or why there is none. */
+  libvirt: Type.Optional(
+    Type.Object({
+      domain: Nullable(Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String(), live: Type.Boolean() })),
+      check: Nullable(
+        Type.Object({
+          status: Type.String(),
+          reason: Type.String(),
+          findings: Type.Array(Type.Object({ status: Type.String(), text: Type.String() })),
+          family: Nullable(Type.String()),
+          familySource: Nullable(Type.String()),
+          recommendedXml: Nullable(Type.String()),
+        }),
+      ),
+      note: Nullable(Type.String()),
+    }),
+  ),
   /** Versions of the report's static parts (identity, OS, clocksources, RTC mode, timezone, NTP daemon). */
   changes: Type.Array(Type.Object({ hash: Type.String(), firstSeenMs: Type.Number() })),
   /** The latest report as the agent sent it (schema ClockwatchReportV1). */

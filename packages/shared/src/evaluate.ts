@@ -11,7 +11,12 @@ import { rtcFixFor } from './rtc.js';
 import { isOk, type Report } from './schema/report.js';
 import { checkZoneAgreement, formatUtcOffset, sameZone } from './timezone.js';
 
-export const CHECK_IDS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp', 'reporting'] as const;
+/**
+ * Every check id a verdict can hold. evaluate() produces the first six from a report; the
+ * collector adds `libvirt-clock` (libvirt.ts, evaluateLibvirtClock) for agents joined to a libvirt
+ * domain, since only the host sees the domain XML.
+ */
+export const CHECK_IDS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp', 'reporting', 'libvirt-clock'] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'unknown';
 export type AgentStatus = 'compliant' | 'warning' | 'noncompliant' | 'stale' | 'unknown';

@@ -9,16 +9,31 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { measureSamples, validateReport, type IngestResult, type Report } from '@clockwatch/shared';
 
-/** Sub-ms wall clock of the test process, anchored once at a Date.now() edge (independent of the agent's). */
+/**
+ * Sub-ms wall clock of the test process, independent of the agent's code: anchored at Date.now()
+ * millisecond edges, keeping only edges whose bracket is tight (the test runner is busy and may be
+ * preempted mid-anchor) and the median of those.
+ */
 function makeClock(): () => number {
-  const s = Date.now();
-  let d = s;
-  let p = 0;
-  while (d === s) {
-    p = performance.now();
-    d = Date.now();
+  const anchors: number[] = [];
+  for (let tries = 0; anchors.length < 5 && tries < 200; tries++) {
+    // Each read of Date.now() is bracketed by performance.now(); the edge to d lies after the
+    // bracket start of the last read that returned s and before the bracket end of the read of d.
+    let lastStart = performance.now();
+    const s = Date.now();
+    let start = performance.now();
+    let d = Date.now();
+    let end = performance.now();
+    while (d === s) {
+      lastStart = start;
+      start = performance.now();
+      d = Date.now();
+      end = performance.now();
+    }
+    if (end - lastStart < 0.01 && d === s + 1) anchors.push(d - (lastStart + end) / 2);
   }
-  const anchor = d - p;
+  anchors.sort((a, b) => a - b);
+  const anchor = anchors[Math.floor(anchors.length / 2)] ?? Date.now() - performance.now();
   return () => anchor + performance.now();
 }
 

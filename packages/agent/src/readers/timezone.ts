@@ -8,7 +8,7 @@
  * The offset, DST flag and abbreviation come from the TZif file glibc uses when the zone comes from
  * /etc/localtime (or from the zone's file under the root), else from Intl — at the report's instant.
  */
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { ErrorCodes, isDst, isKnownZone, sameZone, zoneOffsetS, type ErrorInfo, type TimezoneSection, type TimezoneSourceInfo } from '@clockwatch/shared';
 import { fsErrorInfo, readOptional, underRoot, type ReaderContext } from '../context.js';
 import { parseSysconfigClock } from './rtc-mode.js';
@@ -192,6 +192,15 @@ function statKey(root: string): string {
     try {
       const st = lstatSync(underRoot(root, p));
       parts.push(`${st.ino}:${st.size}:${st.mtimeMs}:${st.isSymbolicLink() ? readlinkSync(underRoot(root, p)) : ''}`);
+    } catch {
+      parts.push('-');
+    }
+  }
+  if (root === '/') {
+    // The zone file behind the link (a tzdata update rewrites it in place).
+    try {
+      const st = statSync('/etc/localtime');
+      parts.push(`${st.ino}:${st.size}:${st.mtimeMs}`);
     } catch {
       parts.push('-');
     }

@@ -1,7 +1,6 @@
 /**
  * The CLI's commands, loaded on demand (a config error or `token new` should not pay for loading
- * fastify, SQLite and the agent's readers). export, status and verify (a later issue) plug in as
- * one more row each.
+ * fastify, SQLite and the agent's readers). Each command is one module and one row.
  */
 import type { Command } from './types.js';
 
@@ -15,5 +14,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'serve', summary: 'run the collector: time service, ingest, API, metrics', load: async () => (await import('./serve.js')).serveCommand },
   { name: 'prune', summary: 'delete samples and rollups older than the retention', load: async () => (await import('./prune.js')).pruneCommand },
   { name: 'token', summary: 'token new [--agent PATTERN]: make an agent token', load: async () => (await import('./token.js')).tokenCommand },
+  { name: 'export', summary: 'write a compliance export (CSV, JSON, HTML) from the database file', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'status', summary: 'the fleet in the terminal (--db or --url): failing checks with reasons', load: async () => (await import('./status.js')).statusCommand },
+  { name: 'verify', summary: 'verify MANIFEST [--public-key F]: check an export against its manifest', load: async () => (await import('./verify.js')).verifyCommand },
 ];
 export type { Command, CommandIO } from './types.js';

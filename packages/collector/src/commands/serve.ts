@@ -20,6 +20,14 @@ export const serveCommand: Command = {
       return 0;
     }
     const cfg = parseServeConfig(io.argv, io.env);
+    if (cfg.exportDir !== null) {
+      const { mkdirSync } = await import('node:fs');
+      try {
+        mkdirSync(cfg.exportDir, { recursive: true });
+      } catch (err) {
+        throw new ConfigError(`${cfg.sources.exportDir ?? '--export-dir'}: cannot create ${cfg.exportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
     let store: SqliteStore;
     try {
       store = openSqliteStore({ path: cfg.db, durability: cfg.durability });
@@ -57,6 +65,11 @@ export const serveCommand: Command = {
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,
+        exports: cfg.exportDir === null ? null : { dir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signingKey: cfg.exportKey },
+        libvirt:
+          cfg.libvirtXmlDir === null && cfg.libvirtUri === null
+            ? null
+            : { xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs },
       });
     } catch (err) {
       await store.close();
@@ -69,7 +82,17 @@ export const serveCommand: Command = {
       log.info({ tokens: cfg.tokensFile, entries: cfg.agentTokens.map((e) => describeBinding(e.binding)) }, 'agent tokens loaded');
     }
     if (cfg.readTokens === null) log.info('no --read-tokens: read endpoints are open');
-    if (cfg.exportDir !== null) log.warn({ exportDir: cfg.exportDir }, '--export-dir: periodic exports are not implemented in this version; ignored');
+    if (cfg.exportDir !== null) {
+      log.info(
+        { exportDir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signed: cfg.exportKey !== null, keyFile: cfg.exportKeyFile },
+        `exports: every ${cfg.exportEveryMs / 3_600_000} h into ${cfg.exportDir}${cfg.exportKey ? ', manifests signed' : ', manifests not signed (no --export-key)'}`,
+      );
+    } else {
+      log.info('no --export-dir: scheduled exports are off and /v1/exports answers CW_ERR_EXPORTS_NOT_CONFIGURED');
+    }
+    if (cfg.libvirtXmlDir !== null || cfg.libvirtUri !== null) {
+      log.info({ xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs }, 'libvirt clock audit on');
+    }
     log.info({ policy: cfg.policyFile ?? 'built-in defaults' }, 'compliance policy');
 
     let address: string;

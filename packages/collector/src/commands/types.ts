@@ -9,6 +9,8 @@ export interface CommandIO {
   err: (text: string) => void;
   /** Registers a handler for SIGINT/SIGTERM (only the CLI touches `process`). */
   onSignal: (handler: (signal: string) => void) => void;
+  /** Whether stdout / stderr are terminals (colours, progress lines); absent: neither is. */
+  isTTY?: { stdout: boolean; stderr: boolean };
 }
 
 export interface Command {

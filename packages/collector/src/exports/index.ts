@@ -9,3 +9,5 @@ export * from './manifest.js';
 export * from './write-export.js';
 export * from './retention.js';
 export * from './scheduler.js';
+export * from './service.js';
+export * from './manager.js';

@@ -5,8 +5,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AGENT_STATUSES, AgentListSchema, driftPpm, type AgentStatus } from '@clockwatch/shared';
+import { agentVerdict } from '../agent-verdict.js';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
+import { statusesBefore } from '../libvirt/check.js';
 import {
   AgentDetailQuery,
   AgentDetailSchema,
@@ -65,7 +67,21 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       }
       const offset = q.offset ?? 0;
       const limit = q.limit ?? 1000;
-      const page = await store.listAgents({ nowMs: clock.now(), statuses, q: q.q, offset, limit });
+      const nowMs = clock.now();
+      const audit = ctx.libvirt;
+      if (audit?.hasDomains) {
+        // The libvirt-clock check can only make a status worse (libvirt/check.ts): a status filter
+        // reads every row that can end in a wanted status, counts the check, then filters and pages.
+        if (statuses) {
+          const wide = await store.listAgents({ nowMs, statuses: statusesBefore(statuses), q: q.q, offset: 0, limit: Number.MAX_SAFE_INTEGER });
+          const rows = (await audit.overlay(wide.rows, store, compliance, nowMs)).filter((r) => statuses.includes(r.status));
+          return reply.type(JSON_TYPE).send(JSON.stringify({ total: rows.length, offset, limit, agents: rows.slice(offset, offset + limit) }));
+        }
+        const page = await store.listAgents({ nowMs, q: q.q, offset, limit });
+        const rows = await audit.overlay(page.rows, store, compliance, nowMs);
+        return reply.type(JSON_TYPE).send(JSON.stringify({ total: page.total, offset, limit, agents: rows }));
+      }
+      const page = await store.listAgents({ nowMs, statuses, q: q.q, offset, limit });
       // JSON.stringify is 3× faster than the schema serializer on this shape (records of labels
       // and checks); the rows have exactly the schema's fields.
       return reply.type(JSON_TYPE).send(JSON.stringify({ total: page.total, offset, limit, agents: page.rows }));
@@ -88,12 +104,9 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const id = request.params.id;
       const a = await store.getAgent(id, now);
       if (!a) throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
-      const { measurement: m, verdict } = compliance.judge(
-        a.report,
-        { receivedAtMs: a.receivedAtMs, hostSynchronized: a.hostSynchronized, hostResolutionMs: clock.resolutionMs },
-        a.summary.lastSeenMs,
-        now,
-      );
+      // The verdict as of now, with the host-side libvirt-clock check when a domain is joined.
+      const view = agentVerdict({ compliance, libvirt: ctx.libvirt, hostResolutionMs: clock.resolutionMs }, a, now);
+      const m = view.measurement;
       const windowMs = (request.query.driftHours ?? 24) * HOUR_MS;
       const to = Math.max(now, a.summary.atMs);
       const from = to - windowMs;
@@ -105,11 +118,12 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const points = hist.rows.filter((p) => p.offsetMs !== null).map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number }));
       const d = driftPpm(points, steps.map((s) => s.atMs));
       return {
-        agent: a.summary,
+        agent: view.agent,
         firstSeenMs: a.firstSeenMs,
         reportId: a.reportId,
         seq: a.seq,
-        verdict,
+        verdict: view.verdict,
+        ...(view.libvirt ? { libvirt: view.libvirt } : {}),
         measurement: {
           offsetMs: m.offsetMs,
           uncertaintyMs: m.uncertaintyMs,

@@ -15,6 +15,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
+import { SqlitePeriodReader } from './sqlite-period.js';
+import { SCHEMA_VERSION } from './sqlite-schema.js';
 import {
   bool,
   boolInt,
@@ -36,6 +38,9 @@ import {
 import {
   STORED_CHECKS,
   type AgentDetailRecord,
+  type AgentPeriodRecord,
+  type PeriodQuery,
+  type SeriesPoint,
   type AgentPage,
   type AgentQuery,
   type AgentSummary,
@@ -61,6 +66,12 @@ export interface SqliteStoreOptions {
   durability?: Durability;
   /** How long a writer waits for another process's lock (e.g. `prune` next to `serve`), ms. */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing database read-only (`export`, `status`): nothing is created, migrated or
+   * written, so it is safe next to a running serve and on a copy of the file. write() and prune()
+   * fail. The schema must be this collector's.
+   */
+  readonly?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -77,9 +88,41 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly s: Statements;
   private readonly writeTx: (records: readonly SampleRecord[]) => WriteOutcome[];
+  private readonly period: SqlitePeriodReader;
+  readonly readonly: boolean;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
+    this.readonly = options.readonly === true;
+    if (this.readonly) {
+      const db = new Database(options.path, { readonly: true, fileMustExist: true });
+      this.db = db;
+      try {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+        // A reader that scans a day of samples: a large page cache, and the file mapped so that
+        // pages come from the OS cache without a read() per page.
+        db.pragma('cache_size = -262144');
+        db.pragma('mmap_size = 8589934592');
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version !== SCHEMA_VERSION) {
+          throw new Error(
+            version > SCHEMA_VERSION
+              ? `database schema version ${version} is newer than this collector understands (${SCHEMA_VERSION}); upgrade the collector`
+              : `database schema version ${version} is older than this collector's (${SCHEMA_VERSION}); run 'clockwatch-collector serve' on it once to migrate it`,
+          );
+        }
+      } catch (err) {
+        db.close();
+        throw err;
+      }
+      this.s = prepareStatements(db);
+      this.version = this.s.maxVersion.get() as number;
+      this.writeTx = () => {
+        throw new Error('store is open read-only');
+      };
+      this.period = new SqlitePeriodReader(db);
+      return;
+    }
     if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
     const db = new Database(options.path);
     this.db = db;
@@ -102,6 +145,7 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(db);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
+    this.period = new SqlitePeriodReader(db);
   }
 
   private agentKey(agentId: string, seenMs: number): number {
@@ -420,8 +464,22 @@ export class SqliteStore implements Store {
     return { agents, byStatus, byCheck };
   }
 
+  async periodAgents(query: PeriodQuery): Promise<AgentPeriodRecord[]> {
+    this.assertOpen();
+    if (!(query.toMs > query.fromMs)) throw new RangeError('periodAgents: toMs must be after fromMs');
+    return this.period.agents(query, () => yieldToLoop());
+  }
+
+  async periodSeries(agentId: string, fromMs: number, toMs: number, maxPoints: number): Promise<SeriesPoint[]> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined || !(toMs > fromMs)) return [];
+    return this.period.series(key, fromMs, toMs, maxPoints);
+  }
+
   async prune(options: PruneOptions): Promise<PruneResult> {
     this.assertOpen();
+    if (this.readonly) throw new Error('store is open read-only');
     const result: PruneResult = { samples: 0, steps: 0, rollups: 0, agents: 0 };
     const agents = this.s.allAgentKeys.all() as { agent_key: number; agent_id: string }[];
     // One short transaction per agent, yielding to the event loop in between, so pruning a large

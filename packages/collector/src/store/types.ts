@@ -189,6 +189,68 @@ export interface StoreStats {
   statics: number;
 }
 
+/** One retained sample as the export reads it. */
+export interface PeriodSample {
+  reportId: string;
+  atMs: number;
+  receivedAtMs: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpSynchronized: boolean | null;
+  /** Status at ingest (the reporting check passed at receipt). */
+  status: AgentStatus;
+  checks: Partial<Record<StoredCheckId, CheckStatus>>;
+}
+
+/**
+ * What the store knows about one agent over a period [fromMs, toMs): the state at the end of the
+ * period and the aggregates an export states. Samples count where they are retained; hours whose
+ * samples were pruned count through their hourly rollups.
+ */
+export interface AgentPeriodRecord {
+  id: string;
+  firstSeenMs: number;
+  /** The last sample measured before toMs (it may lie before fromMs); null when none is retained. */
+  last: PeriodSample | null;
+  /** True when `last` is the agent's latest report (its whole document is then in getAgent). */
+  lastIsLatest: boolean;
+  /** Static parts (identity, OS, clocksource, RTC mode, timezone, NTP daemon) of `last`, else of the latest report. */
+  staticParts: Record<string, unknown> | null;
+  /** Last delivery at or before toMs (exact when the period ends after the latest delivery). */
+  lastSeenMs: number | null;
+  /** How long after a delivery the agent turns stale (latest policy × interval); null when the check is off. */
+  staleAfterMs: number | null;
+  /** Reports measured in the period, and those compliant at ingest. */
+  reports: number;
+  compliantReports: number;
+  /** Of `reports`, how many were counted from hourly rollups because their samples were pruned. */
+  reportsFromRollups: number;
+  /**
+   * The measurement with the largest |offsetMs| in the period, signed, with its uncertainty. From a
+   * rollup (samples pruned) the uncertainty is the worst of that hour: an upper bound.
+   */
+  worst: { offsetMs: number; uncertaintyMs: number; fromRollup: boolean } | null;
+  /** Drift of the offset over the period's retained samples, ppm, clock steps excluded (the fit of shared driftPpm), and the points it used. */
+  drift: { ppm: number; points: number } | null;
+}
+
+export interface PeriodQuery {
+  /** Inclusive. */
+  fromMs: number;
+  /** Exclusive. */
+  toMs: number;
+  /** Called now and then with agents done and the total, for a progress line. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** A point of a plot: a bucket's largest |offset|, its uncertainty widened to cover every sample of the bucket. */
+export interface SeriesPoint {
+  atMs: number;
+  offsetMs: number;
+  uncertaintyMs: number;
+}
+
 export interface Store {
   /** 'sqlite', 'postgres', ... */
   readonly kind: string;
@@ -207,6 +269,17 @@ export interface Store {
   /** Every distinct version of the agent's static parts, oldest first. */
   staticVersions(agentId: string): Promise<StaticVersion[]>;
   summary(nowMs: number): Promise<FleetSummary>;
+  /**
+   * Every agent first seen before the end of the period, with the state at its end and the
+   * period's aggregates (exports). Ordered by agent id.
+   */
+  periodAgents(query: PeriodQuery): Promise<AgentPeriodRecord[]>;
+  /**
+   * One agent's measured offsets in [fromMs, toMs), at most `maxPoints` of them: the period is cut
+   * into maxPoints equal buckets, each giving its point of largest |offset| (no excursion is hidden),
+   * with an uncertainty that covers every sample of the bucket. Time order.
+   */
+  periodSeries(agentId: string, fromMs: number, toMs: number, maxPoints: number): Promise<SeriesPoint[]>;
   prune(options: PruneOptions): Promise<PruneResult>;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;

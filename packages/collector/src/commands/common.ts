@@ -1,0 +1,51 @@
+/**
+ * What the offline commands (export, status --db) share: the database opened read-only with a
+ * one-line error, the libvirt options and a one-shot read of the domains.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { LibvirtAudit } from '../libvirt/audit.js';
+import { ConfigError, nonEmpty, type OptionSpec } from '../options.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import type { CommandIO } from './types.js';
+
+export const LIBVIRT_OPTIONS: readonly OptionSpec[] = [
+  { key: 'libvirtXmlDir', flag: 'libvirt-xml-dir', arg: 'DIR', help: 'libvirt domain XML to audit (adds the libvirt-clock check)', parse: nonEmpty },
+  {
+    key: 'libvirtUri',
+    flag: 'libvirt-uri',
+    arg: 'URI',
+    help: 'audit the domains of this libvirt connection through virsh',
+    parse: (t) => {
+      if (!/^[a-z][a-z0-9]*(\+[a-z0-9]+)?:\/\/\S*$/i.test(t)) throw new Error(`expected a libvirt URI such as qemu:///system, got '${t}'`);
+      return t;
+    },
+  },
+];
+
+export function readFileOr(where: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export function openStoreReadOnly(db: string, where: string): SqliteStore {
+  if (!existsSync(db)) throw new ConfigError(`${where}: ${db} does not exist`);
+  try {
+    return openSqliteStore({ path: db, readonly: true });
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot open ${db}: ${(err as Error).message}`);
+  }
+}
+
+/** Reads the domains once when --libvirt-xml-dir or --libvirt-uri is given; problems go to stderr. */
+export async function libvirtAuditFor(v: Record<string, unknown>, io: CommandIO): Promise<LibvirtAudit | null> {
+  const xmlDir = (v.libvirtXmlDir as string | undefined) ?? null;
+  const uri = (v.libvirtUri as string | undefined) ?? null;
+  if (!xmlDir && !uri) return null;
+  const audit = new LibvirtAudit({ xmlDir, uri, nowMs: () => Date.now() });
+  await audit.refresh();
+  for (const e of audit.snapshot().errors) io.err(`libvirt: ${e.message}\n`);
+  return audit;
+}

@@ -1,0 +1,206 @@
+/**
+ * `clockwatch-collector status [--db PATH | --url URL] [--json]`: the fleet in the terminal, one
+ * line per agent with the failing checks and their reasons.
+ *
+ * - `--db` reads the database file read-only (no server needed) and judges each agent's latest
+ *   report as of now, as GET /v1/agents/:id does (same policy with --policy; the libvirt-clock
+ *   check with --libvirt-xml-dir / --libvirt-uri).
+ * - `--url` asks a running collector: GET /v1/agents (every page), then GET /v1/agents/:id for
+ *   each agent with a check that did not pass, for the reasons (undici, a few connections).
+ * Colours only when stdout is a terminal and NO_COLOR is not set; `--json` for scripts.
+ */
+import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { agentVerdict } from '../agent-verdict.js';
+import { Compliance } from '../compliance.js';
+import { DEFAULT_DB } from '../config.js';
+import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
+import type { AgentSummary } from '../store/types.js';
+import { libvirtAuditFor, LIBVIRT_OPTIONS, openStoreReadOnly, readFileOr } from './common.js';
+import { formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
+import type { Command, CommandIO } from './types.js';
+
+const OPTIONS: readonly OptionSpec[] = [
+  { key: 'db', flag: 'db', arg: 'PATH', help: 'read this SQLite database file (read-only)', default: DEFAULT_DB, parse: nonEmpty },
+  {
+    key: 'url',
+    flag: 'url',
+    arg: 'URL',
+    help: 'ask a running collector instead (e.g. http://127.0.0.1:7070)',
+    parse: (t) => {
+      let u: URL;
+      try {
+        u = new URL(t);
+      } catch {
+        throw new Error(`expected an http(s) URL such as http://127.0.0.1:7070, got '${t}'`);
+      }
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`expected an http(s) URL, got '${t}'`);
+      return u.origin + u.pathname.replace(/\/+$/, '');
+    },
+  },
+  { key: 'readToken', flag: 'read-token', arg: 'TOKEN', help: 'read token for a collector started with --read-tokens', parse: nonEmpty },
+  { key: 'readTokenFile', flag: 'read-token-file', arg: 'FILE', help: 'file holding the read token', parse: nonEmpty },
+  { key: 'json', flag: 'json', help: 'print JSON for scripts', boolean: true, parse: (t) => t !== 'false' },
+  { key: 'policy', flag: 'policy', arg: 'FILE', help: 'with --db: compliance policy (JSON); default built-in', parse: nonEmpty },
+  ...LIBVIRT_OPTIONS,
+  { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options', parse: nonEmpty },
+];
+
+const PAGE = 10_000;
+
+async function fromDb(v: Record<string, unknown>, sources: Record<string, string>, io: CommandIO, nowMs: number): Promise<StatusAgent[]> {
+  let policy: PolicyDocument = DEFAULT_POLICY;
+  if (v.policy) {
+    try {
+      policy = parsePolicyText(readFileOr(sources.policy ?? '--policy', v.policy as string).toString('utf8'));
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`${sources.policy}: ${v.policy as string}: ${(err as Error).message}`);
+    }
+  }
+  const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
+  const libvirt = await libvirtAuditFor(v, io);
+  try {
+    const compliance = new Compliance(policy);
+    const rows: AgentSummary[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await store.listAgents({ nowMs, offset, limit: PAGE });
+      rows.push(...page.rows);
+      if (page.rows.length < PAGE) break;
+    }
+    const shown = libvirt ? await libvirt.overlay(rows, store, compliance, nowMs) : rows;
+    const out: StatusAgent[] = [];
+    for (const row of shown) {
+      let reasons: Record<string, string> = {};
+      if (Object.values(row.checks).some((s) => s !== 'pass')) {
+        const a = await store.getAgent(row.id, nowMs);
+        if (a) {
+          const view = agentVerdict({ compliance, libvirt, hostResolutionMs: 0.001 }, a, nowMs);
+          reasons = Object.fromEntries(view.verdict.checks.map((c) => [c.id, c.reason]));
+        }
+      }
+      out.push(statusAgent(row, reasons));
+    }
+    return out;
+  } finally {
+    await libvirt?.stop();
+    await store.close();
+  }
+}
+
+function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
+  return {
+    id: row.id,
+    hostname: row.hostname,
+    status: row.status,
+    offsetMs: row.offsetMs,
+    uncertaintyMs: row.uncertaintyMs,
+    lastSeenMs: row.lastSeenMs,
+    checks: row.checks,
+    problems: problemsOf(row.checks, reasons),
+  };
+}
+
+class FetchError extends Error {}
+
+async function fromUrl(base: string, token: string | null): Promise<{ agents: StatusAgent[]; atMs: number }> {
+  const { Pool } = await import('undici');
+  const url = new URL(base);
+  const prefix = url.pathname === '/' ? '' : url.pathname;
+  const pool = new Pool(url.origin, { connections: 4 });
+  const get = async (path: string): Promise<unknown> => {
+    let res;
+    try {
+      res = await pool.request({ method: 'GET', path: prefix + path, headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, headersTimeout: 30_000, bodyTimeout: 60_000 });
+    } catch (err) {
+      throw new FetchError(`GET ${base}${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const text = await res.body.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new FetchError(`GET ${base}${path}: ${res.statusCode}, not JSON: ${text.slice(0, 200)}`);
+    }
+    if (res.statusCode !== 200) {
+      const e = body as { code?: string; message?: string };
+      throw new FetchError(`GET ${base}${path}: ${res.statusCode} ${e.code ?? ''}: ${e.message ?? text.slice(0, 200)}`);
+    }
+    return body;
+  };
+  try {
+    const atMs = Date.now();
+    const rows: AgentSummary[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = (await get(`/v1/agents?offset=${offset}&limit=${PAGE}`)) as { total: number; agents: AgentSummary[] };
+      rows.push(...page.agents);
+      if (page.agents.length < PAGE || rows.length >= page.total) break;
+    }
+    const out: StatusAgent[] = new Array(rows.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const i = next++;
+        const row = rows[i] as AgentSummary;
+        let reasons: Record<string, string> = {};
+        if (Object.values(row.checks).some((s) => s !== 'pass')) {
+          try {
+            const d = (await get(`/v1/agents/${encodeURIComponent(row.id)}`)) as { agent: AgentSummary; verdict: { checks: { id: string; reason: string }[] } };
+            reasons = Object.fromEntries(d.verdict.checks.map((c) => [c.id, c.reason]));
+          } catch (err) {
+            // Forgotten between the two requests (retention): the row still stands, without reasons.
+            if (!(err instanceof FetchError) || !/ 404 /.test(err.message)) throw err;
+          }
+        }
+        out[i] = statusAgent(row, reasons);
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    return { agents: out, atMs };
+  } finally {
+    await pool.close();
+  }
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'the fleet in the terminal: one line per agent, failing checks with reasons',
+  async run(io) {
+    if (io.argv.includes('--help') || io.argv.includes('-h')) {
+      io.out(helpText('usage: clockwatch-collector status [--db PATH | --url URL] [--json]', OPTIONS));
+      return 0;
+    }
+    const { values: v, sources, positionals } = parseOptions(OPTIONS, io.argv, io.env, 'config');
+    if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}' (see --help)`);
+    const url = v.url as string | undefined;
+    if (url && sources.db === '--db') throw new ConfigError(`--db and ${sources.url}: give one of them`);
+    let token = (v.readToken as string | undefined) ?? null;
+    if (!token && v.readTokenFile) token = readFileOr(sources.readTokenFile ?? '--read-token-file', v.readTokenFile as string).toString('utf8').trim() || null;
+
+    let agents: StatusAgent[];
+    let atMs = Date.now();
+    let source: string;
+    if (url) {
+      source = url;
+      try {
+        ({ agents, atMs } = await fromUrl(url, token));
+      } catch (err) {
+        if (err instanceof FetchError) {
+          io.err(`clockwatch-collector status: ${err.message}\n`);
+          return 1;
+        }
+        throw err;
+      }
+    } else {
+      source = v.db as string;
+      agents = await fromDb(v, sources, io, atMs);
+    }
+    const doc = statusDocument(agents, atMs, source);
+    if (v.json) {
+      io.out(`${JSON.stringify(doc, null, 2)}\n`);
+      return 0;
+    }
+    const color = io.isTTY?.stdout === true && (io.env.NO_COLOR === undefined || io.env.NO_COLOR === '');
+    io.out(formatStatus(doc, { color }));
+    return 0;
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * Exports over HTTP: GET /v1/exports (the manifests in --export-dir, newest first),
+ * GET /v1/exports/:name (a file that a manifest lists, or a manifest; nothing else in the
+ * directory, and no name that is not one plain file name), POST /v1/exports (run one now: the
+ * last full period, or the {fromMs, toMs} given; 409 while another run is in flight).
+ * Without --export-dir every route answers 404 CW_ERR_EXPORTS_NOT_CONFIGURED.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import type { RouteOptions } from '../context.js';
+import { HttpError } from '../errors.js';
+import { SAFE_FILE_NAME } from '../exports/atomic-write.js';
+import { ExportBusyError, type ExportManager } from '../exports/manager.js';
+import type { Manifest } from '../exports/manifest.js';
+import { ErrorResponse } from '../schemas.js';
+import { requireReadToken } from './read-auth.js';
+
+const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const MAX_PERIOD_MS = 366 * 86_400_000;
+
+const ExportFileSchema = Type.Object({ name: Type.String(), bytes: Type.Integer(), sha256: Type.String(), url: Type.String() });
+const ExportSchema = Type.Object({
+  name: Type.String(),
+  manifest: Type.String({ description: 'file name of the manifest (download it like the files)' }),
+  manifestUrl: Type.String(),
+  period: Type.Object({ fromMs: Type.Number(), toMs: Type.Number(), from: Type.String(), to: Type.String() }),
+  generatedAtMs: Type.Number(),
+  files: Type.Array(ExportFileSchema),
+  signature: Nullable(Type.Object({ algorithm: Type.String(), keyId: Type.String() })),
+});
+const ExportListSchema = Type.Object({
+  everyMs: Type.Number({ description: 'schedule period (--export-every)' }),
+  nextRunAtMs: Nullable(Type.Number()),
+  running: Type.Boolean(),
+  signed: Type.Boolean({ description: 'exports are signed with --export-key' }),
+  exports: Type.Array(ExportSchema),
+  errors: Type.Array(Type.Object({ name: Type.String(), message: Type.String() }), { description: 'manifests that could not be read' }),
+});
+const RunBody = Type.Union([
+  Type.Null(),
+  Type.Object(
+    {
+      fromMs: Type.Optional(Type.Number({ description: 'start of the period, ms since the epoch (inclusive)' })),
+      toMs: Type.Optional(Type.Number({ description: 'end of the period, ms since the epoch (exclusive); not in the future' })),
+    },
+    { additionalProperties: false, description: 'both or neither; neither: the last full schedule period' },
+  ),
+]);
+const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
+
+const CONTENT_TYPES: Record<string, string> = {
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+};
+
+function describe(m: Manifest, manifestName: string) {
+  const url = (n: string) => `/v1/exports/${encodeURIComponent(n)}`;
+  return {
+    name: m.name,
+    manifest: manifestName,
+    manifestUrl: url(manifestName),
+    period: m.period,
+    generatedAtMs: m.generatedAtMs,
+    files: m.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256, url: url(f.name) })),
+    signature: m.signature ? { algorithm: m.signature.algorithm, keyId: m.signature.keyId } : null,
+  };
+}
+
+export async function exportRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
+  requireReadToken(app, ctx);
+  const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
+  const manager = (): ExportManager => {
+    if (!ctx.exports) throw new HttpError('EXPORTS_NOT_CONFIGURED');
+    return ctx.exports;
+  };
+
+  app.get(
+    '/v1/exports',
+    { schema: { summary: 'Exports in the export directory, newest first', tags: ['exports'], response: { 200: ExportListSchema, ...errors } } },
+    async () => {
+      const m = manager();
+      const { exports, errors: bad } = await m.list();
+      return {
+        everyMs: m.everyMs,
+        nextRunAtMs: m.nextRunAtMs,
+        running: m.busy,
+        signed: m.signed,
+        exports: exports.map((e) => describe(e.manifest, e.manifestName)),
+        errors: bad,
+      };
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/v1/exports/:name',
+    {
+      schema: {
+        summary: 'Download one file of an export (CSV, JSON, HTML) or its manifest',
+        tags: ['exports'],
+        params: NameParams,
+        response: { 200: Type.String({ description: 'the file' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const m = manager();
+      const name = request.params.name;
+      // One plain file name: no '/', no '..', no leading dot; whatever the URL encoding was.
+      if (!SAFE_FILE_NAME.test(name)) throw new HttpError('BAD_PARAM', `name: '${name.slice(0, 80)}' is not the name of an export file`);
+      const path = await m.find(name);
+      if (!path) throw new HttpError('EXPORT_NOT_FOUND', `no export lists a file named '${name}'`);
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch {
+        throw new HttpError('EXPORT_NOT_FOUND', `${name} is listed by a manifest but is not in the export directory (removed by retention?)`);
+      }
+      const ext = /\.([a-z]+)$/.exec(name)?.[1] ?? '';
+      return reply
+        .type(CONTENT_TYPES[ext] ?? 'application/octet-stream')
+        .header('content-length', size)
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .header('x-content-type-options', 'nosniff')
+        // The HTML is self-contained; even opened from this origin nothing in it may load or run.
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox")
+        .header('cache-control', 'no-cache')
+        .send(createReadStream(path));
+    },
+  );
+
+  app.post<{ Body: { fromMs?: number; toMs?: number } | null | undefined }>(
+    '/v1/exports',
+    {
+      schema: {
+        summary: 'Run one export now: the last full period, or the {fromMs, toMs} given; answers when it is written',
+        tags: ['exports'],
+        body: RunBody,
+        response: { 200: ExportSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const m = manager();
+      let period = m.defaultPeriod();
+      const b = request.body;
+      if (b && (b.fromMs !== undefined || b.toMs !== undefined)) {
+        const now = ctx.clock.now();
+        if (b.fromMs === undefined || b.toMs === undefined) throw new HttpError('VALIDATION', 'body: give both fromMs and toMs, or neither');
+        if (!(b.toMs > b.fromMs)) throw new HttpError('VALIDATION', 'body: toMs must be after fromMs');
+        if (b.toMs - b.fromMs > MAX_PERIOD_MS) throw new HttpError('VALIDATION', 'body: a period is at most 366 days');
+        if (b.toMs > now) throw new HttpError('VALIDATION', `body: toMs ${b.toMs} is in the future (now ${Math.floor(now)}): the state at the end of the period is not known yet`);
+        period = { fromMs: b.fromMs, toMs: b.toMs };
+      }
+      try {
+        const r = await m.runNow(period);
+        return describe(r.manifest, r.manifestPath.slice(r.manifestPath.lastIndexOf('/') + 1));
+      } catch (err) {
+        if (err instanceof ExportBusyError) throw new HttpError('EXPORT_IN_PROGRESS');
+        request.log.error({ err }, 'export failed');
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new HttpError('EXPORT_FAILED', `the export could not be written${code ? ` (${code})` : ''}`);
+      }
+    },
+  );
+}

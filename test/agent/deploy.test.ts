@@ -1,0 +1,44 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig } from '@clockwatch/agent';
+import { repoRoot } from './helpers/paths.js';
+
+const deploy = (f: string) => path.join(repoRoot, 'deploy', f);
+
+t.test('the example config file loads as it is', async (t) => {
+  const file = deploy('agent.example.json');
+  const r = loadConfig({ argv: ['--config', file], env: {}, readFile: (f) => (f === file ? readFileSync(f, 'utf8') : 'a-token\n') });
+  t.match(r, { kind: 'config', config: { collector: 'https://clockwatch.example.internal:7070', token: 'a-token', intervalS: 60, labels: { site: 'dc1', role: 'web' } } });
+});
+
+t.test('the cloud-init example writes a config the agent accepts', async (t) => {
+  const text = readFileSync(deploy('cloud-init-agent.yaml'), 'utf8');
+  t.match(text, /^#cloud-config\n/);
+  const block = /path: \/etc\/clockwatch\/agent\.json[\s\S]*?content: \|\n((?: {6}.*\n)+)/.exec(text)?.[1];
+  t.ok(block, 'agent.json content block');
+  const json = block!.replace(/^ {6}/gm, '');
+  const r = loadConfig({ argv: ['--config', 'x'], env: {}, readFile: (f) => (f === 'x' ? json : 'tok\n') });
+  t.match(r, { kind: 'config', config: { tokenFile: '/etc/clockwatch/agent.token', labels: { site: 'dc1' } } });
+});
+
+t.test('the systemd unit: unprivileged, state directory, verified by systemd-analyze', async (t) => {
+  const unit = readFileSync(deploy('clockwatch-agent.service'), 'utf8');
+  t.match(unit, /^User=clockwatch-agent$/m);
+  t.match(unit, /^StateDirectory=clockwatch-agent$/m);
+  t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/clockwatch-agent\/clockwatch-agent\.mjs$/m);
+  t.match(unit, /^KillSignal=SIGTERM$/m);
+  t.notMatch(unit, /^MemoryDenyWriteExecute=yes/m, 'V8 needs W+X pages');
+  const sysusers = readFileSync(deploy('clockwatch-agent.sysusers.conf'), 'utf8');
+  t.match(sysusers, /^u clockwatch-agent /m);
+  try {
+    const { stderr } = await promisify(execFile)('systemd-analyze', ['verify', deploy('clockwatch-agent.service')], { cwd: '/' });
+    t.equal(stderr.trim(), '', 'no warnings');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') t.comment('systemd-analyze is not installed: unit not verified');
+    else t.fail(`systemd-analyze verify: ${e.stderr ?? e.message}`);
+  }
+});
