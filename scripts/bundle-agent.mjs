@@ -20,17 +20,9 @@ if (!existsSync(entry)) {
 }
 const { version } = JSON.parse(readFileSync(path.join(agentDir, 'package.json'), 'utf8'));
 
-// @clockwatch/shared is pure (no I/O, no side effects at import), but its package.json does not
-// say "sideEffects": false, so esbuild would keep every module of it — among them the compiled
-// report validator (typebox Compile at import: ~10 MB of RSS the agent does not use). This
-// plugin tells esbuild so for the shared package only.
-const sharedIsPure = {
-  name: 'shared-is-pure',
-  setup(b) {
-    b.onResolve({ filter: /^@clockwatch\/shared$/ }, () => ({ path: path.join(root, 'packages/shared/dist/index.js'), sideEffects: false }));
-  },
-};
-
+// @clockwatch/shared declares "sideEffects": false (it is pure), so esbuild leaves out what the
+// agent does not call — among them the compiled report validator (typebox Compile at import:
+// ~10 MB of RSS).
 const result = await build({
   entryPoints: [entry],
   outfile,
@@ -45,7 +37,6 @@ const result = await build({
   sourcemap: false,
   metafile: true,
   logLevel: 'warning',
-  plugins: [sharedIsPure],
   // undici (and typebox's deps) are CommonJS: inside an ESM bundle their require() of node
   // built-ins needs a real require.
   banner: { js: "import { createRequire as __cwCreateRequire } from 'node:module';\nconst require = __cwCreateRequire(import.meta.url);" },

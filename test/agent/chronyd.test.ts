@@ -60,11 +60,14 @@ t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronyd
     clientConf,
     [`server 127.0.0.1 port ${ntpPort} iburst minpoll -4 maxpoll -4`, 'port 0', `cmdport ${cmdPort}`, 'bindcmdaddress 127.0.0.1', 'bindcmdaddress /', `pidfile ${dir}/client.pid`, `driftfile ${dir}/client.drift`, ''].join('\n'),
   );
+  const seen: NtpInfo[] = [];
+  t.teardown(() => {
+    if (!t.passing()) t.comment(`reads: ${JSON.stringify(seen)}`);
+  });
   const server = start(t, serverConf, 'server chronyd');
   const client = start(t, clientConf, 'client chronyd');
 
   const ctx = { root: '/', run: createCommandRunner(), chrony: { host: '127.0.0.1', port: cmdPort }, commandTimeoutMs: 3000 };
-  const seen: NtpInfo[] = [];
   let synced: NtpInfo | null = null;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && !synced) {
@@ -79,7 +82,8 @@ t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronyd
   t.ok(synced, `synchronised within 20 s (${seen.length} reads; first: ${JSON.stringify(seen[0])})`);
   if (!synced) return;
   t.match(synced, { daemon: 'chronyd', synchronized: true, server: '127.0.0.1', stratum: 6, pollIntervalS: 0.0625 });
-  t.ok(Math.abs(synced.offsetMs!) < 5, `offset ${synced.offsetMs} ms: the same clock on both ends`);
+  // The same clock on both ends: only measurement noise (scheduling delays under a loaded test run).
+  t.ok(Math.abs(synced.offsetMs!) < 50, `offset ${synced.offsetMs} ms: the same clock on both ends`);
   // Right after the first update chrony's dispersion can still be a few hundred ms; it is chrony's bound, not ours.
   t.ok(synced.maxErrorMs! > 0 && synced.maxErrorMs! < 1000, `max error ${synced.maxErrorMs} ms`);
   t.ok(synced.lastSyncAgeS! >= 0 && synced.lastSyncAgeS! < 10, `last sync ${synced.lastSyncAgeS} s ago`);

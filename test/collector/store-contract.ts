@@ -6,6 +6,7 @@
  * and reopen the same storage.
  */
 import type { Test } from 'tap';
+import { driftPpm } from '@clockwatch/shared';
 import type { SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
@@ -100,6 +101,29 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       const h = await store.history('vm-a', WIDE);
       t.same(h.rows.map((p) => p.offsetMs), [1, 2, 3], 'history in measurement order');
       t.ok(h.rows.every((p, i, all) => i === 0 || p.atMs >= all[i - 1]!.atMs));
+    });
+
+    t.test("after the collector's clock stepped back, new reports replace a latest state from its future", async (t) => {
+      const { store } = await factory(t);
+      // Measured and received while the collector's clock was 30 s ahead.
+      await store.write([recordOf(makeReport({ agentId: 'vm-s', atMs: T0 + 30_000, offsetMs: -30_000 }), T0 + 30_100)]);
+      // The clock is back: measured at +5 s, received at +5.1 s — before the stored state's measurement.
+      await store.write([recordOf(makeReport({ agentId: 'vm-s', atMs: T0 + 5_000, offsetMs: 1 }), T0 + 5_100)]);
+      const a = (await store.listAgents({ nowMs: T0 + 6_000, offset: 0, limit: 10 })).rows[0]!;
+      t.equal(a.offsetMs, 1, 'the latest state is the new report');
+      t.equal(a.lastSeenMs, T0 + 5_100, 'the last delivery is the new one, not one from the future');
+      // In one batch too: the newest of the batch by the same rule.
+      await store.write([
+        recordOf(makeReport({ agentId: 'vm-t', atMs: T0 + 30_000, offsetMs: -30_000 }), T0 + 30_100),
+        recordOf(makeReport({ agentId: 'vm-t', atMs: T0 + 5_000, offsetMs: 2 }), T0 + 5_100),
+      ]);
+      const b = (await store.listAgents({ nowMs: T0 + 6_000, q: 'vm-t', offset: 0, limit: 10 })).rows[0]!;
+      t.equal(b.offsetMs, 2);
+      // A late spooled report (measured before the latest, received after it) still does not replace.
+      await store.write([recordOf(makeReport({ agentId: 'vm-s', atMs: T0 + 4_000, offsetMs: 7 }), T0 + 9_000)]);
+      const c = (await store.listAgents({ nowMs: T0 + 9_500, q: 'vm-s', offset: 0, limit: 10 })).rows[0]!;
+      t.equal(c.offsetMs, 1, 'a late report goes to history only');
+      t.equal(c.lastSeenMs, T0 + 9_000);
     });
 
     t.test('status depends on now: stale after the limit, filters, search and paging', async (t) => {
@@ -239,6 +263,116 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.same(await store.staticVersions('vm-old'), []);
       t.ok(await store.getAgent('vm-a', T0));
       t.same(await store.write([rec('vm-old', 50 * day)]), ['stored'], 'a forgotten agent can come back');
+    });
+
+    t.test('periodAgents: the state at the end of a period and its aggregates', async (t) => {
+      const { store } = await factory(t);
+      const MIN = 60_000;
+      // vm-a: every 6 min for an hour, offset growing by 10 ms; the sample at 30 min has the wrong clocksource.
+      for (let i = 0; i < 10; i++) await store.write([rec('vm-a', i * 6 * MIN, { offsetMs: i * 10 - 25, intervalS: 60, clocksource: i === 5 ? 'tsc' : undefined })]);
+      // vm-b reported only before the period; vm-c only after it.
+      await store.write([rec('vm-b', -HOUR, { offsetMs: 3 })]);
+      await store.write([rec('vm-c', 2 * HOUR, { offsetMs: 3 })]);
+      // vm-d: a clock step of 500 ms in the middle; drift is fitted per segment.
+      const stepAt = T0 + 31 * MIN;
+      for (let i = 0; i < 12; i++) {
+        const at = i * 5 * MIN;
+        await store.write([rec('vm-d', at, { offsetMs: 1 + i * 0.05 + (at > 31 * MIN ? 500 : 0), steps: i === 7 ? [{ atMs: stepAt, stepMs: 500 }] : [] })]);
+      }
+      const progress: [number, number][] = [];
+      const period = { fromMs: T0, toMs: T0 + HOUR };
+      const recs = await store.periodAgents({ ...period, onProgress: (d, n) => progress.push([d, n]) });
+      t.same(recs.map((r) => r.id), ['vm-a', 'vm-b', 'vm-d'], 'agents known by the end of the period, by id');
+      t.same(progress[progress.length - 1], [4, 4], 'progress ends at the total');
+
+      const a = recs[0]!;
+      t.equal(a.reports, 10);
+      t.equal(a.compliantReports, 9);
+      t.equal(a.reportsFromRollups, 0);
+      t.equal(a.worst?.offsetMs, 65, 'the largest |offset|, signed');
+      t.ok(a.worst!.uncertaintyMs > 0.2 && a.worst!.uncertaintyMs < 0.21, 'with its uncertainty');
+      t.equal(a.last?.atMs, T0 + 54 * MIN);
+      t.equal(a.last?.offsetMs, 65);
+      t.equal(a.last?.status, 'compliant');
+      t.same(a.last?.checks, { clocksource: 'pass', offset: 'pass', rtc: 'pass', timezone: 'pass', ntp: 'pass' });
+      t.equal(a.lastIsLatest, true);
+      t.equal(a.lastSeenMs, T0 + 54 * MIN + 100, 'the last delivery');
+      t.equal(a.staleAfterMs, 180_000);
+      t.equal((a.staticParts?.agent as { id: string }).id, 'vm-a');
+      const hist = await store.history('vm-a', { ...period, limit: 1000 });
+      const fit = driftPpm(hist.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })));
+      t.ok(a.drift && fit && Math.abs(a.drift.ppm - fit.ppm) <= 1e-9 * Math.abs(fit.ppm), `drift ${a.drift?.ppm} = driftPpm ${fit?.ppm}`);
+      t.equal(a.drift?.points, 10);
+
+      const b = recs[1]!;
+      t.equal(b.reports, 0, 'nothing measured in the period');
+      t.equal(b.worst, null);
+      t.equal(b.drift, null);
+      t.equal(b.last?.atMs, T0 - HOUR, 'the state at the end is its last report before it');
+
+      const d = recs[2]!;
+      const dh = await store.history('vm-d', { ...period, limit: 1000 });
+      const dfit = driftPpm(dh.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [stepAt]);
+      t.ok(d.drift && dfit && Math.abs(d.drift.ppm - dfit.ppm) < 1e-9, `a step splits the fit: ${d.drift?.ppm} = ${dfit?.ppm}`);
+      t.ok(Math.abs(d.drift!.ppm - (0.05 / (5 * MIN)) * 1e6) < 1e-4, 'the step is not drift');
+
+      // A period that ends before the latest report: the state of the last report in it.
+      const early = await store.periodAgents({ fromMs: T0, toMs: T0 + 30 * MIN });
+      const ea = early.find((r) => r.id === 'vm-a')!;
+      t.equal(ea.last?.atMs, T0 + 24 * MIN);
+      t.equal(ea.lastIsLatest, false);
+      t.equal(ea.lastSeenMs, T0 + 24 * MIN + 100, 'the receipt of that report');
+      t.equal(ea.reports, 5);
+      t.equal(ea.worst?.offsetMs, -25, 'the extreme of the shorter period');
+      await t.rejects(store.periodAgents({ fromMs: T0, toMs: T0 }), 'an empty period is refused');
+
+      // Plot points for the agents the caller picks.
+      const withSeries = await store.periodAgents({ ...period, series: { maxPoints: 3, want: (s) => s.id === 'vm-a' } });
+      const sa = withSeries.find((r) => r.id === 'vm-a')!;
+      t.equal(withSeries.find((r) => r.id === 'vm-d')!.series, undefined, 'only where wanted');
+      t.equal(sa.series?.length, 3, 'at most maxPoints');
+      t.ok(sa.series!.some((p) => p.offsetMs === 65), 'the extreme survives the buckets');
+      t.same(withSeries.map(({ series: _s, ...r }) => r), recs, 'and the rest is the same');
+    });
+
+    t.test('periodSeries: raw points when few, per-bucket extremes with a covering band when many', async (t) => {
+      const { store } = await factory(t);
+      const offsets = [1, 5, -9, 2, 3, 40, 2, 1];
+      await store.write(offsets.map((o, i) => rec('vm-a', i * 60_000, { offsetMs: o })));
+      const all = await store.periodSeries('vm-a', T0, T0 + 8 * 60_000, 100);
+      t.same(all.map((p) => p.offsetMs), offsets, 'every point, in time order');
+      t.ok(all.every((p) => p.uncertaintyMs > 0.2 && p.uncertaintyMs < 0.21));
+      const four = await store.periodSeries('vm-a', T0, T0 + 8 * 60_000, 4);
+      t.same(four.map((p) => p.offsetMs), [5, -9, 40, 2], 'each bucket keeps its largest |offset|');
+      // Bucket 0 holds +1 and +5: the point +5 with a band down to 1 − u, so ±(4 + u).
+      const u = all[0]!.uncertaintyMs;
+      t.ok(Math.abs(four[0]!.uncertaintyMs - (4 + u)) < 0.02, `the band covers the bucket: ${four[0]!.uncertaintyMs}`);
+      // Bucket 1 holds −9 and +2: ±(11 + u) around −9.
+      t.ok(Math.abs(four[1]!.uncertaintyMs - (11 + u)) < 0.02, `${four[1]!.uncertaintyMs}`);
+      t.same(await store.periodSeries('nobody', T0, T0 + HOUR, 10), []);
+      t.same(await store.periodSeries('vm-a', T0 + HOUR, T0 + 2 * HOUR, 10), []);
+    });
+
+    t.test('periodAgents after pruning: hours without samples count through their rollups', async (t) => {
+      const { store } = await factory(t);
+      // Every 10 min for 3 h; the worst offset (−50) in the first hour; one wrong clocksource in hour 2.
+      const recs = Array.from({ length: 18 }, (_, i) => rec('vm-a', i * 600_000, { offsetMs: i === 2 ? -50 : i, clocksource: i === 14 ? 'tsc' : undefined }));
+      await store.write(recs);
+      const period = { fromMs: T0, toMs: T0 + 3 * HOUR };
+      const before = (await store.periodAgents(period))[0]!;
+      t.equal(before.reports, 18);
+      t.equal(before.compliantReports, 17);
+      t.equal(before.worst?.offsetMs, -50);
+      t.equal(before.worst?.fromRollup, false);
+      // Samples before 1:30 are pruned; rollups stay.
+      await store.prune({ samplesBeforeMs: T0 + 90 * 60_000, rollupsBeforeMs: T0 - HOUR });
+      const after = (await store.periodAgents(period))[0]!;
+      t.equal(after.reports, 18, 'the same reports');
+      t.equal(after.compliantReports, 17);
+      t.equal(after.reportsFromRollups, 12, 'hours 0 and 1 from rollups');
+      t.equal(after.worst?.offsetMs, -50, 'the worst from the rollup of hour 0');
+      t.equal(after.worst?.fromRollup, true, 'marked: its uncertainty is the worst of that hour');
+      t.equal(after.drift?.points, 6, 'drift from the samples kept');
     });
 
     t.test('reopen serves the same data and keeps idempotency', async (t) => {

@@ -48,6 +48,12 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Most reports in one array (default 1000). */
   maxBatch?: number;
+  /**
+   * Time a client has to send a whole request, headers and body (default 30 s; --request-timeout).
+   * A slow or stalled client (slowloris) is answered 408 and disconnected instead of holding its
+   * connection forever (fastify's default is no limit).
+   */
+  requestTimeoutMs?: number;
   /** Per-agent request rate limit (default 60/min, burst 60); perMinute 0 disables it. */
   rateLimit?: RateLimitOptions;
   /** Automatic pruning; absent: none (the CLI always sets it). */
@@ -112,6 +118,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const maxBatch = options.maxBatch ?? 1000;
   if (!(bodyLimit > 0)) throw new RangeError('bodyLimit must be positive');
   if (!(maxBatch > 0)) throw new RangeError('maxBatch must be positive');
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  if (!(requestTimeoutMs > 0)) throw new RangeError('requestTimeoutMs must be positive');
+  // Node checks the timeouts of open connections every connectionsCheckingInterval (30 s by
+  // default): a tenth of the timeout keeps the cut-off within 10 % of it. Headers get at most the
+  // whole timeout too (Node's headersTimeout must not exceed requestTimeout).
+  const serverTimeouts = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.round(requestTimeoutMs / 10))),
+  };
 
   const app = Fastify({
     logger: options.loggerInstance ? undefined : (options.logger ?? false),
@@ -119,7 +135,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request log lines would cost more than the ingest itself; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    https: options.https ?? null,
+    https: options.https ? { ...options.https, ...serverTimeouts } : null,
+    // Plain HTTP: the same server options (fastify's `http`, which its https typing does not name).
+    ...(options.https ? {} : ({ http: serverTimeouts } as object)),
+    requestTimeout: requestTimeoutMs,
     // Requests that arrive while closing are still answered (reads from the open store); a report
     // that cannot be committed any more gets 503 CW_ERR_SHUTTING_DOWN from the ingest path.
     return503OnClosing: false,
@@ -131,12 +150,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       void (reply as unknown as FastifyReply).code(e.statusCode).send(errorBody(e.statusCode, e.code, e.message));
     },
     clientErrorHandler: (err, socket) => {
-      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();
         return;
       }
-      const body = JSON.stringify(errorBody(400, codeOf('BAD_REQUEST'), 'malformed HTTP request'));
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      // Node raises ERR_HTTP_REQUEST_TIMEOUT when requestTimeout/headersTimeout cut a slow client off.
+      const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const [status, text, name] = timeout ? [408, 'Request Timeout', 'REQUEST_TIMEOUT' as const] : [400, 'Bad Request', 'BAD_REQUEST' as const];
+      const body = JSON.stringify(errorBody(status, codeOf(name), timeout ? `the request did not arrive within ${requestTimeoutMs / 1000} s` : 'malformed HTTP request'));
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
   }) as unknown as FastifyInstance;
 

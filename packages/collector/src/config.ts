@@ -46,6 +46,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'durability', flag: 'durability', arg: 'normal|full', help: 'normal: commits survive a process kill; full: fsync per commit, they survive power loss', default: 'normal', parse: oneOf('normal', 'full') },
   { key: 'bodyLimit', flag: 'body-limit', arg: 'SIZE', help: 'largest POST /v1/reports body', default: 4 * 1024 * 1024, parse: byteSize },
   { key: 'maxBatch', flag: 'max-batch', arg: 'N', help: 'most reports in one array', default: 1000, parse: (t) => { const n = nonNegativeInt(t); if (n < 1) throw new Error(`expected at least 1, got '${t}'`); return n; } },
+  { key: 'requestTimeout', flag: 'request-timeout', arg: 'DURATION', help: 'time a client has to send a whole request (slow clients get 408)', default: 30_000, parse: duration },
   { key: 'rateLimit', flag: 'rate-limit', arg: 'N', help: 'report requests per minute per agent (0: no limit)', default: 60, parse: nonNegativeInt },
   { key: 'hostNtpRefresh', flag: 'host-ntp-refresh', arg: 'DURATION', help: "how often the host's own NTP state is read", default: 45_000, parse: duration },
   { key: 'logLevel', flag: 'log-level', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
@@ -99,6 +100,7 @@ export interface ServeConfig {
   bodyLimit: number;
   maxBatch: number;
   rateLimitPerMinute: number;
+  requestTimeoutMs: number;
   hostNtpRefreshMs: number;
   logLevel: string;
   /** Where each option came from ('--db', 'CLOCKWATCH_DB', 'db in FILE', 'default'). */
@@ -205,6 +207,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     bodyLimit: v.bodyLimit as number,
     maxBatch: v.maxBatch as number,
     rateLimitPerMinute: v.rateLimit as number,
+    requestTimeoutMs: v.requestTimeout as number,
     hostNtpRefreshMs: v.hostNtpRefresh as number,
     logLevel: v.logLevel as string,
     sources,

@@ -25,6 +25,7 @@ export const Errors = {
   CONTENT_TYPE: { statusCode: 415, message: 'send Content-Type: application/json' },
   BODY_TOO_LARGE: { statusCode: 413, message: 'the body is larger than the limit' },
   BATCH_TOO_LARGE: { statusCode: 413, message: 'too many reports in one request' },
+  REQUEST_TIMEOUT: { statusCode: 408, message: 'the request did not arrive within the request timeout' },
   // auth
   TOKEN_MISSING: { statusCode: 401, message: 'this endpoint needs Authorization: Bearer <token>' },
   TOKEN_INVALID: { statusCode: 401, message: 'the token is not known to this collector' },

@@ -58,6 +58,8 @@ export class AnchoredWallClock implements WallClock {
   private anchoredAt = 0;
   /** Number of times a step of the OS clock was detected (for metrics and tests). */
   steps = 0;
+  /** A step was seen and the clock is not re-anchored yet: further disagreeing reads are the same step. */
+  private stepping = false;
 
   constructor() {
     this.reanchor();
@@ -78,13 +80,15 @@ export class AnchoredWallClock implements WallClock {
     const errs = anchors.map((a) => a.err).sort((a, b) => a - b);
     this.errMs = Math.min(1, errs[Math.floor(errs.length / 2)] as number);
     this.anchoredAt = performance.now();
+    this.stepping = false;
   }
 
   now(): number {
     const d = Date.now();
     const w = this.anchor + performance.now();
     if (w < d - STEP_TOLERANCE_MS || w >= d + 1 + STEP_TOLERANCE_MS) {
-      this.steps++;
+      if (!this.stepping) this.steps++;
+      this.stepping = true;
       // Re-anchoring spins up to ~5 ms; if the clock keeps disagreeing (stepping repeatedly),
       // answer with the coarse clock instead of spinning on every request.
       if (performance.now() - this.anchoredAt < 1000) return d + 0.5;

@@ -62,6 +62,7 @@ export const serveCommand: Command = {
         bodyLimit: cfg.bodyLimit,
         maxBatch: cfg.maxBatch,
         rateLimit: { perMinute: cfg.rateLimitPerMinute },
+        requestTimeoutMs: cfg.requestTimeoutMs,
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,

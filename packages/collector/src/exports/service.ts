@@ -13,11 +13,11 @@
  * compliant get plot points, at most `plotPoints` per agent.
  */
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_SETTINGS, measureReport, resolvePolicy, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { DEFAULT_SETTINGS, measureReport, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
 import { combineStatus, LIBVIRT_CHECK_ID, linkRtcDiagnosis } from '../libvirt/check.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
-import type { AgentPeriodRecord, Store } from '../store/types.js';
+import type { AgentPeriodRecord, PeriodAgentState, Store } from '../store/types.js';
 import type { ExportData, ExportNtp, ExportPeriod, ExportRow } from './model.js';
 import { buildExportData, checkExportData } from './model.js';
 import { needsPlot, renderHtml } from './render-html.js';
@@ -35,7 +35,7 @@ export interface ExportServiceOptions {
   libvirt?: LibvirtAudit | null;
   /** Resolution of the host's timestamps, ms (re-evaluated reasons quote uncertainties). */
   hostResolutionMs?: number;
-  /** Plot points per non-compliant agent at most (default 1000: more than the plot's pixels). */
+  /** Plot points per non-compliant agent at most (default 400; the plot is 636 px wide and keeps each bucket's extreme). */
   plotPoints?: number;
 }
 
@@ -66,6 +66,12 @@ type StaticParts = {
   ntp?: { daemon?: string; server?: string | null } | { error: unknown };
 };
 
+interface EndState {
+  status: AgentStatus;
+  checks: Record<string, CheckStatus>;
+  libvirt: LibvirtClockResult | null;
+}
+
 const ok = <T extends object>(v: T | { error: unknown } | undefined): T | null => (v && !('error' in v) ? (v as T) : null);
 
 export class ExportService {
@@ -80,7 +86,7 @@ export class ExportService {
     this.compliance = o.compliance;
     this.libvirt = o.libvirt ?? null;
     this.hostResolutionMs = o.hostResolutionMs ?? 0.001;
-    this.plotPoints = o.plotPoints ?? 1000;
+    this.plotPoints = o.plotPoints ?? 400;
   }
 
   /** The offset limits drawn on the plots: the policy's defaults (rules may differ per agent). */
@@ -91,19 +97,36 @@ export class ExportService {
 
   async buildData(period: ExportPeriod, generatedAtMs: number, options: BuildOptions = {}): Promise<ExportData> {
     if (!(period.toMs > period.fromMs)) throw new RangeError('the export period must end after it starts');
-    const records = await this.store.periodAgents({ fromMs: period.fromMs, toMs: period.toMs, onProgress: options.onProgress });
+    // The state at the end of the period decides who gets a plot, before the pass over the samples.
+    const ends = new Map<string, EndState>();
+    const records = await this.store.periodAgents({
+      fromMs: period.fromMs,
+      toMs: period.toMs,
+      onProgress: options.onProgress,
+      series: {
+        maxPoints: this.plotPoints,
+        want: (state) => {
+          const end = this.endState(state, period);
+          ends.set(state.id, end);
+          return needsPlot({ status: end.status } as ExportRow);
+        },
+      },
+    });
     const rows: ExportRow[] = [];
-    for (const rec of records) rows.push(await this.row(rec, period));
+    for (const rec of records) rows.push(await this.row(rec, ends.get(rec.id) ?? this.endState(rec, period), period));
     const data = buildExportData({ period, generatedAtMs, limits: this.limits(), rows });
     const problems = checkExportData(data);
     if (problems.length > 0) throw new Error(`export data is inconsistent: ${problems.slice(0, 5).join('; ')}`);
     return data;
   }
 
-  private async row(rec: AgentPeriodRecord, period: ExportPeriod): Promise<ExportRow> {
+  /**
+   * Status and checks at the end of the period: the last report's stored checks, the reporting
+   * check against the last delivery, and the libvirt-clock check of a joined domain.
+   */
+  private endState(rec: PeriodAgentState, period: ExportPeriod): EndState {
     const sp = (rec.staticParts ?? {}) as StaticParts;
     const last = rec.last;
-    const inPeriod = last !== null && last.atMs >= period.fromMs;
     const checks: Record<string, CheckStatus> = { ...(last?.checks ?? {}) };
     let status: AgentStatus = last?.status ?? 'unknown';
     if (rec.staleAfterMs !== null && rec.lastSeenMs !== null) {
@@ -111,14 +134,24 @@ export class ExportService {
       checks.reporting = stale ? 'fail' : 'pass';
       if (stale) status = 'stale';
     }
-    let reasons: Record<string, string> = {};
-    if (rec.lastIsLatest && Object.values(checks).some((s) => s !== 'pass')) reasons = await this.reasons(rec, period.toMs);
-
+    let libvirt: LibvirtClockResult | null = null;
     const entry = this.libvirt?.domainFor(sp.agent?.systemUuid ?? null) ?? null;
     if (entry && this.libvirt) {
-      const lv = this.libvirt.evaluateStatic(entry, rec.staticParts, { rtcOffsetS: last?.rtcOffsetS ?? null, atMs: last?.atMs ?? null }, this.toleranceFor(rec));
-      checks[LIBVIRT_CHECK_ID] = lv.status;
-      status = combineStatus(status, lv.status);
+      libvirt = this.libvirt.evaluateStatic(entry, rec.staticParts, { rtcOffsetS: last?.rtcOffsetS ?? null, atMs: last?.atMs ?? null }, this.toleranceFor(rec));
+      checks[LIBVIRT_CHECK_ID] = libvirt.status;
+      status = combineStatus(status, libvirt.status);
+    }
+    return { status, checks, libvirt };
+  }
+
+  private async row(rec: AgentPeriodRecord, end: EndState, period: ExportPeriod): Promise<ExportRow> {
+    const sp = (rec.staticParts ?? {}) as StaticParts;
+    const last = rec.last;
+    const inPeriod = last !== null && last.atMs >= period.fromMs;
+    const { status, checks, libvirt: lv } = end;
+    let reasons: Record<string, string> = {};
+    if (rec.lastIsLatest && Object.entries(checks).some(([id, s]) => s !== 'pass' && id !== LIBVIRT_CHECK_ID)) reasons = await this.reasons(rec, period.toMs);
+    if (lv) {
       if (lv.status !== 'pass') reasons[LIBVIRT_CHECK_ID] = lv.reason;
       if (reasons.rtc && checks.rtc) {
         const [linked] = linkRtcDiagnosis([{ id: 'rtc', status: checks.rtc, reason: reasons.rtc }], lv);
@@ -153,14 +186,13 @@ export class ExportService {
       compliantShare: rec.reports > 0 ? rec.compliantReports / rec.reports : null,
       driftPpm: rec.drift?.ppm ?? null,
       lastReportMs: rec.lastSeenMs,
-      series: [],
+      series: needsPlot({ status } as ExportRow) ? (rec.series ?? []) : [],
     };
-    if (needsPlot(row)) row.series = await this.store.periodSeries(rec.id, period.fromMs, period.toMs, this.plotPoints);
     return row;
   }
 
   /** The policy's RTC tolerance for the agent (rules may match its labels, hostname or platform). */
-  private toleranceFor(rec: AgentPeriodRecord): number {
+  private toleranceFor(rec: PeriodAgentState): number {
     const sp = (rec.staticParts ?? {}) as StaticParts & { os?: { platform?: string } | { error: unknown } };
     return resolvePolicy(this.compliance.policy, {
       agentId: rec.id,

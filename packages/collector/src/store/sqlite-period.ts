@@ -1,39 +1,47 @@
 /**
  * The SQLite store's period queries (exports): per agent, the state at the end of a period and the
  * period's aggregates, computed inside SQLite so that a day of 10,000 agents at one sample a minute
- * (14.4 million rows) is never copied into JavaScript.
+ * (14.4 million rows) never crosses into JavaScript row by row.
  *
- * Per agent, in agent-key order (agents that first reported together have their samples on the
- * same table pages, so consecutive agents reuse the pages the previous one brought into the cache):
- * - the last sample measured before the end of the period (one index seek);
- * - one aggregate over the period's samples through the (agent_key, at_ms) index: reports, compliant
- *   reports, the sample of largest |offset| (SQLite takes the bare columns of a min()/max() query
- *   from the row holding the extreme: https://www.sqlite.org/lang_select.html#bare_columns_in_an_aggregate_query),
- *   and the sums of a least-squares fit of the offset over time;
- * - drift: without a recorded clock step in the period the fit is one segment and its slope comes
- *   from those sums (SQLite sums with Kahan–Babuška–Neumaier compensation; times are taken relative
- *   to the start of the period); with steps, the agent's points are read and the shared driftPpm
- *   fits one intercept per segment.
- * - hours whose samples were pruned (retention) count through their hourly rollups.
+ * 1. Per agent, through the (agent_key, at_ms) index (a seek each, and index entries only): the
+ *    last sample measured before the end of the period, and the period's row count and rowid range.
+ * 2. The period's rows are one mostly contiguous rowid range (samples are appended as they
+ *    arrive); one pass over it (sqlite-scan.ts), split over worker threads for a file database,
+ *    folds every row into its agent's sums: reports, compliant reports, the row of largest
+ *    |offset|, and the sums of a least-squares fit of offset over time; and buckets the offsets of
+ *    the agents that get a plot.
+ * 3. An agent whose rows lie far outside that range (reports spooled for days and delivered late),
+ *    whose count the pass does not confirm (written meanwhile), or whose early hours were pruned
+ *    (they count through hourly rollups) is aggregated on its own through the index instead.
+ * Drift: without a recorded clock step in the period the fit is one segment, and its slope is
+ * Sxo/Sxx of the centred sums (the fit shared driftPpm makes); with steps, the agent's points are
+ * read and driftPpm fits one intercept per segment.
  */
+import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { driftPpm } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
+import { scanRange, type AccRow, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
-import type { AgentPeriodRecord, PeriodQuery, PeriodSample, SeriesPoint } from './types.js';
+import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, SeriesPoint } from './types.js';
 
 type Stmt = Database.Statement;
 
 interface Statements {
   agents: Stmt;
   last: Stmt;
+  count: Stmt;
+  first: Stmt;
+  lastRow: Stmt;
   oldest: Stmt;
   aggregate: Stmt;
   steps: Stmt;
   points: Stmt;
   rollups: Stmt;
   statics: Stmt;
-  count: Stmt;
+  extremeHours: Stmt;
+  uncertaintyAt: Stmt;
+  countOffsets: Stmt;
   buckets: Stmt;
   raw: Stmt;
 }
@@ -46,20 +54,28 @@ function prepare(db: Database.Database): Statements {
       FROM agents a LEFT JOIN agent_latest l USING (agent_key) ORDER BY a.agent_key`).raw(),
     last: db.prepare(`SELECT report_id, at_ms, recv_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, status, checks, static_key
       FROM samples WHERE agent_key = ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1`).raw(),
+    // Index entries only (the index holds the rowid).
+    count: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ?').pluck(),
+    // The rowids of the first and last rows by time: the bounds of the agent's rows unless some
+    // were delivered late (the pass's count check catches those).
+    first: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, sample_key LIMIT 1').pluck(),
+    lastRow: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1').pluck(),
     oldest: db.prepare('SELECT min(at_ms) FROM samples WHERE agent_key = ?').pluck(),
-    // One max() and no min(): the bare offset_ms/uncertainty_ms come from the row of largest |offset|.
-    aggregate: db.prepare(`SELECT count(*), coalesce(sum(status = ${COMPLIANT}), 0),
-        count(offset_ms), sum(x), sum(offset_ms), sum(x * x), sum(x * offset_ms),
-        max(abs(offset_ms)), offset_ms, uncertainty_ms
+    // The same sums as the pass (sqlite-scan.ts) for one agent, through the index.
+    aggregate: db.prepare(`SELECT count(*), coalesce(sum(status = ${COMPLIANT}), 0), count(offset_ms),
+        coalesce(sum(x), 0), coalesce(sum(offset_ms), 0), coalesce(sum(x * x), 0), coalesce(sum(x * offset_ms), 0),
+        coalesce(max(offset_ms), -1e308), coalesce(min(offset_ms), 1e308)
       FROM (SELECT status, offset_ms, uncertainty_ms, CASE WHEN offset_ms IS NULL THEN NULL ELSE at_ms - @from END AS x
             FROM samples WHERE agent_key = @agent AND at_ms >= @rawFrom AND at_ms < @to)`).raw(),
     steps: db.prepare('SELECT at_ms FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms').pluck(),
     points: db.prepare('SELECT at_ms, offset_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').raw(),
     rollups: db.prepare('SELECT n, n_compliant, offset_min, offset_max, unc_max FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?').raw(),
     statics: db.prepare('SELECT body FROM statics WHERE static_key = ?').pluck(),
-    count: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').pluck(),
+    extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
+    uncertaintyAt: db.prepare('SELECT uncertainty_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1').pluck(),
+    countOffsets: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').pluck(),
     // Bucket b of the period: the point of largest |offset| (bare columns of the one max()), and
-    // the extremes of offset ± uncertainty over the bucket from a second pass.
+    // the extremes of offset ± uncertainty over the bucket from a second grouping.
     buckets: db.prepare(`WITH s AS (
         SELECT CAST((at_ms - @from) * @k / (@to - @from) AS INTEGER) AS b, at_ms, offset_ms AS o, uncertainty_ms AS u
         FROM samples WHERE agent_key = @agent AND at_ms >= @from AND at_ms < @to AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL),
@@ -73,16 +89,83 @@ function prepare(db: Database.Database): Statements {
 
 type AgentRow = [key: number, id: string, firstSeen: number, lastSeen: number | null, staleAfter: number | null, latestReportId: string | null, latestStatic: number | null];
 type LastRow = [reportId: string, at: number, recv: number, offset: number | null, unc: number | null, rtc: number | null, ntp: number | null, status: number, checks: number, staticKey: number];
-type AggRow = [n: number, nc: number, no: number, sx: number | null, so: number | null, sxx: number | null, sxo: number | null, worstAbs: number | null, worstO: number | null, worstU: number | null];
+
+/** The sums one agent's period rows fold into (same layout from the scan and from the per-agent query). */
+interface Sums {
+  n: number;
+  nc: number;
+  no: number;
+  sx: number;
+  so: number;
+  sxx: number;
+  sxo: number;
+  worst: { offsetMs: number; uncertaintyMs: number; fromRollup: boolean } | null;
+  /** From the pass: the extremes, whose row (and uncertainty) is looked up afterwards. */
+  omax?: number;
+  omin?: number;
+}
+
+interface Pending {
+  key: number;
+  state: PeriodAgentState;
+  /** Rows in [from, to) per the index, and their rowid range. */
+  count: number;
+  minRowid: number | null;
+  maxRowid: number | null;
+  /** Aggregated on its own (see the file comment), from rawFrom on. */
+  alone: boolean;
+  rawFrom: number;
+  /** Hours before rawFrom counted from rollups. */
+  rollupTo: number;
+  plot: boolean;
+}
+
+export interface PeriodReaderOptions {
+  /** The database file, for worker threads; null (':memory:'): everything on this connection. */
+  path: string | null;
+  /** Worker threads for the pass over the table (default 2; 0: on this connection). */
+  workers?: number;
+  /** Below this many rows the pass runs on this connection (default 200,000: ~50 ms). */
+  workerMinRows?: number;
+  /** Rows the pass may read beyond 4 × the period's before outliers go their own way (default 100,000). */
+  slackRows?: number;
+}
 
 const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS;
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
+function runWorker(path: string, job: ScanJob): Promise<ScanResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./sqlite-scan-worker.js', import.meta.url), { workerData: { path, job } });
+    let settled = false;
+    w.once('message', (m: { ok: true; result: ScanResult } | { ok: false; message: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.result);
+      else reject(new Error(`period scan: ${m.message}`));
+    });
+    w.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    w.once('exit', (code) => {
+      if (!settled) reject(new Error(`period scan worker exited with code ${code}`));
+    });
+  });
+}
+
 export class SqlitePeriodReader {
   private s: Statements | null = null;
   private readonly staticCache = new Map<number, Record<string, unknown>>();
+  private readonly workers: number;
+  private readonly workerMinRows: number;
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly o: PeriodReaderOptions,
+  ) {
+    this.workers = o.path === null ? 0 : Math.max(0, Math.floor(o.workers ?? 2));
+    this.workerMinRows = o.workerMinRows ?? 200_000;
+  }
 
   private get st(): Statements {
     // Prepared on first use: a collector that never exports never pays for these.
@@ -102,27 +185,65 @@ export class SqlitePeriodReader {
     return body;
   }
 
-  /** Reads in slices, yielding to the event loop between them, so a served collector keeps answering. */
   async agents(q: PeriodQuery, yieldToLoop: () => Promise<void>): Promise<AgentPeriodRecord[]> {
+    const { fromMs: from, toMs: to } = q;
     const st = this.st;
+    const t0 = performance.now();
     const agents = st.agents.all() as AgentRow[];
-    const out: AgentPeriodRecord[] = [];
-    let sliceStarted = performance.now();
-    for (let i = 0; i < agents.length; i++) {
-      const rec = this.agent(agents[i] as AgentRow, q.fromMs, q.toMs);
-      if (rec) out.push(rec);
-      if (performance.now() - sliceStarted > 50) {
-        q.onProgress?.(i + 1, agents.length);
+    const total = agents.length;
+    // Progress: the per-agent steps before and after the pass count half each.
+    const report = (done: number) => q.onProgress?.(Math.min(total, Math.floor(done)), total);
+    let slice = performance.now();
+    const maybeYield = async (done: number) => {
+      if (performance.now() - slice > 50) {
+        report(done);
         await yieldToLoop();
-        sliceStarted = performance.now();
+        slice = performance.now();
       }
+    };
+
+    // 1. State at the end of the period and the rows of the period, per agent.
+    const pending: Pending[] = [];
+    for (let i = 0; i < agents.length; i++) {
+      const p = this.stateOf(agents[i] as AgentRow, from, to);
+      if (p) {
+        p.plot = q.series ? q.series.want(p.state) : false;
+        pending.push(p);
+      }
+      await maybeYield(i / 2);
     }
-    q.onProgress?.(agents.length, agents.length);
+
+    const t1 = performance.now();
+    // 2. One pass over the period's rowid range for the agents whose rows lie in it.
+    const scanned = await this.scan(pending, q);
+    const t2 = performance.now();
+    await maybeYield(total / 2);
+
+    // 3. Per agent: sums from the pass (confirmed by the index count) or on its own.
+    const out: AgentPeriodRecord[] = [];
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as Pending;
+      let sums = p.alone ? undefined : scanned.sums.get(p.key);
+      if (!p.alone && (sums?.n ?? 0) !== p.count) {
+        p.alone = true;
+        sums = undefined;
+      }
+      if (!sums) sums = this.aggregateAlone(p, from, to);
+      const rec = this.finish(p, sums, from, to);
+      if (p.plot && q.series) {
+        const b = p.alone ? undefined : scanned.buckets.get(p.key);
+        rec.series = b ?? this.series(p.key, from, to, q.series.maxPoints);
+      }
+      out.push(rec);
+      await maybeYield(total / 2 + (i * total) / 2 / Math.max(1, pending.length));
+    }
+    report(total);
+    if (process.env.CW_PERIOD_DEBUG) console.error(`period: state ${(t1 - t0).toFixed(0)} ms, pass ${(t2 - t1).toFixed(0)} ms, finish ${(performance.now() - t2).toFixed(0)} ms, alone ${pending.filter((p) => p.alone).length}`);
     this.staticCache.clear();
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  private agent(a: AgentRow, from: number, to: number): AgentPeriodRecord | null {
+  private stateOf(a: AgentRow, from: number, to: number): Pending | null {
     const st = this.st;
     const [key, id, firstSeen, latestSeen, staleAfter, latestReportId, latestStatic] = a;
     const l = st.last.get(key, to) as LastRow | undefined;
@@ -139,27 +260,176 @@ export class SqlitePeriodReader {
           checks: decodeChecks(l[8]),
         }
       : null;
+    // Index entries only (the index holds the rowid).
+    const count = st.count.get(key, from, to) as number;
+    const minRowid = count > 0 ? (st.first.get(key, from, to) as number) : null;
+    const maxRowid = count > 0 ? (st.lastRow.get(key, from, to) as number) : null;
 
     // Samples count from rawFrom on; whole hours before it whose samples were pruned count
-    // through their rollups.
-    const oldest = st.oldest.get(key) as number | null;
+    // through their rollups (such an agent is aggregated on its own).
     let rawFrom = from;
     let rollupTo = from;
+    const oldest = st.oldest.get(key) as number | null;
     if (oldest === null || oldest > from) {
       const limit = oldest === null ? to : Math.min(to, ceilHour(oldest));
-      const earlier = st.rollups.all(key, Math.max(ceilHour(from), 0), oldest === null ? to : floorHour(oldest)) as unknown[][];
+      const earlier = st.rollups.all(key, ceilHour(from), oldest === null ? to : floorHour(oldest)) as unknown[][];
       if (earlier.length > 0) {
         rawFrom = limit;
         rollupTo = limit;
       }
     }
-    const agg = st.aggregate.get({ agent: key, from, rawFrom, to }) as AggRow;
-    let reports = agg[0];
-    let compliant = agg[1];
+    if (!last && count === 0 && rollupTo === from && firstSeen >= to) return null;
+    // The last delivery at the end of the period: the latest one when the period ends after it,
+    // else the receipt of the last sample measured in it.
+    const lastSeenMs = latestSeen !== null && latestSeen <= to ? latestSeen : (last?.receivedAtMs ?? null);
+    return {
+      key,
+      state: {
+        id,
+        firstSeenMs: firstSeen,
+        last,
+        lastIsLatest: last !== null && last.reportId === latestReportId,
+        staticParts: this.staticBody(l ? l[9] : latestStatic),
+        lastSeenMs,
+        staleAfterMs: staleAfter,
+      },
+      count,
+      minRowid,
+      maxRowid,
+      alone: rawFrom !== from,
+      rawFrom,
+      rollupTo,
+      plot: false,
+    };
+  }
+
+  /**
+   * The pass over the table. Agents whose rows stretch the rowid range far beyond the period's
+   * bulk (late spooled reports) are left to the per-agent path, so the pass reads about the
+   * period's rows and not the weeks after it.
+   */
+  private async scan(pending: Pending[], q: PeriodQuery): Promise<{ sums: Map<number, Sums>; buckets: Map<number, SeriesPoint[]> }> {
+    const inScan = pending.filter((p) => !p.alone && p.count > 0);
+    const sums = new Map<number, Sums>();
+    const buckets = new Map<number, SeriesPoint[]>();
+    if (inScan.length === 0) return { sums, buckets };
+    const rows = inScan.reduce((n, p) => n + p.count, 0);
+    const budget = 4 * rows + (this.o.slackRows ?? 100_000);
+    const minOf = (ps: Pending[]) => ps.reduce((m, p) => Math.min(m, p.minRowid as number), Infinity);
+    const maxOf = (ps: Pending[]) => ps.reduce((m, p) => Math.max(m, p.maxRowid as number), -Infinity);
+    const lo = minOf(inScan);
+    const byMax = [...inScan].sort((a, b) => (b.maxRowid as number) - (a.maxRowid as number));
+    let cut = 0;
+    const maxCut = Math.ceil(inScan.length * 0.05);
+    while (cut < maxCut && cut < byMax.length - 1 && (byMax[cut]!.maxRowid as number) - lo > budget) (byMax[cut++] as Pending).alone = true;
+    const hiNow = (byMax[cut] as Pending).maxRowid as number;
+    const rest = inScan.filter((p) => !p.alone);
+    if (hiNow - lo > budget) {
+      const byMin = [...rest].sort((a, b) => (a.minRowid as number) - (b.minRowid as number));
+      let c = 0;
+      while (c < maxCut && c < byMin.length - 1 && hiNow - (byMin[c]!.minRowid as number) > budget) (byMin[c++] as Pending).alone = true;
+    }
+    const kept = inScan.filter((p) => !p.alone);
+    const scanLo = minOf(kept);
+    const scanHi = maxOf(kept);
+
+    // Agents with few rows get their raw points (series()); the others their buckets from the pass.
+    const maxPoints = q.series?.maxPoints ?? 0;
+    const plotKeys = kept.filter((p) => p.plot && p.count > maxPoints).map((p) => p.key);
+    const base = { from: q.fromMs, to: q.toMs, plotKeys, buckets: maxPoints };
+    let results: ScanResult[];
+    if (this.workers > 0 && this.o.path !== null && rows >= this.workerMinRows) {
+      const parts = this.workers;
+      const span = scanHi - scanLo + 1;
+      const jobs: ScanJob[] = Array.from({ length: parts }, (_, i) => ({
+        ...base,
+        lo: scanLo + Math.floor((i * span) / parts),
+        hi: i === parts - 1 ? scanHi : scanLo + Math.floor(((i + 1) * span) / parts) - 1,
+      }));
+      results = await Promise.all(jobs.map((j) => runWorker(this.o.path as string, j)));
+    } else {
+      results = [scanRange(this.db, { ...base, lo: scanLo, hi: scanHi })];
+    }
+
+    for (const r of results) {
+      for (const a of r.acc as AccRow[]) {
+        const [key, n, nc, no, sx, so, sxx, sxo, omax, omin] = a;
+        const s = sums.get(key);
+        if (!s) {
+          sums.set(key, { n, nc, no, sx, so, sxx, sxo, worst: null, omax, omin });
+          continue;
+        }
+        s.n += n;
+        s.nc += nc;
+        s.no += no;
+        s.sx += sx;
+        s.so += so;
+        s.sxx += sxx;
+        s.sxo += sxo;
+        s.omax = Math.max(s.omax as number, omax);
+        s.omin = Math.min(s.omin as number, omin);
+      }
+    }
+    if (process.env.CW_PERIOD_DEBUG) console.error(`pass: ${results.map((r) => `${r.rows} rows, fold ${r.foldMs.toFixed(0)} ms, buckets ${r.bucketMs.toFixed(0)} ms`).join('; ')}`);
+    // Buckets of the plotted agents, merged across the parts.
+    const merged = new Map<number, Map<number, BucketRow>>();
+    for (const r of results) {
+      for (const b of r.buckets as BucketRow[]) {
+        let m = merged.get(b[0]);
+        if (!m) merged.set(b[0], (m = new Map()));
+        const cur = m.get(b[1]);
+        if (!cur) m.set(b[1], [...b] as BucketRow);
+        else {
+          if (b[4] > cur[4]) {
+            cur[2] = b[2];
+            cur[3] = b[3];
+            cur[4] = b[4];
+          }
+          cur[5] = Math.min(cur[5], b[5]);
+          cur[6] = Math.max(cur[6], b[6]);
+        }
+      }
+    }
+    for (const key of plotKeys) {
+      const m = merged.get(key);
+      const pts = m ? [...m.values()].sort((a, b) => a[1] - b[1]).map(bucketPoint) : [];
+      buckets.set(key, pts);
+    }
+    return { sums, buckets };
+  }
+
+  private aggregateAlone(p: Pending, from: number, to: number): Sums {
+    const st = this.st;
+    const a = st.aggregate.get({ agent: p.key, from, rawFrom: p.rawFrom, to }) as [number, number, number, number, number, number, number, number, number];
+    return { n: a[0], nc: a[1], no: a[2], sx: a[3], so: a[4], sxx: a[5], sxo: a[6], worst: null, omax: a[7], omin: a[8] };
+  }
+
+  /**
+   * The row of the offset `w` (an extreme from the pass) and its uncertainty: searched in the
+   * hours whose rollup holds that extreme (an hour is ~60 rows), else in the whole period.
+   */
+  private worstRow(key: number, from: number, to: number, w: number): { offsetMs: number; uncertaintyMs: number; fromRollup: false } | null {
+    const st = this.st;
+    const hours = st.extremeHours.all(key, floorHour(from), to, w, w) as number[];
+    for (const h of [...hours.map((hour) => [Math.max(from, hour), Math.min(to, hour + HOUR_MS)] as const), [from, to] as const]) {
+      const u = st.uncertaintyAt.get(key, h[0], h[1], w) as number | null | undefined;
+      if (u !== undefined && u !== null) return { offsetMs: w, uncertaintyMs: u, fromRollup: false };
+    }
+    return null;
+  }
+
+  private finish(p: Pending, s: Sums, from: number, to: number): AgentPeriodRecord {
+    const st = this.st;
+    let reports = s.n;
+    let compliant = s.nc;
     let fromRollups = 0;
-    let worst: AgentPeriodRecord['worst'] = agg[7] !== null && agg[8] !== null && agg[9] !== null ? { offsetMs: agg[8], uncertaintyMs: agg[9], fromRollup: false } : null;
-    if (rollupTo > from) {
-      for (const r of st.rollups.all(key, ceilHour(from), rollupTo) as [number, number, number | null, number | null, number | null][]) {
+    let worst = s.worst;
+    // The largest |offset| (on a tie, the positive one), at its earliest sample.
+    if (worst === null && s.no > 0 && s.omax !== undefined && s.omin !== undefined) {
+      worst = this.worstRow(p.key, p.rawFrom, to, Math.abs(s.omax) >= Math.abs(s.omin) ? s.omax : s.omin);
+    }
+    if (p.rollupTo > from) {
+      for (const r of st.rollups.all(p.key, ceilHour(from), p.rollupTo) as [number, number, number | null, number | null, number | null][]) {
         reports += r[0];
         compliant += r[1];
         fromRollups += r[0];
@@ -169,55 +439,34 @@ export class SqlitePeriodReader {
         }
       }
     }
-
     let drift: AgentPeriodRecord['drift'] = null;
-    const steps = st.steps.all(key, rawFrom, to) as number[];
+    const steps = st.steps.all(p.key, p.rawFrom, to) as number[];
     if (steps.length > 0) {
-      const pts = (st.points.all(key, rawFrom, to) as [number, number][]).map(([atMs, offsetMs]) => ({ atMs, offsetMs }));
+      const pts = (st.points.all(p.key, p.rawFrom, to) as [number, number][]).map(([atMs, offsetMs]) => ({ atMs, offsetMs }));
       const d = driftPpm(pts, steps);
       drift = d ? { ppm: d.ppm, points: d.points } : null;
-    } else {
-      // One segment: slope = Sxy / Sxx of the centred sums (the same fit driftPpm makes).
-      const [, , n, sx, so, sxx, sxo] = agg;
-      if (n >= 2 && sx !== null && so !== null && sxx !== null && sxo !== null) {
-        const cxx = sxx - (sx * sx) / n;
-        const cxo = sxo - (sx * so) / n;
-        // Whole-ms times: two distinct instants give cxx ≥ 0.5 ms²; below that every point is at one instant.
-        if (cxx >= 0.25) drift = { ppm: (cxo / cxx) * 1e6, points: n };
-      }
+    } else if (s.no >= 2) {
+      // One segment: slope = Sxo / Sxx of the centred sums (the fit driftPpm makes).
+      const cxx = s.sxx - (s.sx * s.sx) / s.no;
+      const cxo = s.sxo - (s.sx * s.so) / s.no;
+      // Whole-ms times: two distinct instants give Sxx ≥ 0.5 ms²; below that every point is at one instant.
+      if (cxx >= 0.25) drift = { ppm: (cxo / cxx) * 1e6, points: s.no };
     }
-
-    if (!last && reports === 0 && firstSeen >= to) return null;
-    const lastIsLatest = last !== null && last.reportId === latestReportId;
-    // The last delivery at the end of the period: the latest one when the period ends after it,
-    // else the receipt of the last sample measured in it.
-    const lastSeenMs = latestSeen !== null && latestSeen <= to ? latestSeen : (last?.receivedAtMs ?? null);
-    return {
-      id,
-      firstSeenMs: firstSeen,
-      last,
-      lastIsLatest,
-      staticParts: this.staticBody(l ? l[9] : latestStatic),
-      lastSeenMs,
-      staleAfterMs: staleAfter,
-      reports,
-      compliantReports: compliant,
-      reportsFromRollups: fromRollups,
-      worst,
-      drift,
-    };
+    return { ...p.state, reports, compliantReports: compliant, reportsFromRollups: fromRollups, worst, drift };
   }
 
   series(agentKey: number, from: number, to: number, maxPoints: number): SeriesPoint[] {
     const st = this.st;
     const k = Math.max(1, Math.floor(maxPoints));
-    if ((st.count.get(agentKey, from, to) as number) <= k) {
+    if ((st.countOffsets.get(agentKey, from, to) as number) <= k) {
       return (st.raw.all(agentKey, from, to) as [number, number, number][]).map(([atMs, offsetMs, uncertaintyMs]) => ({ atMs, offsetMs, uncertaintyMs }));
     }
-    return (st.buckets.all({ agent: agentKey, from, to, k }) as [number, number, number, number][]).map(([atMs, o, lo, hi]) => ({
-      atMs,
-      offsetMs: o,
-      uncertaintyMs: Math.max(hi - o, o - lo),
-    }));
+    return (st.buckets.all({ agent: agentKey, from, to, k }) as [number, number, number, number][]).map(([atMs, o, lo, hi]) => bucketPoint([agentKey, 0, atMs, o, Math.abs(o), lo, hi]));
   }
+}
+
+/** A bucket as a point: its largest |offset|, with an uncertainty that covers every sample of the bucket. */
+function bucketPoint(b: BucketRow): SeriesPoint {
+  const [, , atMs, o, , lo, hi] = b;
+  return { atMs, offsetMs: o, uncertaintyMs: Math.max(hi - o, o - lo) };
 }

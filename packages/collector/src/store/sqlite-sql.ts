@@ -152,6 +152,23 @@ export function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
 
+/**
+ * Whether a record replaces the latest state: it was measured at or after the stored one — or the
+ * stored one claims to be measured after this record was received, which only a step back of the
+ * collector's own clock explains (a measurement is never later than its receipt): the stored
+ * state is from the host's "future" and would otherwise shadow every new report until the clock
+ * caught up. A report delivered late from a spool (measured earlier, received now) never replaces.
+ */
+export const NEWER_SQL = 'excluded.at_ms >= agent_latest.at_ms OR agent_latest.at_ms > excluded.recv_ms';
+
+/** The last delivery: the later of the two, unless the stored one lies after this receipt (host clock stepped back). */
+const LAST_SEEN_SQL = 'CASE WHEN last_seen_ms > @lastSeen THEN @lastSeen ELSE max(last_seen_ms, @lastSeen) END';
+
+/** The same rule as NEWER_SQL, for choosing the newest record of one agent within a batch. */
+export function replacesLatest(candidate: { atMs: number; receivedAtMs: number }, current: { atMs: number }): boolean {
+  return candidate.atMs >= current.atMs || current.atMs > candidate.receivedAtMs;
+}
+
 type Stmt = Database.Statement;
 
 export interface Statements {
@@ -216,7 +233,7 @@ export function prepareStatements(db: Database.Database): Statements {
         @clocksource, @timezone, @ntpSync, @seq, @reportId, @staticKey, @recvMs, @hostSync, @version)
       ON CONFLICT (agent_key) DO UPDATE SET
         hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
-        last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), at_ms = excluded.at_ms,
+        last_seen_ms = ${LAST_SEEN_SQL.replace(/@lastSeen/g, 'excluded.last_seen_ms')}, at_ms = excluded.at_ms,
         interval_s = excluded.interval_s, stale_after_ms = excluded.stale_after_ms, base_status = excluded.base_status,
         c_clocksource = excluded.c_clocksource, c_offset = excluded.c_offset, c_rtc = excluded.c_rtc,
         c_timezone = excluded.c_timezone, c_ntp = excluded.c_ntp, offset_ms = excluded.offset_ms,
@@ -224,8 +241,8 @@ export function prepareStatements(db: Database.Database): Statements {
         clocksource = excluded.clocksource, timezone = excluded.timezone, ntp_sync = excluded.ntp_sync,
         seq = excluded.seq, report_id = excluded.report_id, static_key = excluded.static_key,
         recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version
-      WHERE excluded.at_ms >= agent_latest.at_ms`),
-    touchLatest: db.prepare('UPDATE agent_latest SET last_seen_ms = max(last_seen_ms, ?), version = ? WHERE agent_key = ?'),
+      WHERE ${NEWER_SQL}`),
+    touchLatest: db.prepare(`UPDATE agent_latest SET last_seen_ms = ${LAST_SEEN_SQL}, version = @version WHERE agent_key = @agentKey`),
     maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
     baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
     upsertDocs: db.prepare('INSERT OR REPLACE INTO agent_docs (agent_key, report) VALUES (?, ?)'),

@@ -27,6 +27,7 @@ import {
   likePattern,
   migrate,
   prepareStatements,
+  replacesLatest,
   STATUS_SQL,
   summaryOf,
   withStatus,
@@ -72,6 +73,12 @@ export interface SqliteStoreOptions {
    * fail. The schema must be this collector's.
    */
   readonly?: boolean;
+  /** Worker threads of an export's pass over the samples (default 2; 0: none). */
+  periodWorkers?: number;
+  /** Periods with fewer rows are read on this connection (default 200,000). */
+  periodWorkerMinRows?: number;
+  /** How far beyond 4 × its rows the pass may read before outlying agents are read on their own (default 100,000 rows). */
+  periodScanSlackRows?: number;
 }
 
 export class SqliteStore implements Store {
@@ -120,7 +127,7 @@ export class SqliteStore implements Store {
       this.writeTx = () => {
         throw new Error('store is open read-only');
       };
-      this.period = new SqlitePeriodReader(db);
+      this.period = new SqlitePeriodReader(db, periodOptions(options));
       return;
     }
     if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
@@ -145,7 +152,7 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(db);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
-    this.period = new SqlitePeriodReader(db);
+    this.period = new SqlitePeriodReader(db, periodOptions(options));
   }
 
   private agentKey(agentId: string, seenMs: number): number {
@@ -232,7 +239,7 @@ export class SqliteStore implements Store {
       if (!cur) newest.set(agentKey, { r, staticKey, lastSeen });
       else {
         cur.lastSeen = Math.max(cur.lastSeen, lastSeen);
-        if (r.atMs >= cur.r.atMs) {
+        if (replacesLatest(r, cur.r)) {
           cur.r = r;
           cur.staticKey = staticKey;
         }
@@ -279,7 +286,7 @@ export class SqliteStore implements Store {
     } else {
       // Older reports delivered late (from a spool): history gets them, the latest state keeps the
       // newer one, but the agent was still heard from now.
-      this.s.touchLatest.run(lastSeen, this.version, agentKey);
+      this.s.touchLatest.run({ lastSeen, version: this.version, agentKey });
     }
   }
 
@@ -523,6 +530,15 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.db.close();
   }
+}
+
+function periodOptions(o: SqliteStoreOptions) {
+  return {
+    path: o.path === ':memory:' || o.path === '' ? null : path.resolve(o.path),
+    workers: o.periodWorkers,
+    workerMinRows: o.periodWorkerMinRows,
+    slackRows: o.periodScanSlackRows,
+  };
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {

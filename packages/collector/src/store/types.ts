@@ -203,12 +203,8 @@ export interface PeriodSample {
   checks: Partial<Record<StoredCheckId, CheckStatus>>;
 }
 
-/**
- * What the store knows about one agent over a period [fromMs, toMs): the state at the end of the
- * period and the aggregates an export states. Samples count where they are retained; hours whose
- * samples were pruned count through their hourly rollups.
- */
-export interface AgentPeriodRecord {
+/** One agent's state at the end of a period (what decides, e.g., whether it gets a plot). */
+export interface PeriodAgentState {
   id: string;
   firstSeenMs: number;
   /** The last sample measured before toMs (it may lie before fromMs); null when none is retained. */
@@ -221,18 +217,29 @@ export interface AgentPeriodRecord {
   lastSeenMs: number | null;
   /** How long after a delivery the agent turns stale (latest policy × interval); null when the check is off. */
   staleAfterMs: number | null;
+}
+
+/**
+ * What the store knows about one agent over a period [fromMs, toMs): the state at the end of the
+ * period and the aggregates an export states. Samples count where they are retained; whole hours
+ * whose samples were pruned count through their hourly rollups.
+ */
+export interface AgentPeriodRecord extends PeriodAgentState {
   /** Reports measured in the period, and those compliant at ingest. */
   reports: number;
   compliantReports: number;
   /** Of `reports`, how many were counted from hourly rollups because their samples were pruned. */
   reportsFromRollups: number;
   /**
-   * The measurement with the largest |offsetMs| in the period, signed, with its uncertainty. From a
-   * rollup (samples pruned) the uncertainty is the worst of that hour: an upper bound.
+   * The measurement with the largest |offsetMs| in the period, signed (on a tie the positive one;
+   * of equal values the earliest sample), with its uncertainty. From a rollup (samples pruned) the
+   * uncertainty is the worst of that hour: an upper bound.
    */
   worst: { offsetMs: number; uncertaintyMs: number; fromRollup: boolean } | null;
   /** Drift of the offset over the period's retained samples, ppm, clock steps excluded (the fit of shared driftPpm), and the points it used. */
   drift: { ppm: number; points: number } | null;
+  /** Plot points (as periodSeries gives them) when the query's series.want chose this agent. */
+  series?: SeriesPoint[];
 }
 
 export interface PeriodQuery {
@@ -242,6 +249,8 @@ export interface PeriodQuery {
   toMs: number;
   /** Called now and then with agents done and the total, for a progress line. */
   onProgress?: (done: number, total: number) => void;
+  /** Plot points for the agents `want` picks (from their state at the end of the period), at most maxPoints each. */
+  series?: { maxPoints: number; want: (state: PeriodAgentState) => boolean };
 }
 
 /** A point of a plot: a bucket's largest |offset|, its uncertainty widened to cover every sample of the bucket. */

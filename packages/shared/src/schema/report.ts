@@ -18,14 +18,21 @@ export const LIMITS = {
   labels: 32,
   events: 256,
   samples: 32,
-  /** 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z: anything outside is not a clock reading. */
+  /** Host clock (the collector's t2/t3): 2000-01-01Z .. 2100-01-01Z, anything else is not a reading. */
   minEpochMs: 946_684_800_000,
   maxEpochMs: 4_102_444_800_000,
+  /**
+   * Guest clock readings (system time, RTC, t1/t4, events): a broken guest may well be in 1970 or
+   * decades ahead, and that is exactly what must be reported, so only the epoch and year ~2286
+   * (1e13 ms) bound them.
+   */
+  maxGuestEpochMs: 10_000_000_000_000,
 } as const;
 
 const Str = (max: number = LIMITS.shortString) => Type.String({ maxLength: max });
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]*$' });
 const EpochMs = Type.Number({ minimum: LIMITS.minEpochMs, maximum: LIMITS.maxEpochMs });
+const GuestEpochMs = Type.Number({ minimum: 0, maximum: LIMITS.maxGuestEpochMs });
 const NonNeg = Type.Number({ minimum: 0 });
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -39,10 +46,12 @@ export type ErrorInfo = Static<typeof ErrorInfoSchema>;
 const SectionError = Type.Object({ error: ErrorInfoSchema }, { additionalProperties: false });
 export type SectionError = Static<typeof SectionError>;
 
+// A pattern key becomes `patternProperties`, which alone lets any other key through:
+// additionalProperties: false is what refuses a key that does not match.
 const Labels = Type.Record(
   Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.-]{0,62}$' }),
   Str(),
-  { maxProperties: LIMITS.labels },
+  { maxProperties: LIMITS.labels, additionalProperties: false },
 );
 
 export const AgentSchema = Type.Object(
@@ -94,7 +103,7 @@ const ClocksourceData = Type.Object(
 const SystemTime = Type.Object(
   {
     /** Wall clock (the OS clock, Date.now()) at collection. */
-    epochMs: EpochMs,
+    epochMs: GuestEpochMs,
     uptimeS: NonNeg,
   },
   { additionalProperties: false },
@@ -116,9 +125,9 @@ const RtcModeFields = {
 const RtcData = Type.Object(
   {
     /** RTC fields read as if they were UTC (what sysfs gives), ms since epoch. */
-    epochMs: EpochMs,
+    epochMs: GuestEpochMs,
     /** Guest wall clock when the RTC was read. */
-    readAtMs: EpochMs,
+    readAtMs: GuestEpochMs,
     device: Str(64),
     source: Type.Union([Type.Literal('sysfs'), Type.Literal('proc'), Type.Literal('hwclock'), Type.Literal('registry')]),
     ...RtcModeFields,
@@ -175,7 +184,7 @@ const NtpData = Type.Object(
 );
 
 export const SampleSchema = Type.Object(
-  { t1: EpochMs, t2: EpochMs, t3: EpochMs, t4: EpochMs },
+  { t1: GuestEpochMs, t2: EpochMs, t3: EpochMs, t4: GuestEpochMs },
   { additionalProperties: false },
 );
 export type Sample = Static<typeof SampleSchema>;
@@ -193,7 +202,7 @@ export const ClockEventSchema = Type.Object(
   {
     kind: Type.Literal('step'),
     /** Guest wall clock after the step was seen. */
-    atMs: EpochMs,
+    atMs: GuestEpochMs,
     /** Wall-clock progress minus monotonic progress: positive = the clock jumped forward. */
     stepMs: Type.Number(),
   },

@@ -1,0 +1,24 @@
+/**
+ * Worker thread entry of a period scan: its own read-only connection to the database file, one
+ * scanRange over its share of the rowid range, the result posted back. The main thread's event
+ * loop stays free (a served collector keeps answering while an export runs), and the two halves
+ * of a day run on two cores.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { scanRange, type ScanJob } from './sqlite-scan.js';
+
+const { path, job } = workerData as { path: string; job: ScanJob };
+let db: Database.Database | null = null;
+try {
+  db = new Database(path, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -131072');
+  db.pragma('mmap_size = 8589934592');
+  parentPort?.postMessage({ ok: true, result: scanRange(db, job) });
+} catch (err) {
+  parentPort?.postMessage({ ok: false, message: (err as Error).message });
+} finally {
+  db?.close();
+}
