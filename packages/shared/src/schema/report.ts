@@ -22,11 +22,11 @@ export const LIMITS = {
   minEpochMs: 946_684_800_000,
   maxEpochMs: 4_102_444_800_000,
   /**
-   * Guest clock readings (system time, RTC, t1/t4, events): a broken guest may well be in 1970 or
-   * decades ahead, and that is exactly what must be reported, so only the epoch and year ~2286
-   * (1e13 ms) bound them.
+   * Guest clock readings (system time, RTC, t1/t4, events) may start at the epoch: a guest whose
+   * clock fell back to 1970 is exactly what must be reported. The upper bound stays 2100: beyond
+   * it a value is treated as malformed input (the fault corpus sends year 2200), not a reading.
    */
-  maxGuestEpochMs: 10_000_000_000_000,
+  maxGuestEpochMs: 4_102_444_800_000,
 } as const;
 
 const Str = (max: number = LIMITS.shortString) => Type.String({ maxLength: max });
