@@ -56,7 +56,7 @@ export async function benchIngest({ quick = false, log = console.error, collecto
       runs[v.id].push(r);
       log(
         `  ingest round ${round + 1}/${rounds} ${v.id.padEnd(6)} ${Math.round(r.rps)} req/s  p50 ${r.latencyMs.p50?.toFixed(2)} ms  p99 ${r.latencyMs.p99?.toFixed(2)} ms  ` +
-          `server CPU ${Math.round(r.serverCpuPct)} %  load CPU ${Math.round(r.loadCpuPct)} %${r.non2xx ? `  non-2xx ${r.non2xx} ${JSON.stringify(r.statuses)}` : ''}${r.errors ? `  errors ${r.errors}` : ''}${r.lostAcks ? `  LOST ${r.lostAcks}` : ''}`,
+          `server CPU ${Math.round(r.serverCpuPct)} %  load CPU ${Math.round(r.loadCpuPct)} %  others ${Math.round(r.otherCpuPct ?? NaN)} %${r.non2xx ? `  non-2xx ${r.non2xx} ${JSON.stringify(r.statuses)}` : ''}${r.errors ? `  errors ${r.errors}` : ''}${r.lostAcks ? `  LOST ${r.lostAcks}` : ''}`,
       );
     }
   }
@@ -71,6 +71,7 @@ export async function benchIngest({ quick = false, log = console.error, collecto
       cpuUsPerReq: stat(id, (r) => (r.serverCpuPct === null ? null : (r.serverCpuPct / 100) * 1e6 / r.rps)),
       serverCpuPct: stat(id, (r) => r.serverCpuPct),
       loadCpuPct: stat(id, (r) => r.loadCpuPct),
+      otherCpuPct: stat(id, (r) => r.otherCpuPct),
       non2xx: runs[id].reduce((n, r) => n + r.non2xx + r.errors, 0),
       lostAcks: runs[id].reduce((n, r) => n + (r.lostAcks ?? 0), 0),
     };
@@ -92,7 +93,7 @@ export async function benchIngest({ quick = false, log = console.error, collecto
       ratio,
       target: `≥ ${target}× bare`,
       met: ratio === null ? null : ratio >= target && v.non2xx === 0 && v.lostAcks === 0,
-      note: `${spread(v.rps)}; bare ${bare ? spread(bare.rps) : '–'}; server CPU ${Math.round(v.cpuUsPerReq.median)} µs/report vs bare ${bare ? Math.round(bare.cpuUsPerReq.median) : '–'} µs; non-2xx ${v.non2xx}; acknowledged but not stored: ${v.lostAcks}`,
+      note: `${spread(v.rps)}; bare ${bare ? spread(bare.rps) : '–'}; server CPU ${Math.round(v.cpuUsPerReq.median)} µs/report vs bare ${bare ? Math.round(bare.cpuUsPerReq.median) : '–'} µs; non-2xx ${v.non2xx}; acknowledged but not stored: ${v.lostAcks}; other processes used ${Math.round(v.otherCpuPct.median ?? NaN)} % of the machine (bare runs ${bare ? Math.round(bare.otherCpuPct.median ?? NaN) : '–'} %)`,
     });
   };
   const latRow = (id) => {

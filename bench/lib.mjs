@@ -99,8 +99,15 @@ export function cpuMsOf(pid) {
   }
 }
 
-/** The real pid of a process started through taskset (taskset execs, so it is the same pid). */
-export const realPid = (child) => child.pid;
+/** CPU time the whole machine spent busy so far, ms (/proc/stat: user nice system irq softirq steal). */
+export function machineBusyMs() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 10;
+  } catch {
+    return null;
+  }
+}
 
 export function median(xs) {
   const s = [...xs].filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
@@ -155,19 +162,32 @@ export function fmt(x, digits = 3) {
 export async function runLoad(url, serverPid, options) {
   const p = spawnNode(path.join(benchDir, 'load.mjs'), [JSON.stringify({ url, ...options })], { core: LOAD_CORE });
   let c0 = null;
+  let m0 = null;
+  let l0 = null;
   let t0 = 0;
   p.child.stdout.on('data', () => {
     if (c0 === null && p.out().includes('"phase":"measure"')) {
       c0 = cpuMsOf(serverPid);
+      l0 = cpuMsOf(p.child.pid);
+      m0 = machineBusyMs();
       t0 = performance.now();
     }
   });
+  let l1 = null;
+  // The load generator's CPU just before it exits (its own figure covers only its main thread).
+  p.child.stdout.on('data', () => {
+    if (l1 === null && /"ok":/.test(p.out())) l1 = cpuMsOf(p.child.pid);
+  });
   const r = await p.done;
   const c1 = cpuMsOf(serverPid);
+  const m1 = machineBusyMs();
   const t1 = performance.now();
   if (r.code !== 0) throw new Error(`load generator failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
   const line = r.stdout.trim().split('\n').at(-1);
   const res = JSON.parse(line);
   res.serverCpuPct = c0 !== null && c1 !== null ? ((c1 - c0) / (t1 - t0)) * 100 : null;
+  // What the rest of the machine used meanwhile (other processes), in % of all cores.
+  const loadMs = l0 !== null && l1 !== null ? l1 - l0 : (res.loadCpuPct / 100) * (t1 - t0);
+  res.otherCpuPct = m0 !== null && m1 !== null && c0 !== null ? Math.max(0, ((m1 - m0 - (c1 - c0) - loadMs) / ((t1 - t0) * os.cpus().length)) * 100) : null;
   return res;
 }

@@ -81,7 +81,11 @@ const lines = [
   ),
 ];
 const notes = rows.filter((r) => r.note).map((r) => `- ${cell(r.section)} ${cell(r.figure)}: ${r.note}`);
-const machineLine = `${m.nproc} vCPU (${m.cpu}), ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}; ${m.pinning}; load average before the run ${loadBefore.map((x) => x.toFixed(2)).join(' ')}`;
+const busy = loadBefore[0] > 1.5 || results.loadAverageAfter[1] > m.nproc + 0.5;
+const machineLine =
+  `${m.nproc} vCPU (${m.cpu}), ${m.memGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}; ${m.pinning}; ` +
+  `load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before the run, ${results.loadAverageAfter.map((x) => x.toFixed(2)).join(' ')} after` +
+  (busy ? '. **Other work was running on the machine during this run: throughput and latency figures are pessimistic and noisy.**' : '');
 const table = `${lines.join('\n')}\n`;
 const md = `Command: \`${results.command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)\n\nMachine: ${machineLine}\n\n${table}\nNotes:\n\n${notes.join('\n')}\n`;
 

@@ -18,7 +18,7 @@ const GENERATOR_VERSION = 1;
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-async function ensureDb(agents, { fresh, log }) {
+export async function ensureDb(agents, { fresh, log }) {
   const db = path.join(workDir, `store-${agents}.db`);
   const metaFile = `${db}.json`;
   if (!fresh && existsSync(db) && existsSync(metaFile)) {

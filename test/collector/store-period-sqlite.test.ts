@@ -54,9 +54,9 @@ interface Expected {
   drift: number | null;
 }
 
-async function reference(store: SqliteStore, id: string): Promise<Expected> {
-  const h = await store.history(id, { fromMs: period.fromMs, toMs: period.toMs - 1, limit: 100_000 });
-  const steps = await store.steps(id, period.fromMs, period.toMs);
+async function reference(store: SqliteStore, id: string, p: { fromMs: number; toMs: number } = period): Promise<Expected> {
+  const h = await store.history(id, { fromMs: p.fromMs, toMs: p.toMs - 1, limit: 100_000 });
+  const steps = await store.steps(id, p.fromMs, p.toMs);
   let worst: Expected['worst'] = null;
   // The largest |offset|; on a tie the positive one; of equal values the earliest sample.
   for (const p of h.rows) {
@@ -118,6 +118,20 @@ t.test('the pass gives the per-agent answer: in-thread, on worker threads, with 
     t.same(r.series, await writer.periodSeries(r.id, period.fromMs, period.toMs, 12), `${r.id}: as periodSeries`);
     t.ok((r.series?.length ?? 0) <= 12);
   }
+
+  // One plotted agent: its buckets are read through the index ('each') rather than in a second pass.
+  for (const [label, store] of [['in-thread', writer], ['workers', ro], ['wide', wide]] as const) {
+    const one = await store.periodAgents({ ...period, series: { maxPoints: 12, want: (s) => s.id === 'vm-05' } });
+    t.same(one.find((r) => r.id === 'vm-05')?.series, await writer.periodSeries('vm-05', period.fromMs, period.toMs, 12), `${label}: one plotted agent`);
+    t.same(one.filter((r) => r.series !== undefined).map((r) => r.id), ['vm-05']);
+  }
+
+  // A period that is not whole hours: the full pass (no rollups), in-thread and on workers.
+  const odd = { fromMs: T0 + 5 * MIN + 500, toMs: T0 + 55 * MIN + 250 };
+  const oddExpected = new Map<string, Expected>();
+  for (let a = 0; a < AGENTS; a++) oddExpected.set(`vm-${String(a).padStart(2, '0')}`, await reference(writer, `vm-${String(a).padStart(2, '0')}`, odd));
+  check(t, 'odd period in-thread', await writer.periodAgents(odd), oddExpected);
+  check(t, 'odd period workers', await ro.periodAgents(odd), oddExpected);
 
   await t.rejects(ro.write([sample(1, 99)]), /read-only/, 'a read-only store does not write');
   await t.rejects(ro.prune({ samplesBeforeMs: 0, rollupsBeforeMs: 0 }), /read-only/);

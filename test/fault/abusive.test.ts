@@ -88,7 +88,7 @@ t.test('slowloris: slow headers and slow bodies are cut off at the request timeo
   t.ok(all.length >= 40, `${all.length} reports from the good agents meanwhile`);
   t.same([...new Set(all.map((r) => r.status))], [200], 'all of them accepted');
   const worst = Math.max(...all.map((r) => r.ms));
-  t.ok(worst < 2000, `not starved: the slowest answer took ${worst.toFixed(1)} ms`);
+  t.ok(worst < 3000, `not starved: the slowest answer took ${worst.toFixed(1)} ms`);
   t.equal(readDb(db, (d) => d.prepare('SELECT count(*) FROM samples').pluck().get()), all.length, 'only the good reports are stored');
   t.ok(c.alive(), 'the collector is up');
   await c.kill('SIGTERM');
@@ -146,7 +146,7 @@ t.test('a flood from one token is rate limited; agents with other tokens are not
   t.same([...new Set(all.map((r) => r.status))], [200], `the ${all.length} reports of the other agents were all accepted`);
   const sorted = all.map((r) => r.ms).sort((a, b) => a - b);
   const p95 = sorted[Math.floor(sorted.length * 0.95)] as number;
-  t.ok(p95 < 500 && (sorted.at(-1) as number) < 2000, `not starved: p95 ${p95.toFixed(1)} ms, max ${(sorted.at(-1) as number).toFixed(1)} ms`);
+  t.ok(p95 < 1000 && (sorted.at(-1) as number) < 3000, `not starved: p95 ${p95.toFixed(1)} ms, max ${(sorted.at(-1) as number).toFixed(1)} ms`);
   t.ok(c.alive(), 'the collector is up');
   await c.kill('SIGTERM');
 });

@@ -66,7 +66,9 @@ async function seed() {
     await store.write(batch);
     if (m % 120 === 119) console.error(`seeded ${m + 1}/1440 minutes (${Math.round((performance.now() - started) / 1000)} s)`);
   }
-  await store.close();
+  const pt = store.periodTimings;
+if (pt) console.log(`  store: state ${pt.stateMs.toFixed(0)} ms, pass ${pt.passMs.toFixed(0)} ms (${pt.passes.map((p) => `${p.rows} rows: fold ${p.foldMs.toFixed(0)} ms, buckets ${p.bucketMs.toFixed(0)} ms`).join('; ')}), finish ${pt.finishMs.toFixed(0)} ms; agents read on their own: ${pt.aloneAgents}`);
+await store.close();
   console.error(`seeded ${AGENTS} agents × 1440 samples in ${Math.round((performance.now() - started) / 1000)} s: ${(statSync(DB).size / 1e9).toFixed(2)} GB`);
 }
 
@@ -90,4 +92,6 @@ console.log(
   `export of ${data.rows.length} agents × 1 day (${fromMs}..${toMs}): data ${((t1 - t0) / 1000).toFixed(2)} s, render ${((t2 - t1) / 1000).toFixed(2)} s, ` +
     `total ${((t2 - t0) / 1000).toFixed(2)} s; ${data.rows.filter((r) => r.series.length > 0).length} plots; ${bytes}`,
 );
+const pt = store.periodTimings;
+if (pt) console.log(`  store: state ${pt.stateMs.toFixed(0)} ms, pass ${pt.passMs.toFixed(0)} ms (${pt.passes.map((p) => `${p.rows} rows: fold ${p.foldMs.toFixed(0)} ms, buckets ${p.bucketMs.toFixed(0)} ms`).join('; ')}), finish ${pt.finishMs.toFixed(0)} ms; agents read on their own: ${pt.aloneAgents}`);
 await store.close();

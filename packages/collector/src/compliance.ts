@@ -19,16 +19,45 @@ import {
 
 const MAX_CACHED = 50_000;
 
+type Entry = { full: ResolvedPolicy; reportingOnly: ResolvedPolicy };
+
+/** Same labels (a map: order does not matter). */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
 export class Compliance {
   readonly policy: PolicyDocument;
-  private readonly cache = new Map<string, { full: ResolvedPolicy; reportingOnly: ResolvedPolicy }>();
+  private readonly cache = new Map<string, Entry>();
+  /**
+   * The entry last used per agent, with the subject it was resolved for. The ingest path asks
+   * three times per report; comparing three fields beats building the cache key (JSON of the
+   * labels) each time.
+   */
+  private readonly lastByAgent = new Map<string, { hostname: string; platform: string | null; labels: Record<string, string>; e: Entry }>();
 
   constructor(policy: PolicyDocument = DEFAULT_POLICY) {
     this.policy = policy;
   }
 
-  private entry(report: Report) {
+  private entry(report: Report): Entry {
     const s = subjectOf(report);
+    const last = this.lastByAgent.get(s.agentId);
+    if (last && last.hostname === s.hostname && last.platform === s.platform && sameLabels(last.labels, s.labels)) return last.e;
+    const e = this.resolveEntry(s);
+    if (this.lastByAgent.size >= MAX_CACHED) this.lastByAgent.clear();
+    this.lastByAgent.set(s.agentId, { hostname: s.hostname, platform: s.platform, labels: s.labels, e });
+    return e;
+  }
+
+  private resolveEntry(s: ReturnType<typeof subjectOf>): Entry {
     const key = `${s.agentId}\u0000${s.hostname}\u0000${s.platform ?? ''}\u0000${JSON.stringify(s.labels)}`;
     let e = this.cache.get(key);
     if (!e) {

@@ -77,18 +77,39 @@ export function staticPartsOf(report: Report): Record<string, unknown> {
   };
 }
 
+/** Deep equality of two parsed JSON values (objects compared as maps). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!(k in y) || !sameJson(x[k], y[k])) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
+}
+
 export class Ingestor {
-  /** The last static parts seen per agent: unchanged ones (nearly all) are not hashed again. */
-  private readonly statics = new Map<string, { json: string; hash: string; parts: Record<string, unknown> }>();
+  /** The last static parts seen per agent: unchanged ones (nearly all) are not serialised or hashed again. */
+  private readonly statics = new Map<string, { hash: string; parts: Record<string, unknown> }>();
 
   constructor(private readonly deps: IngestDeps) {}
 
   private staticOf(report: Report): { parts: Record<string, unknown>; hash: string } {
     const parts = staticPartsOf(report);
-    const json = JSON.stringify(parts);
     const last = this.statics.get(report.agent.id);
-    if (last && last.json === json) return last;
-    const entry = { json, hash: sha256Hex(json).slice(0, 32), parts };
+    // A walk over the parts (no allocation) instead of their JSON text: the same parts, the same version.
+    if (last && sameJson(last.parts, parts)) return last;
+    const entry = { hash: sha256Hex(JSON.stringify(parts)).slice(0, 32), parts };
     if (this.statics.size >= 100_000) this.statics.clear();
     this.statics.set(report.agent.id, entry);
     return entry;

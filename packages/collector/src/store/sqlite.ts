@@ -471,6 +471,11 @@ export class SqliteStore implements Store {
     return { agents, byStatus, byCheck };
   }
 
+  /** Where the last periodAgents() spent its time (benchmarks). */
+  get periodTimings() {
+    return this.period.lastTimings;
+  }
+
   async periodAgents(query: PeriodQuery): Promise<AgentPeriodRecord[]> {
     this.assertOpen();
     if (!(query.toMs > query.fromMs)) throw new RangeError('periodAgents: toMs must be after fromMs');

@@ -1,0 +1,70 @@
+/**
+ * The SQL of the period queries (sqlite-period.ts), prepared once per connection on first use.
+ */
+import type Database from 'better-sqlite3';
+import { BUCKETS_ONE } from './sqlite-scan.js';
+
+type Stmt = Database.Statement;
+
+export interface PeriodStatements {
+  agents: Stmt;
+  last: Stmt;
+  count: Stmt;
+  first: Stmt;
+  lastRow: Stmt;
+  oldest: Stmt;
+  aggregate: Stmt;
+  steps: Stmt;
+  points: Stmt;
+  rollups: Stmt;
+  rollupSums: Stmt;
+  statics: Stmt;
+  extremeHours: Stmt;
+  uncertaintyAt: Stmt;
+  countOffsets: Stmt;
+  buckets: Stmt;
+  raw: Stmt;
+}
+
+const COMPLIANT = 0; // encodeStatus('compliant')
+
+export function preparePeriodStatements(db: Database.Database): PeriodStatements {
+  return {
+    agents: db.prepare(`SELECT a.agent_key, a.agent_id, a.first_seen_ms, l.last_seen_ms, l.stale_after_ms, l.report_id, l.static_key
+      FROM agents a LEFT JOIN agent_latest l USING (agent_key) ORDER BY a.agent_key`).raw(),
+    last: db.prepare(`SELECT report_id, at_ms, recv_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, status, checks, static_key
+      FROM samples WHERE agent_key = ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1`).raw(),
+    // Index entries only (the index holds the rowid).
+    count: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ?').pluck(),
+    // The rowids of the first and last rows by time: the bounds of the agent's rows unless some
+    // were delivered late (the pass's count check catches those).
+    first: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, sample_key LIMIT 1').pluck(),
+    lastRow: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1').pluck(),
+    oldest: db.prepare('SELECT min(at_ms) FROM samples WHERE agent_key = ?').pluck(),
+    // The same sums as the pass (sqlite-scan.ts) for one agent, through the index.
+    aggregate: db.prepare(`SELECT count(*), coalesce(sum(status = ${COMPLIANT}), 0), count(offset_ms),
+        coalesce(sum(x), 0), coalesce(sum(offset_ms), 0), coalesce(sum(x * x), 0), coalesce(sum(x * offset_ms), 0),
+        coalesce(max(offset_ms), -1e308), coalesce(min(offset_ms), 1e308)
+      FROM (SELECT status, offset_ms, uncertainty_ms, CASE WHEN offset_ms IS NULL THEN NULL ELSE at_ms - @from END AS x
+            FROM samples WHERE agent_key = @agent AND at_ms >= @rawFrom AND at_ms < @to)`).raw(),
+    steps: db.prepare('SELECT at_ms FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms').pluck(),
+    points: db.prepare('SELECT at_ms, offset_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').raw(),
+    rollups: db.prepare('SELECT n, n_compliant, offset_min, offset_max, unc_max FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?').raw(),
+    // What the rollups know of whole hours: reports, compliant, with an offset, Σ offset, extremes.
+    rollupSums: db.prepare(`SELECT coalesce(sum(n), 0), coalesce(sum(n_compliant), 0), coalesce(sum(n_offset), 0), total(offset_sum),
+        coalesce(max(offset_max), -1e308), coalesce(min(offset_min), 1e308)
+      FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?`).raw(),
+    statics: db.prepare('SELECT body FROM statics WHERE static_key = ?').pluck(),
+    extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
+    uncertaintyAt: db.prepare('SELECT uncertainty_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1').pluck(),
+    countOffsets: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').pluck(),
+    // The period in @k buckets: each bucket's point of largest |offset| and its band (sqlite-scan.ts).
+    buckets: db.prepare(BUCKETS_ONE).raw(),
+    raw: db.prepare(`SELECT at_ms, offset_ms, uncertainty_ms FROM samples
+      WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key`).raw(),
+  };
+}
+
+export type AgentRow = [key: number, id: string, firstSeen: number, lastSeen: number | null, staleAfter: number | null, latestReportId: string | null, latestStatic: number | null];
+export type LastRow = [reportId: string, at: number, recv: number, offset: number | null, unc: number | null, rtc: number | null, ntp: number | null, status: number, checks: number, staticKey: number];
+
