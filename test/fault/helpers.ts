@@ -13,7 +13,8 @@ import { repoRoot } from '../collector/helpers.js';
 
 /**
  * The collector under test. CW_FAULT_COLLECTOR_CLI points the fault tests at another build — how
- * one checks that they fail against a collector with durability or idempotency broken on purpose.
+ * one checks that they fail against a collector with durability or idempotency broken on purpose
+ * (scripts/make-broken-collector.mjs builds two such copies).
  */
 export const collectorCli = process.env.CW_FAULT_COLLECTOR_CLI ?? join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
 export const agentCli = join(repoRoot, 'packages', 'agent', 'dist', 'cli.js');

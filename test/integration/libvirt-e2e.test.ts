@@ -11,7 +11,7 @@ import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { FIXTURE_BASE_MS, loadCase, repoRoot, shift } from '../collector/helpers.js';
-import { parseCsv, runCliAsync, serve } from './helpers.js';
+import { parseCsv, runCliAsync, serve, until } from './helpers.js';
 
 const LINUX_LOCALTIME_UUID = '9a0c7d42-1b6e-4f3a-8c25-7e9d1f0a4b68'; // linux-localtime.xml (db-alma9)
 const WINDOWS_UUID = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f'; // windows-localtime-hypervclock.xml, written in capitals there
@@ -22,7 +22,8 @@ t.test('serve --libvirt-xml-dir: verdicts joined by SMBIOS UUID, one diagnosis, 
   for (const f of readdirSync(src).filter((n) => n.endsWith('.xml'))) cpSync(join(src, f), join(dir, 'xml', f));
   const served = await serve(['--db', join(dir, 'clockwatch.db'), '--libvirt-xml-dir', join(dir, 'xml'), '--export-dir', join(dir, 'exports')]);
   t.teardown(() => served.stop());
-  t.match(served.logs(), /"msg":"libvirt: read 7 domain\(s\)"/);
+  // The first read is awaited for at most 2 s before listening; on a loaded machine it may finish after.
+  await until(() => (/"msg":"libvirt: read 7 domain\(s\)"/.test(served.logs()) ? true : undefined), 20_000, 'the first read of the domains');
   const pool = new Pool(served.url, { connections: 2 });
   t.teardown(() => pool.close());
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
@@ -103,7 +104,9 @@ t.test('serve --libvirt-xml-dir: verdicts joined by SMBIOS UUID, one diagnosis, 
   t.equal(audit.body.domainsWithoutAgent.length, 5);
   t.same(audit.body.agentsWithoutDomain.map((a: { id: string }) => a.id), ['vm-elsewhere']);
 
-  // An export counts it too: the CSV has the libvirt-clock column and the reason.
+  // An export counts it too: the CSV has the libvirt-clock column and the reason. (The scheduler's
+  // catch-up of yesterday runs at start: wait for it, a second run would be refused with 409.)
+  await until(async () => ((await call('GET', '/v1/exports')).body.running === false ? true : undefined), 20_000, 'the catch-up export');
   const run = await call('POST', '/v1/exports', { fromMs: now - 3_600_000, toMs: Date.now() });
   t.equal(run.status, 200);
   const csvFile = (run.body.files as { name: string; url: string }[]).find((f) => f.name.endsWith('.csv')) as { url: string };

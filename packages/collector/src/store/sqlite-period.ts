@@ -56,6 +56,8 @@ interface Pending {
   plot: boolean;
   /** Periods of whole hours: the rollups' sums over them (the lean pass adds only what they lack). */
   roll: { n: number; nc: number; no: number; so: number; omax: number; omin: number } | null;
+  /** The worst sample, found from the rollups' extremes while the pass runs. */
+  worst?: Sums['worst'];
 }
 
 export interface PeriodReaderOptions {
@@ -68,6 +70,9 @@ export interface PeriodReaderOptions {
   /** Rows the pass may read beyond 4 × the period's before outliers go their own way (default 100,000). */
   slackRows?: number;
 }
+
+/** The largest |offset| of the two extremes; on a tie the positive one. */
+const extremeOf = (omax: number, omin: number) => (Math.abs(omax) >= Math.abs(omin) ? omax : omin);
 
 const ceilHour = (ms: number) => Math.ceil(ms / HOUR_MS) * HOUR_MS;
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
@@ -154,8 +159,15 @@ export class SqlitePeriodReader {
     }
 
     const t1 = performance.now();
-    // 2. One pass over the period's rowid range for the agents whose rows lie in it.
-    const scanned = await this.scan(pending, q);
+    // 2. One pass over the period's rowid range for the agents whose rows lie in it. While the
+    //    workers read, this thread finds each agent's worst sample from the rollups' extremes.
+    const scanning = this.scan(pending, q);
+    for (let i = 0; i < pending.length; i++) {
+      const p = pending[i] as Pending;
+      if (p.roll && !p.alone && p.roll.no > 0) p.worst = this.worstRow(p.key, from, to, extremeOf(p.roll.omax, p.roll.omin));
+      await maybeYield(total / 2);
+    }
+    const scanned = await scanning;
     const t2 = performance.now();
     await maybeYield(total / 2);
 
@@ -170,7 +182,7 @@ export class SqlitePeriodReader {
           // The lean pass counted the rows with an offset: they must be the rollups' (then Σo and
           // the extremes of the rollups are over the same rows as the pass's Σx, Σx², Σxo).
           const r = p.roll;
-          if ((s?.no ?? 0) === r.no) sums = { n: r.n, nc: r.nc, no: r.no, sx: s?.sx ?? 0, so: r.so, sxx: s?.sxx ?? 0, sxo: s?.sxo ?? 0, worst: null, omax: r.omax, omin: r.omin };
+          if ((s?.no ?? 0) === r.no) sums = { n: r.n, nc: r.nc, no: r.no, sx: s?.sx ?? 0, so: r.so, sxx: s?.sxx ?? 0, sxo: s?.sxo ?? 0, worst: p.worst ?? null, omax: r.omax, omin: r.omin };
         } else if ((s?.n ?? 0) === p.count) {
           sums = s ?? { n: 0, nc: 0, no: 0, sx: 0, so: 0, sxx: 0, sxo: 0, worst: null };
         }
@@ -392,7 +404,7 @@ export class SqlitePeriodReader {
     let worst = s.worst;
     // The largest |offset| (on a tie, the positive one), at its earliest sample.
     if (worst === null && s.no > 0 && s.omax !== undefined && s.omin !== undefined) {
-      worst = this.worstRow(p.key, p.rawFrom, to, Math.abs(s.omax) >= Math.abs(s.omin) ? s.omax : s.omin);
+      worst = this.worstRow(p.key, p.rawFrom, to, extremeOf(s.omax, s.omin));
     }
     if (p.rollupTo > from) {
       for (const r of st.rollups.all(p.key, ceilHour(from), p.rollupTo) as [number, number, number | null, number | null, number | null][]) {

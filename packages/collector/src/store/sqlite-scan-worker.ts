@@ -15,7 +15,7 @@ try {
   db.pragma('busy_timeout = 5000');
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -131072');
-  db.pragma('mmap_size = 8589934592');
+  db.pragma('mmap_size = 0');
   parentPort?.postMessage({ ok: true, result: scanRange(db, job) });
 } catch (err) {
   parentPort?.postMessage({ ok: false, message: (err as Error).message });

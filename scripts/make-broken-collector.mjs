@@ -2,7 +2,7 @@
 // Copies of the built collector (packages/collector/dist) with durability or idempotency broken on
 // purpose, to check that the fault tests fail against them (and pass against the real build):
 //
-//   npx tsc -b && node test/fault/make-broken-builds.mjs
+//   npx tsc -b && node scripts/make-broken-collector.mjs
 //   CW_FAULT_COLLECTOR_CLI=$PWD/.tap/broken/reply-before-commit/dist/cli.js npx tap test/fault/kill-under-load.test.ts   # must fail
 //   CW_FAULT_COLLECTOR_CLI=$PWD/.tap/broken/no-idempotency/dist/cli.js npx tap test/fault/kill-under-load.test.ts        # must fail
 //
@@ -16,7 +16,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const collector = path.join(repo, 'packages/collector');
 const out = path.join(repo, '.tap/broken');
 
@@ -48,7 +48,7 @@ for (const [name, [file, from, to]] of Object.entries(BREAKS)) {
   const target = path.join(dir, file);
   const text = readFileSync(target, 'utf8');
   if (!text.includes(from)) {
-    console.error(`make-broken-builds: ${file} no longer contains the code to break (${name}); update this script`);
+    console.error(`make-broken-collector: ${file} no longer contains the code to break (${name}); update this script`);
     process.exit(1);
   }
   writeFileSync(target, text.replace(from, to));
