@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
-import { agentCli, benchDir, cpuMsOf, LOAD_CORE, median, pinnedCommand, repo, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
+import { agentCli, benchDir, cpuMsOf, LOAD_CORE, trackChild, median, pinnedCommand, repo, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
 import { spawn } from 'node:child_process';
 
 function vmRssMiB(pid) {
@@ -59,7 +59,7 @@ async function coldStart(file, collectorUrl, runs) {
     const arrived = c.nextReport();
     const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [file, '--collector', c.url, '--interval', '60', '--spool', spool, '--id', `cold-${i}`, '--root', '/', '--log-level', 'warn']);
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: 'ignore', env: { PATH: process.env.PATH } });
+    const child = trackChild(spawn(cmd, args, { stdio: 'ignore', env: { PATH: process.env.PATH } }));
     const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${file}: no report within 20 s`)), 20_000));
     const at = await Promise.race([arrived, timeout]);
     times.push(at - t0);
@@ -88,7 +88,7 @@ async function cycles(collector, n, args, id) {
 async function cliLoop(file, collectorUrl, n) {
   const spool = mkdtempSync(path.join(workDir, 'loop-'));
   const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [file, '--collector', collectorUrl, '--interval', '1', '--spool', spool, '--id', 'bench-footprint-cli', '--root', '/', '--log-level', 'debug']);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } });
+  const child = trackChild(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH } }));
   const lines = [];
   let rest = '';
   child.stderr.on('data', (d) => {

@@ -11,9 +11,14 @@ const FIXTURE_BASE_MS = 1_795_600_000_000;
 const casesDir = path.join(repo, 'test/fixtures/cases');
 
 export function loadCases() {
+  return loadCasesByName().map((c) => c.report);
+}
+
+/** The fixture reports with their case names, in name order. */
+export function loadCasesByName() {
   return readdirSync(casesDir)
     .sort()
-    .map((name) => JSON.parse(readFileSync(path.join(casesDir, name, 'report.json'), 'utf8')));
+    .map((name) => ({ name, report: JSON.parse(readFileSync(path.join(casesDir, name, 'report.json'), 'utf8')) }));
 }
 
 /** Shifts every instant of a report (the clocks keep their offsets to each other). */

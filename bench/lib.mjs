@@ -23,10 +23,31 @@ export function pinnedCommand(core, command, args) {
   return PINNING && core !== null ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
 }
 
+/** Every child still running: killed if the benchmark is interrupted, so no server outlives it. */
+const children = new Set();
+let hooked = false;
+export function trackChild(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (hooked) return child;
+  hooked = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+      for (const c of children) c.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
+  process.once('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+  return child;
+}
+
 /** Spawns a node script pinned to a core; stdout and stderr are collected. */
 export function spawnNode(script, args = [], { core = null, env = {}, nodeArgs = [], wrapper = [] } = {}) {
   const [cmd, cmdArgs] = pinnedCommand(core, wrapper[0] ?? process.execPath, [...wrapper.slice(1), ...(wrapper.length ? [process.execPath] : []), ...nodeArgs, script, ...args]);
   const child = spawn(cmd, cmdArgs, { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

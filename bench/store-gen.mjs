@@ -2,9 +2,12 @@
 // [fromMs, toMs), through the store interface (SqliteStore.write — the statements, tables and
 // indexes of the ingest path). Prints one JSON line with what it wrote and how long it took.
 //
-// Each agent's base record is computed by the real ingest code (Ingestor.prepare) from one of the
-// 19 fixture reports with its own id, hostname and SMBIOS UUID; samples vary offset, uncertainty,
-// status, and carry 32-hex reportIds like the agent's. Writes go hour by hour: one write() per hour
+// Each agent's base record is computed by the real ingest code (Ingestor.prepare) from a fixture
+// report with its own id, hostname and SMBIOS UUID: a fleet that is mostly in order — the compliant
+// KVM guest for most agents, one in 20 from the other 18 cases (wrong clocksource, RTC in local
+// time, unsynchronised NTP...), and one in 10 drifting out of the offset limits over the day, one
+// in 50 with a clock step. Samples vary offset, uncertainty and status, and carry 32-hex
+// reportIds like the agent's. Writes go hour by hour: one write() per hour
 // holding every agent's 60 samples in time order (minute by minute, agents interleaved, as they
 // arrive in production, so an agent's rows are spread over the table), which is how the store
 // batches a spool flush: rollups and the latest state are written once per agent and hour.
@@ -15,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { Compliance, Ingestor, openSqliteStore, staticHostClock } from '@clockwatch/collector';
-import { loadCases, shiftReport } from './bodies.mjs';
+import { loadCasesByName, shiftReport } from './bodies.mjs';
 
 const o = JSON.parse(process.argv[2]);
 const MIN = 60_000;
@@ -25,12 +28,15 @@ const FIXTURE_BASE_MS = 1_795_600_000_000;
 const store = openSqliteStore({ path: o.db });
 store.db.pragma('cache_size = -1048576');
 const ingestor = new Ingestor({ committer: null, compliance: new Compliance(), hostClock: staticHostClock(SYNCED), hostResolutionMs: 0.001, maxBatch: 1000 });
-const cases = loadCases();
+const named = loadCasesByName();
+const compliantCase = named.find((c) => c.name === 'kvm-linux-compliant').report;
+const otherCases = named.filter((c) => c.name !== 'kvm-linux-compliant').map((c) => c.report);
+const caseOf = (k) => (k % 20 === 7 ? otherCases[Math.floor(k / 20) % otherCases.length] : compliantCase);
 const minutes = Math.round((o.toMs - o.fromMs) / MIN);
 
 const bases = [];
 for (let k = 0; k < o.agents; k++) {
-  const r = structuredClone(cases[k % cases.length]);
+  const r = structuredClone(caseOf(k));
   const lastAt = o.fromMs + (minutes - 1) * MIN + ((k * 7919) % MIN);
   shiftReport(r, lastAt - FIXTURE_BASE_MS);
   r.agent.id = `vm-${String(k).padStart(5, '0')}`;
@@ -59,6 +65,7 @@ for (let h0 = 0; h0 < minutes; h0 += 60) {
       const offsetMs = drifting ? 5 + (m / minutes) * 1800 : 0.5 * Math.sin((m + k) / 50);
       const uncertaintyMs = 0.3 + ((m * 31 + k) % 17) / 10;
       const offsetStatus = Math.abs(offsetMs) - uncertaintyMs > 1000 ? 'fail' : Math.abs(offsetMs) + uncertaintyMs > 100 ? 'warn' : 'pass';
+      // The other checks keep the base record's statuses; the offset check follows the offset.
       const status = offsetStatus === 'fail' ? 'noncompliant' : offsetStatus === 'warn' && b.status === 'compliant' ? 'warning' : b.status;
       batch.push(
         last

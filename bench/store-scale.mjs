@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Agent as UndiciAgent, request } from 'undici';
 import { benchDir, collectorCli, median, pinnedCommand, SERVER_CORE, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
 
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const MIN = 60_000;
 const DAY = 86_400_000;
 
@@ -119,7 +119,7 @@ export async function benchStoreScale({ quick = false, fresh = false, log = cons
     row("one agent's history of the day (1,440 points), median", 'ms', (x) => x.history.median, '≤ 5 ms', b.history.median <= 5, `a different agent each request; max ${b.history.max.toFixed(1)} ms; ${(b.history.bytes / 1024).toFixed(0)} KiB`),
     row('compliance summary GET /v1/compliance, median', 'ms', (x) => x.summary.median, '(none)', null, `max ${b.summary.max.toFixed(1)} ms`),
     row('export of the day (csv + json + html, CLI process)', 's', (x) => (x.exportMs === null ? null : x.exportMs / 1000), '≤ 10 s', b.exportMs === null ? false : b.exportMs <= 10_000, b.exportMs === null ? `export failed: ${b.exportError}` : b.exportFiles.map((f) => `${f.f} ${(f.bytes / 2 ** 20).toFixed(1)} MiB`).join(', ')),
-    row('generation through the store (samples/s written)', '1/s', (x) => x.genPerS, '(none)', null, `${Math.round(b.genMs / 1000)} s for ${b.samples.toLocaleString('en-US')} samples${b.reused ? ' (earlier run, reused)' : ''}; hourly write() batches`),
+    row('generation through the store (samples written per second)', 'samples/s', (x) => x.genPerS, '(none)', null, `${Math.round(b.genMs / 1000)} s for ${b.samples.toLocaleString('en-US')} samples${b.reused ? ' (earlier run, reused)' : ''}; hourly write() batches`),
   ];
   return { rows, details: { small: a, large: b } };
 }

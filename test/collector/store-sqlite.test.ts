@@ -3,6 +3,7 @@
  * migrations by user_version, and the on-disk cost of a sample.
  */
 import t from 'tap';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore, type SampleRecord } from '@clockwatch/collector';
@@ -35,6 +36,46 @@ storeContract(t, 'sqlite file, durability full', async (t) => {
       return store;
     },
   };
+});
+
+storeContract(t, 'sqlite file, background checkpoints', async (t) => {
+  const path = join(t.testdir(), 'clockwatch.db');
+  let store = openSqliteStore({ path, backgroundCheckpoint: true, checkpointEveryMs: 5 });
+  t.teardown(() => store.close());
+  return {
+    store,
+    async reopen() {
+      await store.close();
+      store = openSqliteStore({ path, backgroundCheckpoint: true, checkpointEveryMs: 5 });
+      return store;
+    },
+  };
+});
+
+t.test('background checkpoints copy the WAL while the writer goes on; close ends the worker', async (t) => {
+  const path = join(t.testdir(), 'clockwatch.db');
+  const store = openSqliteStore({ path, backgroundCheckpoint: true, checkpointEveryMs: 5 });
+  const initial = statSync(path).size;
+  const T = Date.UTC(2026, 10, 20, 10);
+  for (let b = 0; b < 20; b++) {
+    await store.write(Array.from({ length: 50 }, (_, i) => recordOf(makeReport({ agentId: `bg-${i}`, reportId: `bg-${b}-${i}-abcdef`, seq: b, atMs: T + b * 60_000 }), T + b * 60_000 + 50)));
+  }
+  // The writer's own checkpoint waits for 4000 pages of WAL, far more than this: pages that reach
+  // the database file before close() were copied by the worker.
+  const walBytes = statSync(`${path}-wal`).size;
+  t.ok(walBytes < 4000 * 4096, `below the writer's checkpoint size (${walBytes} bytes of WAL)`);
+  let size = initial;
+  for (let i = 0; i < 100 && size <= initial; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    size = statSync(path).size;
+  }
+  t.ok(size > initial, `the worker copied the WAL into the database file: ${initial} → ${size} bytes`);
+  const started = performance.now();
+  await store.close();
+  t.ok(performance.now() - started < 2000, 'close waits for the worker, briefly');
+  const reopened = openSqliteStore({ path });
+  t.equal((await reopened.stats()).samples, 1000);
+  await reopened.close();
 });
 
 t.test('WAL, synchronous per durability, schema version', async (t) => {

@@ -119,6 +119,18 @@ t.test('serve --libvirt-xml-dir: verdicts joined by SMBIOS UUID, one diagnosis, 
   t.match(row[header.indexOf('problems')], /libvirt-clock: configured <clock offset='localtime'> explains the RTC reading \+28800 s/);
   t.equal((csv.find((r) => r[0] === 'vm-elsewhere') as string[])[header.indexOf('check_libvirt_clock')], '', 'no domain: an empty cell');
 
+  // The JSON and the HTML list what has no partner.
+  const jsonFile = (run.body.files as { name: string; url: string }[]).find((f) => f.name.endsWith('.json')) as { url: string };
+  const exported = (await (await pool.request({ method: 'GET', path: jsonFile.url })).body.json()) as { libvirt: { readAtMs: number; domainsWithoutAgent: { name: string }[]; agentsWithoutDomain: { id: string }[] } };
+  t.equal(exported.libvirt.domainsWithoutAgent.length, 5);
+  t.notOk(exported.libvirt.domainsWithoutAgent.some((d) => d.name === 'db-alma9'));
+  t.same(exported.libvirt.agentsWithoutDomain.map((a) => a.id), ['vm-elsewhere']);
+  t.ok(exported.libvirt.readAtMs > 0);
+  const htmlFile = (run.body.files as { name: string; url: string }[]).find((f) => f.name.endsWith('.html')) as { url: string };
+  const html = await (await pool.request({ method: 'GET', path: htmlFile.url })).body.text();
+  t.match(html, /<h3>Domains without an agent \(5\)<\/h3>/);
+  t.match(html, /<h3>Agents without a domain \(1\)<\/h3><ul><li>web-01 <span class="small id">vm-elsewhere · UUID 00000000-1111-4222-8333-444444444444<\/span><\/li><\/ul>/);
+
   // And the terminal status over HTTP.
   const status = await runCliAsync(['status', '--url', served.url]);
   t.equal(status.code, 0, status.stderr);

@@ -199,7 +199,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           onError: (err) => app.log.error({ err }, 'libvirt: reading the domains failed'),
         })
       : null;
-  const exportService = new ExportService({ store, compliance, libvirt, hostResolutionMs: clock.resolutionMs });
+  const exportService = new ExportService({ store, compliance, libvirt, hostResolutionMs: clock.resolutionMs, offThread: true });
   const exportsOpt = options.exports ?? null;
   const exports = exportsOpt
     ? new ExportManager({

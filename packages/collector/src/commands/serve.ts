@@ -30,7 +30,7 @@ export const serveCommand: Command = {
     }
     let store: SqliteStore;
     try {
-      store = openSqliteStore({ path: cfg.db, durability: cfg.durability });
+      store = openSqliteStore({ path: cfg.db, durability: cfg.durability, backgroundCheckpoint: true });
     } catch (err) {
       throw new ConfigError(`${cfg.sources.db ?? '--db'}: cannot open ${cfg.db}: ${(err as Error).message}`);
     }

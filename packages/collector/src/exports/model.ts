@@ -69,6 +69,14 @@ export interface ExportSummary {
   byStatus: Record<AgentStatus, number>;
 }
 
+/** The libvirt audit's partners that are missing (present when the audit is configured). */
+export interface ExportLibvirt {
+  /** When the domain XML was read. */
+  readAtMs: number | null;
+  domainsWithoutAgent: { name: string | null; uuid: string | null; source: string }[];
+  agentsWithoutDomain: { id: string; hostname: string; systemUuid: string | null }[];
+}
+
 export interface ExportData {
   period: ExportPeriod;
   generatedAtMs: number;
@@ -76,6 +84,7 @@ export interface ExportData {
   limits: { warnMs: number; failMs: number };
   summary: ExportSummary;
   rows: ExportRow[];
+  libvirt?: ExportLibvirt;
 }
 
 /** Counts rows by status (every status present, zeros included). */
@@ -91,7 +100,7 @@ export function buildExportData(input: Omit<ExportData, 'summary'>): ExportData 
   const rows = [...input.rows].sort(
     (a, b) => order[a.status] - order[b.status] || a.hostname.localeCompare(b.hostname, 'en') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  return { period: input.period, generatedAtMs: input.generatedAtMs, limits: input.limits, summary: summarizeRows(rows), rows };
+  return { period: input.period, generatedAtMs: input.generatedAtMs, limits: input.limits, summary: summarizeRows(rows), rows, ...(input.libvirt ? { libvirt: input.libvirt } : {}) };
 }
 
 /** Problems that would make an export lie: non-finite numbers, a share outside 0..1, an empty period. */

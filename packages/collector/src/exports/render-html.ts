@@ -129,6 +129,24 @@ function figure(r: ExportRow, index: number, d: ExportData): string {
   ].join('');
 }
 
+/** The libvirt audit's lists: domains no agent reports, agents no domain has. */
+function libvirtSection(d: ExportData): string {
+  const l = d.libvirt;
+  if (!l) return '';
+  const domains = l.domainsWithoutAgent.map((x) => `<li>${esc(x.name ?? '(no name)')} <span class="small id">${esc(x.uuid ?? 'no UUID')} · ${esc(x.source)}</span></li>`).join('');
+  const agents = l.agentsWithoutDomain.map((a) => `<li>${esc(a.hostname)} <span class="small id">${esc(a.id)} · ${a.systemUuid ? `UUID ${esc(a.systemUuid)}` : 'no SMBIOS UUID reported'}</span></li>`).join('');
+  return [
+    '<section id="libvirt">',
+    '<h2>libvirt clock audit</h2>',
+    `<p class="meta">Domain XML read ${l.readAtMs === null ? 'never' : utcText(l.readAtMs)}; agents are joined to domains by the SMBIOS UUID they report.</p>`,
+    `<h3>Domains without an agent (${l.domainsWithoutAgent.length})</h3>`,
+    domains ? `<ul>${domains}</ul>` : '<p class="meta">None.</p>',
+    `<h3>Agents without a domain (${l.agentsWithoutDomain.length})</h3>`,
+    agents ? `<ul>${agents}</ul>` : '<p class="meta">None.</p>',
+    '</section>',
+  ].join('');
+}
+
 /** Agents that get a plot: every one whose status at the end of the period is not compliant. */
 export function needsPlot(r: ExportRow): boolean {
   return r.status !== 'compliant';
@@ -178,6 +196,7 @@ export function renderHtml(data: ExportData): string {
     `<h2>Agents needing attention (${figures.length})</h2>`,
     figures.length ? figures.join('\n') : '<p class="meta">Every agent was compliant at the end of the period.</p>',
     '</section>',
+    libvirtSection(data),
     '<footer>Offsets are guest clock − host clock (positive: the guest is ahead), each with its uncertainty (±, half the round-trip delay of the exchange, RFC 5905). ',
     'RTC offset: RTC reading read as UTC − host UTC. Compliant: share of the period the agent was compliant. The manifest next to this file lists every file of the export with its SHA-256.</footer>',
     '</body>',

@@ -41,6 +41,7 @@ export function exportJsonValue(data: ExportData) {
       lastReport: r.lastReportMs === null ? null : isoUtc(r.lastReportMs),
       series: r.series.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs, uncertaintyMs: p.uncertaintyMs })),
     })),
+    ...(data.libvirt ? { libvirt: data.libvirt } : {}),
   };
 }
 

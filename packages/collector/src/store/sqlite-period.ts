@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import { driftPpm } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
 import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements } from './sqlite-period-sql.js';
-import { scanRange, type AccRow, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
+import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
 import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, SeriesPoint } from './types.js';
 
@@ -161,7 +161,7 @@ export class SqlitePeriodReader {
     const t1 = performance.now();
     // 2. One pass over the period's rowid range for the agents whose rows lie in it. While the
     //    workers read, this thread finds each agent's worst sample from the rollups' extremes.
-    const scanning = this.scan(pending, q);
+    const scanning = this.scan(pending, q, yieldToLoop);
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i] as Pending;
       if (p.roll && !p.alone && p.roll.no > 0) p.worst = this.worstRow(p.key, from, to, extremeOf(p.roll.omax, p.roll.omin));
@@ -279,6 +279,7 @@ export class SqlitePeriodReader {
   private async scan(
     pending: Pending[],
     q: PeriodQuery,
+    yieldToLoop: () => Promise<void>,
   ): Promise<{ sums: Map<number, Sums>; buckets: Map<number, SeriesPoint[]>; lean: boolean; passes: { rows: number; foldMs: number; bucketMs: number }[] }> {
     const inScan = pending.filter((p) => !p.alone && p.count > 0);
     const sums = new Map<number, Sums>();
@@ -329,33 +330,44 @@ export class SqlitePeriodReader {
       results = [scanRange(this.db, { ...base, plotKeys: plotted.map((p) => p.key), lo: scanLo, hi: scanHi })];
     }
 
+    let slice = performance.now();
+    const breathe = async () => {
+      if (performance.now() - slice > 50) {
+        await yieldToLoop();
+        slice = performance.now();
+      }
+    };
     for (const r of results) {
-      for (const a of r.acc as AccRow[]) {
-        const [key, n, nc, no, sx, so, sxx, sxo, omax, omin] = a;
+      const a = r.acc;
+      for (let i = 0; i < a.length; i += ACC_STRIDE) {
+        const key = a[i] as number;
         const s = sums.get(key);
         if (!s) {
-          sums.set(key, { n, nc, no, sx, so, sxx, sxo, worst: null, omax, omin });
+          sums.set(key, { n: a[i + 1]!, nc: a[i + 2]!, no: a[i + 3]!, sx: a[i + 4]!, so: a[i + 5]!, sxx: a[i + 6]!, sxo: a[i + 7]!, worst: null, omax: a[i + 8]!, omin: a[i + 9]! });
           continue;
         }
-        s.n += n;
-        s.nc += nc;
-        s.no += no;
-        s.sx += sx;
-        s.so += so;
-        s.sxx += sxx;
-        s.sxo += sxo;
-        s.omax = Math.max(s.omax as number, omax);
-        s.omin = Math.min(s.omin as number, omin);
+        s.n += a[i + 1]!;
+        s.nc += a[i + 2]!;
+        s.no += a[i + 3]!;
+        s.sx += a[i + 4]!;
+        s.so += a[i + 5]!;
+        s.sxx += a[i + 6]!;
+        s.sxo += a[i + 7]!;
+        s.omax = Math.max(s.omax as number, a[i + 8]!);
+        s.omin = Math.min(s.omin as number, a[i + 9]!);
       }
+      await breathe();
     }
     // Buckets of the plotted agents, merged across the parts.
     const merged = new Map<number, Map<number, BucketRow>>();
     for (const r of results) {
-      for (const b of r.buckets as BucketRow[]) {
+      const f = r.buckets;
+      for (let i = 0; i < f.length; i += BUCKET_STRIDE) {
+        const b = Array.from(f.subarray(i, i + BUCKET_STRIDE)) as BucketRow;
         let m = merged.get(b[0]);
         if (!m) merged.set(b[0], (m = new Map()));
         const cur = m.get(b[1]);
-        if (!cur) m.set(b[1], [...b] as BucketRow);
+        if (!cur) m.set(b[1], b);
         else {
           // The same choice as in one pass: larger |offset|, then the positive one, then the earlier.
           if (b[4] > cur[4] || (b[4] === cur[4] && (b[3] > cur[3] || (b[3] === cur[3] && b[2] < cur[2])))) {
@@ -366,6 +378,7 @@ export class SqlitePeriodReader {
           cur[5] = Math.min(cur[5], b[5]);
           cur[6] = Math.max(cur[6], b[6]);
         }
+        if ((i & 0x3fff) === 0) await breathe();
       }
     }
     for (const { key } of plotted) {

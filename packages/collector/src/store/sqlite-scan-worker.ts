@@ -15,8 +15,11 @@ try {
   db.pragma('busy_timeout = 5000');
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -131072');
+  // A sequential pass reads each page once: no memory map (it would only grow this process's
+  // resident size by the pages it passed over), a modest page cache for the temporary tables.
   db.pragma('mmap_size = 0');
-  parentPort?.postMessage({ ok: true, result: scanRange(db, job) });
+  const result = scanRange(db, job);
+  parentPort?.postMessage({ ok: true, result }, [result.acc.buffer as ArrayBuffer, result.buckets.buffer as ArrayBuffer]);
 } catch (err) {
   parentPort?.postMessage({ ok: false, message: (err as Error).message });
 } finally {

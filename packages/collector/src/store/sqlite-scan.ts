@@ -44,9 +44,17 @@ export type AccRow = [key: number, n: number, nc: number, no: number, sx: number
 /** Per agent and bucket: the point of largest |offset| and the band of offset ± uncertainty. */
 export type BucketRow = [key: number, b: number, atMs: number, o: number, wabs: number, lo: number, hi: number];
 
+/** Fields per agent in ScanResult.acc (an AccRow) and per bucket in ScanResult.buckets (a BucketRow). */
+export const ACC_STRIDE = 10;
+export const BUCKET_STRIDE = 7;
+
+/**
+ * Flat arrays (AccRow after AccRow, BucketRow after BucketRow): a worker hands their memory to the
+ * main thread without a copy, and the main thread reads them without building an object per row.
+ */
 export interface ScanResult {
-  acc: AccRow[];
-  buckets: BucketRow[];
+  acc: Float64Array;
+  buckets: Float64Array;
   rows: number;
   /** Time of the fold and of the bucketing, ms. */
   foldMs: number;
@@ -104,20 +112,27 @@ export const BUCKETS_ONE = `SELECT b, at_ms, o, abs(o), lo, hi FROM (
           FROM samples WHERE agent_key = @agent AND at_ms >= @from AND at_ms < @to AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL))
   WHERE rn = 1 ORDER BY b`;
 
+function flat(rows: readonly (readonly number[])[], stride: number): Float64Array {
+  const out = new Float64Array(rows.length * stride);
+  rows.forEach((r, i) => out.set(r, i * stride));
+  return out;
+}
+
 export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
   db.exec(SETUP);
   const params = { from: job.from, to: job.to, lo: job.lo, hi: job.hi };
   const t0 = performance.now();
   const rows = job.lo <= job.hi ? db.prepare(job.lean ? FOLD_LEAN : FOLD).run(params).changes : 0;
-  const acc = (
+  const accRows = (
     job.lean
       ? db.prepare('SELECT agent_key, n, 0, n, sx, 0, sxx, sxo, 0, 0 FROM cw_scan_lean')
       : db.prepare('SELECT agent_key, n, nc, no, sx, so, sxx, sxo, omax, omin FROM cw_scan_acc')
   )
     .raw()
     .all() as AccRow[];
+  const acc = flat(accRows, ACC_STRIDE);
   const t1 = performance.now();
-  let buckets: BucketRow[] = [];
+  let bucketRows: BucketRow[] = [];
   const k = Math.max(1, Math.floor(job.buckets));
   if (job.plotKeys.length > 0 && job.plotMode === 'pass') {
     const add = db.prepare('INSERT OR IGNORE INTO cw_scan_plot (agent_key) VALUES (?)');
@@ -125,13 +140,14 @@ export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
       for (const key of job.plotKeys) add.run(key);
     })();
     db.prepare(BUCKETS_PASS).run({ ...params, k });
-    buckets = db.prepare('SELECT agent_key, b, at_ms, o, wabs, lo, hi FROM cw_scan_bucket ORDER BY agent_key, b').raw().all() as BucketRow[];
+    bucketRows = db.prepare('SELECT agent_key, b, at_ms, o, wabs, lo, hi FROM cw_scan_bucket ORDER BY agent_key, b').raw().all() as BucketRow[];
   } else if (job.plotKeys.length > 0) {
     const one = db.prepare(BUCKETS_ONE).raw();
     for (const agent of job.plotKeys) {
-      for (const r of one.all({ agent, from: job.from, to: job.to, k }) as [number, number, number, number, number, number][]) buckets.push([agent, ...r]);
+      for (const r of one.all({ agent, from: job.from, to: job.to, k }) as [number, number, number, number, number, number][]) bucketRows.push([agent, ...r]);
     }
   }
+  const buckets = flat(bucketRows, BUCKET_STRIDE);
   const t2 = performance.now();
   db.exec('DELETE FROM cw_scan_acc; DELETE FROM cw_scan_lean; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;');
   return { acc, buckets, rows, foldMs: t1 - t0, bucketMs: t2 - t1 };
