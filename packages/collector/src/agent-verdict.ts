@@ -54,7 +54,7 @@ export function agentVerdict(
     };
   }
   const lv = audit.evaluateReport(entry, a.report, measurement, deps.compliance);
-  const checks = [...linkRtcDiagnosis(verdict.checks, lv), { id: LIBVIRT_CHECK_ID, status: lv.status, reason: lv.reason } as const];
+  const checks = [...linkRtcDiagnosis(verdict.checks, lv), { id: LIBVIRT_CHECK_ID, status: lv.status, reason: lv.reason }] as Verdict["checks"];
   return {
     agent: { ...a.summary, status: combineStatus(a.summary.status, lv.status), checks: { ...a.summary.checks, [LIBVIRT_CHECK_ID]: lv.status } },
     verdict: { ...verdict, status: agentStatus(checks), checks },

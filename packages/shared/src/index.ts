@@ -7,6 +7,8 @@ export * from './timezone.js';
 export * from './rtc.js';
 export * from './policy.js';
 export * from './measure.js';
+export * from './checks/index.js';
+export * from './judge.js';
 export * from './evaluate.js';
 export * from './format.js';
 export * from './runner.js';

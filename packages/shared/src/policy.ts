@@ -7,44 +7,14 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { ClockwatchError, ErrorCodes } from './errors.js';
+import { CHECKS, type CheckId, type CheckSettingsMap } from './checks/index.js';
 import { isKnownZone } from './timezone.js';
 
 const Str = Type.String({ minLength: 1, maxLength: 256 });
-const Enabled = { enabled: Type.Optional(Type.Boolean()) };
 
-const ClocksourceRule = Type.Object({ ...Enabled, allowed: Type.Optional(Type.Array(Str, { minItems: 1, maxItems: 16 })) }, { additionalProperties: false });
-const OffsetRule = Type.Object(
-  { ...Enabled, warnMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), failMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
-  { additionalProperties: false },
-);
-const RtcExpect = Type.Union([Type.Literal('auto'), Type.Literal('utc'), Type.Literal('localtime')]);
-const RtcRule = Type.Object(
-  { ...Enabled, expect: Type.Optional(RtcExpect), maxDriftS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })) },
-  { additionalProperties: false },
-);
-const TimezoneRule = Type.Object({ ...Enabled, expected: Type.Optional(Type.Union([Str, Type.Null()])) }, { additionalProperties: false });
-const NtpRule = Type.Object(
-  {
-    ...Enabled,
-    maxLastSyncAgeS: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-    allowedServers: Type.Optional(Type.Array(Str, { maxItems: 64 })),
-  },
-  { additionalProperties: false },
-);
-const ReportingRule = Type.Object(
-  { ...Enabled, staleAfterIntervals: Type.Optional(Type.Number({ minimum: 1 })) },
-  { additionalProperties: false },
-);
-
+/** Each check's policy part comes from its own file (checks/<id>.ts). */
 const CheckSettings = Type.Object(
-  {
-    clocksource: Type.Optional(ClocksourceRule),
-    offset: Type.Optional(OffsetRule),
-    rtc: Type.Optional(RtcRule),
-    timezone: Type.Optional(TimezoneRule),
-    ntp: Type.Optional(NtpRule),
-    reporting: Type.Optional(ReportingRule),
-  },
+  Object.fromEntries(CHECKS.map((c) => [c.id, Type.Optional(c.policySchema)])) as Record<CheckId, ReturnType<typeof Type.Optional>>,
   { additionalProperties: false },
 );
 
@@ -69,36 +39,37 @@ export const PolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type PolicyDocument = Static<typeof PolicySchema>;
-export type CheckSettingsInput = Static<typeof CheckSettings>;
+/** What a policy file may set for the checks: every field of every check's part is optional. */
+export type CheckSettingsInput = { [K in CheckId]?: Partial<CheckSettingsMap[K]> };
 
-/** Fully resolved settings for one agent: every field present. */
-export interface ResolvedPolicy {
-  clocksource: { enabled: boolean; allowed: string[] };
-  offset: { enabled: boolean; warnMs: number; failMs: number };
-  rtc: { enabled: boolean; expect: 'auto' | 'utc' | 'localtime'; maxDriftS: number };
-  timezone: { enabled: boolean; expected: string | null };
-  ntp: { enabled: boolean; maxLastSyncAgeS: number; allowedServers: string[] };
-  reporting: { enabled: boolean; staleAfterIntervals: number };
-  /** Names of the rules that matched, in order, for the verdict's provenance. */
-  rules: string[];
+export interface PolicyRule {
+  name?: string;
+  match: Static<typeof Match>;
+  set: CheckSettingsInput;
 }
 
-export const DEFAULT_SETTINGS: Readonly<Omit<ResolvedPolicy, 'rules'>> = Object.freeze({
-  clocksource: { enabled: true, allowed: ['kvm-clock'] },
-  offset: { enabled: true, warnMs: 100, failMs: 1000 },
-  rtc: { enabled: true, expect: 'auto', maxDriftS: 5 },
-  timezone: { enabled: true, expected: null },
-  ntp: { enabled: true, maxLastSyncAgeS: 600, allowedServers: [] },
-  reporting: { enabled: true, staleAfterIntervals: 3 },
-});
+export interface PolicyDocument {
+  version: 1;
+  defaults?: CheckSettingsInput;
+  rules?: PolicyRule[];
+}
+
+/** Fully resolved settings for one agent: every check's settings, every field present. */
+export type ResolvedPolicy = CheckSettingsMap & {
+  /** Names of the rules that matched, in order, for the verdict's provenance. */
+  rules: string[];
+};
+
+export const DEFAULT_SETTINGS: Readonly<CheckSettingsMap> = Object.freeze(
+  Object.fromEntries(CHECKS.map((c) => [c.id, c.defaults])) as unknown as CheckSettingsMap,
+);
 
 /**
  * Built-in rules, applied before the policy file's own settings. Windows has no Linux clocksource
  * to report, so the clocksource check is off for it (hypervclock is audited on the host through
  * the domain XML instead); a policy can turn it back on with a rule of its own.
  */
-export const BUILTIN_RULES: NonNullable<PolicyDocument['rules']> = [
+export const BUILTIN_RULES: PolicyRule[] = [
   { name: 'builtin:windows-has-no-clocksource', match: { platform: 'win32' }, set: { clocksource: { enabled: false } } },
 ];
 
@@ -114,7 +85,7 @@ export function parsePolicy(value: unknown): PolicyDocument {
     const where = first?.instancePath || '/';
     throw new ClockwatchError(ErrorCodes.POLICY_INVALID, `policy invalid at ${where}: ${first?.message ?? 'does not match the policy schema'}`);
   }
-  const doc = value as PolicyDocument;
+  const doc = value as unknown as PolicyDocument;
   const check = (s: CheckSettingsInput | undefined, where: string) => {
     if (!s) return;
     const warn = s.offset?.warnMs;
@@ -170,9 +141,9 @@ function matches(m: Static<typeof Match>, s: PolicySubject): boolean {
   return true;
 }
 
-function apply(target: Omit<ResolvedPolicy, 'rules'>, s: CheckSettingsInput | undefined): void {
+function apply(target: CheckSettingsMap, s: CheckSettingsInput | undefined): void {
   if (!s) return;
-  for (const key of Object.keys(s) as (keyof CheckSettingsInput)[]) {
+  for (const key of Object.keys(s) as CheckId[]) {
     const patch = s[key];
     if (patch) Object.assign(target[key], patch);
   }
@@ -180,7 +151,7 @@ function apply(target: Omit<ResolvedPolicy, 'rules'>, s: CheckSettingsInput | un
 
 /** Resolves the settings that apply to one agent: built-in defaults, then `defaults`, then each matching rule. */
 export function resolvePolicy(doc: PolicyDocument, subject: PolicySubject): ResolvedPolicy {
-  const base = JSON.parse(JSON.stringify(DEFAULT_SETTINGS)) as Omit<ResolvedPolicy, "rules">;
+  const base = JSON.parse(JSON.stringify(DEFAULT_SETTINGS)) as CheckSettingsMap;
   const names: string[] = [];
   for (const r of BUILTIN_RULES) {
     if (matches(r.match, subject)) {

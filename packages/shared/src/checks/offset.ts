@@ -1,0 +1,69 @@
+/**
+ * `offset`: |offsetMs| (guest − host, from the minimum-delay sample of the time exchange, RFC 5905
+ * §8/§10) within the limits, proven by its uncertainty.
+ */
+import Type from 'typebox';
+import { defineCheck, fmtMs, fmtUnc, worst, type CheckResult, type CheckStatus } from './types.js';
+
+export interface OffsetSettings {
+  enabled: boolean;
+  warnMs: number;
+  failMs: number;
+}
+
+export const offsetCheck = defineCheck<'offset', OffsetSettings>({
+  id: 'offset',
+  title: 'Offset to the host',
+  policySchema: Type.Object(
+    {
+      enabled: Type.Optional(Type.Boolean()),
+      warnMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+      failMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    },
+    { additionalProperties: false },
+  ),
+  defaults: { enabled: true, warnMs: 100, failMs: 1000 },
+  dependsOnNow: false,
+  column: 'c_offset',
+  metricLabel: 'offset',
+  runbook: 'docs/checks/offset.md',
+  evaluate({ report, measurement: m, settings: p }): CheckResult<'offset'> {
+    if (m.offsetMs === null || m.uncertaintyMs === null) {
+      return { id: 'offset', status: 'unknown', reason: m.offsetError ?? 'no offset measured' };
+    }
+    const o = m.offsetMs;
+    const u = m.uncertaintyMs;
+    const lo = Math.max(0, Math.abs(o) - u);
+    const hi = Math.abs(o) + u;
+    const shown = `offset ${fmtMs(o)} ${fmtUnc(u)}`;
+    let status: CheckStatus;
+    let reason: string;
+    if (lo > p.failMs) {
+      status = 'fail';
+      reason = `${shown}: beyond the ${p.failMs} ms limit (guest ${o > 0 ? 'ahead of' : 'behind'} the host)`;
+    } else if (hi <= p.warnMs) {
+      status = 'pass';
+      reason = `${shown}, within ${p.warnMs} ms`;
+    } else if (u > p.warnMs) {
+      status = 'unknown';
+      reason = `${shown}: the uncertainty alone exceeds the ${p.warnMs} ms limit, so this sample proves nothing (slow or congested path to the collector)`;
+    } else if (hi <= p.failMs) {
+      status = 'warn';
+      reason = `${shown}: beyond the ${p.warnMs} ms warning limit`;
+    } else {
+      status = 'warn';
+      reason = `${shown}: may exceed the ${p.failMs} ms limit`;
+    }
+    const steps = report.events.filter((e) => e.kind === 'step' && Math.abs(e.stepMs) > p.warnMs);
+    if (steps.length > 0) {
+      const big = steps.reduce((a, b) => (Math.abs(b.stepMs) > Math.abs(a.stepMs) ? b : a));
+      status = worst(status, 'warn');
+      reason += `; the guest clock stepped ${steps.length} time(s) since the last report (largest ${fmtMs(big.stepMs)})`;
+    }
+    if (m.hostSynchronized === false) {
+      if (status === 'pass') status = 'warn';
+      reason += '; reference unreliable: the collector host itself is not NTP-synchronised';
+    }
+    return { id: 'offset', status, reason };
+  },
+});

@@ -1,0 +1,54 @@
+/** `timezone`: the guest's IANA zone equals the expected one (when the policy names one), and its offset agrees with tzdata. */
+import Type from 'typebox';
+import { isOk } from '../schema/report.js';
+import { checkZoneAgreement, formatUtcOffset, sameZone } from '../timezone.js';
+import { defineCheck, sectionUnknown, type CheckResult } from './types.js';
+
+export interface TimezoneSettings {
+  enabled: boolean;
+  expected: string | null;
+}
+
+export const timezoneCheck = defineCheck<'timezone', TimezoneSettings>({
+  id: 'timezone',
+  title: 'Timezone',
+  policySchema: Type.Object(
+    { enabled: Type.Optional(Type.Boolean()), expected: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])) },
+    { additionalProperties: false },
+  ),
+  defaults: { enabled: true, expected: null },
+  dependsOnNow: false,
+  column: 'c_timezone',
+  metricLabel: 'timezone',
+  runbook: 'docs/checks/timezone.md',
+  evaluate({ report, settings: p }): CheckResult<'timezone'> {
+    const tz = report.timezone;
+    if (!isOk(tz)) return sectionUnknown('timezone', 'timezone', tz.error);
+    const shown = `${tz.name ?? 'unnamed zone'} (${formatUtcOffset(tz.offsetS)})`;
+    if (tz.name === null) {
+      return {
+        id: 'timezone',
+        status: p.expected ? 'fail' : 'warn',
+        reason: `the zone could not be named (offset ${formatUtcOffset(tz.offsetS)}, source ${tz.source})${p.expected ? `; policy expects ${p.expected}` : ''}`,
+      };
+    }
+    if (p.expected && !sameZone(tz.name, p.expected)) {
+      return { id: 'timezone', status: 'fail', reason: `timezone is ${shown}, policy expects ${p.expected}: link /etc/localtime to /usr/share/zoneinfo/${p.expected}` };
+    }
+    const agreement = checkZoneAgreement(tz.name, tz.offsetS, report.systemTime.epochMs);
+    if (!agreement.ok) {
+      if (agreement.reason === 'unknown-zone') {
+        return { id: 'timezone', status: 'warn', reason: `timezone ${shown} is not a zone this collector knows` };
+      }
+      return {
+        id: 'timezone',
+        status: 'warn',
+        reason: `guest applies ${formatUtcOffset(tz.offsetS)} but ${tz.name} is ${formatUtcOffset(agreement.expectedOffsetS)} at that instant: the guest's tzdata is probably outdated`,
+      };
+    }
+    if (tz.disagreements.length > 0) {
+      return { id: 'timezone', status: 'warn', reason: `timezone ${shown}, but sources disagree: ${tz.disagreements.join('; ')}` };
+    }
+    return { id: 'timezone', status: 'pass', reason: `timezone ${shown}${p.expected ? ', as the policy expects' : ''}` };
+  },
+});

@@ -1,0 +1,5 @@
+/**
+ * @clockwatch/shared/node — the node-side edges both programs use, kept apart from the pure core
+ * (which has no Node types and so cannot reach I/O).
+ */
+export * from './runner.js';
