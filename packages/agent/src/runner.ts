@@ -18,13 +18,15 @@ export interface CommandRunnerOptions {
   maxBufferBytes?: number;
   /** Called for every process started (the agent counts spawns per cycle). */
   onSpawn?: (command: string, args: readonly string[]) => void;
+  /** Variables added to the children's minimal environment (Windows: SystemRoot). */
+  env?: Record<string, string> | undefined;
 }
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function createCommandRunner(options: CommandRunnerOptions = {}): CommandRunner {
   // A fresh, minimal environment: nothing of the agent's (tokens, LD_PRELOAD) leaks to children.
-  const env = { PATH: options.path ?? SYSTEM_PATH, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
+  const env = { ...options.env, PATH: options.path ?? SYSTEM_PATH, LC_ALL: 'C', LANG: 'C', TZ: 'UTC' };
   const maxBuffer = options.maxBufferBytes ?? 1024 * 1024;
   return (command, args, opts) =>
     new Promise<CommandResult>((resolve) => {
