@@ -61,7 +61,7 @@ export function windowsInventory(osA: OsAnswer | null, sys: SystemAnswer | null,
     os: {
       platform: 'win32',
       distro: text(osA?.distro),
-      release: release && codename && !/^\d/.test(codename) ? `${release} (${codename})` : release,
+      release: release && codename ? `${release} (${codename})` : release,
       kernel: text(osA?.kernel),
       arch: text(osA?.arch),
       virtualization,
