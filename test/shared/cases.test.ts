@@ -21,6 +21,8 @@ import {
 const casesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'cases');
 
 interface Expected {
+  /** Why this case cannot pass yet (a check text still to change): it runs as a tap todo. */
+  todo?: string;
   status: string;
   checks: Record<string, { status: string; reasonIncludes?: string[] }>;
   measurement?: { offsetMs?: number; uncertaintyMs?: number; rtcOffsetS?: number };
@@ -36,7 +38,8 @@ const names = readdirSync(casesDir).sort();
 t.ok(names.length >= 10, 'at least ten cases');
 
 for (const name of names) {
-  t.test(name, async (t) => {
+  const todo = (JSON.parse(readFileSync(join(casesDir, name, 'expected.json'), 'utf8')) as Expected).todo;
+  t.test(name, todo ? { todo } : {}, async (t) => {
     const dir = join(casesDir, name);
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     const raw = JSON.parse(read('report.json'));
