@@ -2,8 +2,8 @@
  * Inventory of a Windows guest through systeminformation (the design card's package), read once at
  * start, never per cycle: on Windows osInfo() and system() run PowerShell `Get-CimInstance`
  * (Win32_OperatingSystem, Win32_ComputerSystem.HypervisorPresent, Win32_ComputerSystemProduct) and
- * uuid() `reg query …\Cryptography /v MachineGuid`, each a process (domain.md §8, §9), so the agent
- * keeps one PowerShell for the batch (si.powerShellStart / powerShellRelease).
+ * uuid() `reg query …\Cryptography /v MachineGuid`, each a process (domain.md §8, §9): a few
+ * processes once, which is why this runs at start only.
  * On Linux the agent does not use it: its direct reads give the same facts without the 17 + 14 + 7
  * processes systeminformation starts there (measured; packages/agent/README.md "Windows guests").
  * The module is injected (`SystemInfoSource`) so tests replay recorded answers on Linux.
@@ -75,13 +75,26 @@ export function windowsInventory(osA: OsAnswer | null, sys: SystemAnswer | null,
   };
 }
 
-/** Loads systeminformation only when a Windows guest needs it. */
+/**
+ * Loads systeminformation only when a Windows guest needs it, and only the three modules used
+ * (osinfo, system, util), not lib/index.js and its every other module.
+ */
 export async function loadSystemInfo(): Promise<SystemInfoSource> {
-  const mod = (await import('systeminformation')) as unknown as { default?: SystemInfoSource } & SystemInfoSource;
-  return mod.default ?? mod;
+  const [osinfo, system, util] = await Promise.all([import('systeminformation/lib/osinfo.js'), import('systeminformation/lib/system.js'), import('systeminformation/lib/util.js')]);
+  // What lib/index.js does at load on Windows: find the console code page and powershell.exe.
+  util.getCodepage();
+  util.getPowershell();
+  return {
+    osInfo: () => osinfo.osInfo(),
+    system: () => system.system(),
+    uuid: () => osinfo.uuid(),
+    // No powerShellStart(): its spawn has no 'error' handler when powershell.exe cannot be
+    // started (util.js registers it only once a pid exists), which would end the agent. One
+    // PowerShell per query, once at start, is the price.
+  };
 }
 
-/** Once at start: three systeminformation calls on one PowerShell; a failing call leaves its facts null. */
+/** Once at start: three systeminformation calls; a failing call leaves its facts null. */
 export async function readWindowsInventory(si: SystemInfoSource, hostname: string): Promise<WindowsInventory> {
   si.powerShellStart?.();
   try {
