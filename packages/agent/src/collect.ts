@@ -59,16 +59,22 @@ export interface CollectOptions {
   rtc?: RtcReadOptions;
 }
 
+async function collectLinuxSections(ctx: ReaderContext, epochMs: number, rtcOptions?: RtcReadOptions) {
+  const [clocksource, rtc, ntp, timezone] = await Promise.all([
+    readClocksource(ctx.root) as Promise<ClocksourceSection>,
+    readRtc(ctx, rtcOptions),
+    readNtp(ctx),
+    readTimezone(ctx, epochMs),
+  ]);
+  return { clocksource, rtc, ntp, timezone };
+}
+
 export async function collectReport(o: CollectOptions): Promise<Report> {
   const now = o.ctx.nowMs ?? Date.now;
   const epochMs = now();
   const windows = o.ctx.platform === 'win32';
   const [{ clocksource, rtc, ntp, timezone }, uptimeS] = await Promise.all([
-    windows
-      ? collectWindowsSections(o.ctx, epochMs)
-      : Promise.all([readClocksource(o.ctx.root) as Promise<ClocksourceSection>, readRtc(o.ctx, o.rtc), readNtp(o.ctx), readTimezone(o.ctx, epochMs)]).then(
-          ([clocksource, rtc, ntp, timezone]) => ({ clocksource, rtc, ntp, timezone }),
-        ),
+    windows ? collectWindowsSections(o.ctx, epochMs) : collectLinuxSections(o.ctx, epochMs, o.rtc),
     windows ? null : readUptimeS(o.ctx.root),
   ]);
   const timeProbe = typeof o.timeProbe === 'function' ? await o.timeProbe() : o.timeProbe;
