@@ -46,7 +46,7 @@ export interface W32tmStatus {
   pollIntervalS: number | null;
   /** /verbose: the phase offset w32time reports, s; its sign is not documented (MS-W32T: "the SysPhaseOffset element value"). */
   phaseOffsetS: number | null;
-  /** /verbose: 0 Unset, 1 Hold, 2 Sync, 3 Spike (MS-W32T §2.2.17 eLeapIndicator… ulStateMachine). */
+  /** /verbose: the clock discipline's state, 0 Unset, 1 Hold, 2 Sync, 3 Spike (MS-W32T §2.2.7). */
   stateMachine: number | null;
   /** /verbose: 0 = the last sync succeeded. */
   lastSyncError: number | null;
@@ -58,10 +58,13 @@ export interface W32tmStatus {
 
 type Field = keyof Omit<W32tmStatus, 'language' | 'refAddress' | 'pollIntervalS'>;
 
-/** Line order of `w32tm /query /status /verbose` (the same in every display language). */
-const ORDER: readonly Field[] = [
+/**
+ * Line order of `w32tm /query /status /verbose` (the same in every display language); 'ignore'
+ * marks ClockRate, Time Source Flags and Server Role, which the report has no use for.
+ */
+const ORDER: readonly (Field | 'ignore')[] = [
   'leap', 'stratum', 'precision', 'rootDelayS', 'rootDispersionS', 'refId', 'lastSyncText', 'source', 'pollLog2',
-  'phaseOffsetS', 'clockRate' as Field, 'stateMachine', 'timeSourceFlags' as Field, 'serverRole' as Field, 'lastSyncError', 'sinceLastGoodSyncS',
+  'phaseOffsetS', 'ignore', 'stateMachine', 'ignore', 'ignore', 'lastSyncError', 'sinceLastGoodSyncS',
 ];
 
 const LABELS: Record<'en' | 'de', Record<string, Field | 'ignore'>> = {
@@ -156,7 +159,7 @@ export function parseW32tmStatus(text: string): W32tmStatus {
     let shapesOk = true;
     ORDER.forEach((f, i) => {
       const v = lines[i]?.[1];
-      if (v === undefined) return;
+      if (v === undefined || f === 'ignore') return;
       const shape = SHAPES[f];
       if (shape && !shape.test(v)) shapesOk = false;
       positional.set(f, v);
@@ -260,7 +263,8 @@ export function w32tmToNtp(s: W32tmStatus, config: W32tmConfiguration | null = n
   const server = s.source ? s.source.replace(/,0x[0-9a-f]+$/i, '').trim() : null;
   const ownClock = (s.source !== null && OWN_CLOCK.test(s.source.trim())) || s.refId === LOCL;
   let synchronized: boolean | null;
-  if (s.leap === 3 || s.stratum === 0 || ownClock || s.refId === '00000000' && s.stratum === null) synchronized = false;
+  // Reference id 0 alone says nothing: the Hyper-V provider reports it while synchronised.
+  if (s.leap === 3 || s.stratum === 0 || ownClock) synchronized = false;
   else if (s.leap !== null && s.stratum !== null && s.stratum >= 1 && s.stratum <= 15) synchronized = true;
   else synchronized = null;
   // "Last Successful Sync Time" holds a date (digits) only when the service ever synchronised.
