@@ -26,6 +26,10 @@ export interface AgentDeps {
   log: Logger;
   /** Effective uid 0: hwclock is allowed only then. */
   isRoot?: boolean;
+  /** os.platform() of the guest the readers describe ('win32' selects the Windows readers). */
+  platform?: string;
+  /** systeminformation for the Windows inventory (tests pass recorded answers). */
+  sysinfo?: ReaderContext['sysinfo'];
   nowMs?: () => number;
   random?: () => number;
 }
@@ -77,6 +81,8 @@ export class Agent {
       commandTimeoutMs: deps.config.timeoutMs,
       daemonCache: {},
       timezoneCache: {},
+      platform: deps.platform,
+      sysinfo: deps.sysinfo,
     };
     this.steps = createStepDetector(deps.config.stepThresholdMs);
     this.clock = createWallClock();
@@ -87,7 +93,7 @@ export class Agent {
     const a = new Agent(deps);
     if (deps.config.mode !== 'print') a.spool = await Spool.open({ dir: deps.config.spoolDir, maxReports: deps.config.spoolMaxReports, maxBytes: deps.config.spoolMaxBytes });
     a.staticFacts = await readStaticFacts(a.ctx);
-    const ident = await readIdentity(a.ctx.root);
+    const ident = a.staticFacts.identity ?? (await readIdentity(a.ctx.root));
     let id: string;
     let idSource: NonNullable<AgentInfo['idSource']>;
     if (deps.config.id) [id, idSource] = [deps.config.id, 'config'];

@@ -18,7 +18,7 @@ function fail(option: string, message: string): number {
 async function main(): Promise<number> {
   let config: AgentConfig;
   try {
-    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (f) => readFileSync(f, 'utf8') });
+    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, platform: process.platform, readFile: (f) => readFileSync(f, 'utf8') });
     if (loaded.kind === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -40,10 +40,15 @@ async function main(): Promise<number> {
   const log = createLogger((line) => process.stderr.write(line), config.logLevel);
   const run = config.replayDir
     ? createReplayRunner(config.replayDir)
-    : createCommandRunner({ path: process.env.PATH, defaultTimeoutMs: config.timeoutMs });
+    : createCommandRunner({
+        path: process.env.PATH,
+        defaultTimeoutMs: config.timeoutMs,
+        // Windows programs need SystemRoot (Winsock and the registry API load through it).
+        env: process.platform === 'win32' ? { SystemRoot: process.env.SystemRoot ?? 'C:\\Windows' } : undefined,
+      });
   let agent: Agent;
   try {
-    agent = await Agent.create({ config, run, env: process.env, log, isRoot: process.getuid?.() === 0 });
+    agent = await Agent.create({ config, run, env: process.env, log, isRoot: process.getuid?.() === 0, platform: process.platform });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return fail('--spool', `cannot use ${config.spoolDir}: ${e.code ?? e.message}`);

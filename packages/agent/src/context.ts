@@ -27,6 +27,13 @@ export interface ReaderContext {
   daemonCache?: import('./readers/ntp.js').DaemonCache;
   /** Timezone facts of the last read, reused while the files are unchanged (readers/timezone.ts). */
   timezoneCache?: import('./readers/timezone.js').TimezoneCache;
+  /**
+   * Which OS the readers describe, as os.platform() names it: 'win32' selects the Windows readers
+   * (readers/windows/), anything else the Linux ones. Passed in by the CLI, never read here.
+   */
+  platform?: string;
+  /** systeminformation, or recorded answers in tests (readers/windows/inventory.ts). */
+  sysinfo?: () => Promise<import('./readers/windows/inventory.js').SystemInfoSource>;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;

@@ -27,8 +27,16 @@ export { Spool, readKeptAgentId, writeFileDurable, type SpoolEntry, type SpoolCo
 export { pushReports, parseRetryAfterMs, backoffMs, type PushOutcome, type PushOptions } from './transport.js';
 export { deliverSpool, type DeliverOptions, type DeliverResult } from './deliver.js';
 export { Agent, type AgentDeps, type OnceResult, type CycleStats } from './agent.js';
-export { loadConfig, ConfigError, USAGE, type AgentConfig, type LoadInput, type LoadResult } from './config.js';
+export { loadConfig, defaultSpoolDir, ConfigError, USAGE, type AgentConfig, type LoadInput, type LoadResult } from './config.js';
 export { startListener, type Listener, type ListenOptions } from './listen.js';
 export { reportToPrometheus } from './metrics.js';
 export { AgentErrorCodes } from './errors.js';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js';
+
+// Windows guests (readers/windows/): each a pure parse plus a read through the injected runner.
+export { parseRegQuery, regNumber, regInt32, regString, regGet, type RegKey, type RegValue } from './readers/windows/reg.js';
+export { parseW32tmStatus, parseW32tmConfiguration, w32tmToNtp, w32tmFailure, foldLabel, readW32time, type W32tmStatus, type W32tmConfiguration } from './readers/windows/w32tm.js';
+export { parseTimeZoneInformation, windowsRtcMode, windowsRtcSection, windowsTimezoneSection, readTimeZoneInformation, TZI_KEY, type TimeZoneInformation, type TziRead } from './readers/windows/time-zone-information.js';
+export { windowsToIana, windowsZoneNames, windowsZoneTerritories, WINDOWS_ZONES_CLDR_VERSION } from './readers/windows/windows-zones.js';
+export { windowsInventory, readWindowsInventory, parseMachineGuid, type SystemInfoSource, type WindowsInventory } from './readers/windows/inventory.js';
+export { collectWindowsSections, readWindowsStaticFacts, WINDOWS_CLOCKSOURCE } from './readers/windows/collect-windows.js';

@@ -49,7 +49,16 @@ const FILE_RE = /^(\d{12})-([A-Za-z0-9_-]{8,64})\.json$/;
 // Synchronous file operations: a few small files per cycle, where fs/promises would cost more CPU
 // in thread-pool hops than the work itself; fsync waits for the disk without burning CPU.
 function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    // Windows cannot open a directory as a file (EISDIR/EPERM): there NTFS journals the rename's
+    // metadata itself, so there is no directory fsync to do.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'EPERM') return;
+    throw err;
+  }
   try {
     fsyncSync(fd);
   } finally {

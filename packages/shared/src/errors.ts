@@ -19,6 +19,8 @@ export const ErrorCodes = {
   READ: 'CW_ERR_READ',
   RTC_ABSENT: 'CW_ERR_RTC_ABSENT',
   RTC_INVALID: 'CW_ERR_RTC_INVALID',
+  /** Windows: the RTC cannot be read without a kernel driver (the mode still can). */
+  RTC_UNREADABLE: 'CW_ERR_RTC_UNREADABLE',
   COMMAND_FAILED: 'CW_ERR_COMMAND_FAILED',
   COMMAND_TIMEOUT: 'CW_ERR_COMMAND_TIMEOUT',
   DAEMON_DOWN: 'CW_ERR_DAEMON_DOWN',
