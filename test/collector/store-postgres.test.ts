@@ -91,6 +91,23 @@ if (!admin) {
     t.same(await b.withExclusive('exports', async () => 'b ran'), { ran: true, value: 'b ran' }, 'and runs it once the lock is free');
   });
 
+  t.test('fleet-wide jobs run once per period across collectors', async (t) => {
+    const url = await freshDatabase(t, admin);
+    const a = await openPostgresStore({ url, collector: 'host-a' });
+    const b = await openPostgresStore({ url, collector: 'host-b' });
+    t.teardown(async () => {
+      await a.close();
+      await b.close();
+    });
+    const HOUR = 3_600_000;
+    let runs = 0;
+    const job = async () => ++runs;
+    t.same(await a.oncePerPeriod('retention', HOUR, T0, job), { ran: true, value: 1 });
+    t.same(await b.oncePerPeriod('retention', HOUR, T0 + 60_000, job), { ran: false }, 'another collector within the period does not run it again');
+    t.same(await b.oncePerPeriod('retention', HOUR, T0 + HOUR, job), { ran: true, value: 2 }, 'the next period runs on whichever collector comes first');
+    t.equal(runs, 2);
+  });
+
   t.test('unreachable server: open fails with a clear error', async (t) => {
     await t.rejects(openPostgresStore({ url: 'postgresql://postgres@localhost/postgres?host=/nonexistent-dir', connectTimeoutMs: 2000 }), /ENOENT|connect|no such file/i);
   });

@@ -62,6 +62,9 @@ if (!admin) {
       { agent_id: 'guest-on-a2', collector: 'host-a' },
       { agent_id: 'guest-on-b1', collector: 'host-b' },
     ], 'each agent is kept with the collector that measured it');
+    const cols = (await (await fetch(`${b.url}/v1/collectors`)).json()) as { store: string; collectors: { name: string; self: boolean; hostSynchronized: boolean | null }[] };
+    t.equal(cols.store, 'postgres');
+    t.same(cols.collectors.map((x) => [x.name, x.self]).sort(), [['host-a', false], ['host-b', true]], "every collector of the fleet is listed, with its own NTP state");
     await a.kill('SIGTERM');
     await b.kill('SIGTERM');
   });

@@ -8,7 +8,7 @@ import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
 import { openStore, redactDbUrl } from '../store/open.js';
-import type { Store } from '../store/types.js';
+import { isSharedStore, type Store } from '../store/types.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -51,6 +51,7 @@ export const serveCommand: Command = {
     try {
       app = await buildApp({
         store,
+        collectorName: cfg.name,
         policy: cfg.policy ?? undefined,
         hostClock,
         agentTokens: cfg.agentTokens,
@@ -106,12 +107,26 @@ export const serveCommand: Command = {
       `clockwatch-collector listening on ${address}`,
     );
 
+    // A store shared by many collectors keeps each one's own NTP state (it is its guests' reference).
+    let presence: NodeJS.Timeout | null = null;
+    if (isSharedStore(store)) {
+      const shared = store;
+      const record = () =>
+        void shared
+          .recordCollector({ nowMs: Date.now(), hostSynchronized: hostClock.current().synchronized, hostNtp: hostClock.current().ntp })
+          .catch((err: unknown) => log.warn({ err }, 'could not record this collector in the shared store'));
+      record();
+      presence = setInterval(record, cfg.hostNtpRefreshMs);
+      presence.unref();
+    }
+
     return await new Promise<number>((resolve) => {
       let stopping = false;
       io.onSignal((signal) => {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'stopping: finishing requests in flight and committing');
+        if (presence) clearInterval(presence);
         const a = app;
         void (async () => {
           try {

@@ -13,7 +13,8 @@
  *   that an agent spooled and then delivered to another collector is stored once fleet-wide.
  * - `agent_latest` has the collector that measured the agent, and `collectors` each collector's
  *   own NTP state, so an agent measured against an unsynchronised host is known as such.
- * - `cw_locks` names the advisory locks (exports, retention) so they run once per period.
+ * - `cw_jobs` records when a fleet-wide job (retention, scheduled exports) last ran, and on which
+ *   collector; with an advisory lock it makes such a job run once per period across collectors.
  */
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -102,6 +103,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     report         TEXT NOT NULL
   );
   CREATE INDEX agent_latest_hostname ON agent_latest (lower(hostname));
+  CREATE TABLE cw_jobs (
+    name        TEXT PRIMARY KEY,
+    last_run_ms BIGINT NOT NULL,
+    collector   TEXT NOT NULL
+  );
   CREATE TABLE collectors (
     name         TEXT PRIMARY KEY,
     last_seen_ms BIGINT NOT NULL,

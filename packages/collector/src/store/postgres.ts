@@ -648,6 +648,25 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Runs `fn` at most once per `periodMs` across every collector of the fleet: under the job's
+   * advisory lock, and only when `cw_jobs` says no collector ran it within the period.
+   */
+  async oncePerPeriod<T>(job: 'exports' | 'retention', periodMs: number, nowMs: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    const r = await this.withExclusive(job, async () => {
+      const last = (await this.query<{ last_run_ms: number }>('SELECT last_run_ms FROM cw_jobs WHERE name = $1', [job])).rows[0]?.last_run_ms;
+      if (last !== undefined && nowMs - last < periodMs) return { skipped: true as const };
+      const value = await fn();
+      await this.query(
+        'INSERT INTO cw_jobs (name, last_run_ms, collector) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET last_run_ms = excluded.last_run_ms, collector = excluded.collector',
+        [job, Math.round(nowMs), this.collector],
+      );
+      return { skipped: false as const, value };
+    });
+    if (!r.ran || r.value.skipped) return { ran: false };
+    return { ran: true, value: r.value.value };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
