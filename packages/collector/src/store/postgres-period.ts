@@ -88,7 +88,7 @@ export class PostgresPeriodReader {
          FROM agents a LEFT JOIN agent_latest l USING (agent_key)
          LEFT JOIN LATERAL (SELECT at_ms FROM samples x WHERE x.agent_key = a.agent_key ORDER BY at_ms LIMIT 1) o ON true
          LEFT JOIN LATERAL (SELECT * FROM samples x WHERE x.agent_key = a.agent_key AND x.at_ms < $1 ORDER BY at_ms DESC, seq DESC LIMIT 1) s ON true
-         ORDER BY a.agent_id COLLATE "C"`,
+         ORDER BY a.agent_id`,
         [Math.ceil(to)],
       )
     ).rows as AgentRow[];

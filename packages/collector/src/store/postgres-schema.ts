@@ -21,7 +21,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE agents (
     agent_key     BIGSERIAL PRIMARY KEY,
-    agent_id      TEXT NOT NULL UNIQUE,
+    agent_id      TEXT COLLATE "C" NOT NULL UNIQUE,
     first_seen_ms BIGINT NOT NULL
   );
   CREATE TABLE statics (
@@ -78,7 +78,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE agent_latest (
     agent_key      BIGINT PRIMARY KEY,
-    agent_id       TEXT NOT NULL UNIQUE,
+    agent_id       TEXT COLLATE "C" NOT NULL UNIQUE,
     hostname       TEXT NOT NULL,
     system_uuid    TEXT,
     labels         TEXT NOT NULL,

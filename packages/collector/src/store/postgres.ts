@@ -426,7 +426,7 @@ export class PostgresStore implements Store {
     const total = Number((await this.query(`SELECT count(*) AS n FROM agent_latest ${w}`, values)).rows[0]?.n ?? 0);
     values.push(query.limit, query.offset);
     const rows = await this.query<SummaryRow>(
-      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status FROM agent_latest ${w} ORDER BY agent_id COLLATE "C" LIMIT $${values.length - 1} OFFSET $${values.length}`,
+      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status FROM agent_latest ${w} ORDER BY agent_id LIMIT $${values.length - 1} OFFSET $${values.length}`,
       values,
     );
     return { total, rows: rows.rows.map(summaryOf) };
