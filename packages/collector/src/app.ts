@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DEFAULT_POLICY, type CommandRunner, type PolicyDocument } from '@clockwatch/shared';
 import type { TokenEntry } from './auth.js';
 import { Compliance } from './compliance.js';
@@ -26,6 +27,7 @@ import { docsRoutes } from './routes/docs.js';
 import { exportRoutes } from './routes/exports.js';
 import { libvirtRoutes } from './routes/libvirt.js';
 import { healthRoutes } from './routes/health.js';
+import { collectorRoutes } from './routes/collectors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { timeRoutes } from './routes/time.js';
@@ -34,6 +36,8 @@ import { COLLECTOR_VERSION } from './version.js';
 import { AnchoredWallClock, type WallClock } from './wall-clock.js';
 
 export interface AppOptions {
+  /** This collector's name (default the hostname). */
+  collectorName?: string;
   store: Store;
   policy?: PolicyDocument;
   /** The host's own NTP state; default: unknown. */
@@ -233,6 +237,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     agentTokens: options.agentTokens ?? null,
     readTokens: options.readTokens ?? null,
     version: options.version ?? COLLECTOR_VERSION,
+    collectorName: options.collectorName ?? hostname(),
     startedAtMs: clock.now(),
     exports,
     libvirt,
@@ -272,6 +277,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(complianceRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(healthRoutes, { ctx });
+  await app.register(collectorRoutes, { ctx });
   await app.register(exportRoutes, { ctx });
   await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);

@@ -3,6 +3,7 @@
  * flags > env > config file > defaults, and every file they name (policy, tokens, TLS) loaded and
  * checked at start, so a bad one stops the collector before it listens.
  */
+import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
@@ -27,7 +28,8 @@ export const DEFAULT_DB = './data/clockwatch.db';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
-  { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'name', flag: 'name', arg: 'NAME', help: 'this collector\'s name, shown as the collector that measured each agent (default: the hostname)', parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
   { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },
@@ -78,6 +80,8 @@ function libvirtUri(text: string): string {
 export interface ServeConfig {
   listen: { host: string; port: number };
   db: string;
+  /** This collector's name (--name, default the hostname). */
+  name: string;
   durability: Durability;
   policy: PolicyDocument | null;
   policyFile: string | null;
@@ -185,6 +189,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   return Object.freeze({
     listen: listenAddress(v.listen as string),
     db: v.db as string,
+    name: (v.name as string | undefined) ?? hostname(),
     durability: v.durability as Durability,
     policy,
     policyFile,

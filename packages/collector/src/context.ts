@@ -26,6 +26,8 @@ export interface AppContext {
   /** null: no --read-tokens, reads are open. */
   readTokens: readonly TokenEntry[] | null;
   version: string;
+  /** This collector's name (--name): shown as the collector that measured an agent. */
+  collectorName: string;
   startedAtMs: number;
   /** --export-dir: the scheduler, on-demand runs and downloads; null when exports are not configured. */
   exports: ExportManager | null;

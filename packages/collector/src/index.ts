@@ -20,3 +20,5 @@ export { ExportManager, ExportBusyError } from './exports/manager.js';
 export { LibvirtAudit } from './libvirt/audit.js';
 export { combineStatus, linkRtcDiagnosis, LIBVIRT_CHECK_ID } from './libvirt/check.js';
 export { agentVerdict } from './agent-verdict.js';
+export { PostgresStore, openPostgresStore, isPostgresUrl, type PostgresStoreOptions } from './store/postgres.js';
+export { bucketSeries } from './store/postgres-period.js';

@@ -139,7 +139,7 @@ export const exportCommand: Command = {
     if (outFile && !SAFE_FILE_NAME.test(basename(outFile))) throw new ConfigError(`${sources.out}: '${basename(outFile)}' is not a plain file name`);
     if (key && !outDir) throw new ConfigError(`${sources.exportKey}: a signed manifest needs a directory for --out`);
 
-    const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
+    const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
     const libvirt = await libvirtAuditFor(v, io);
     try {
       const compliance = new Compliance(policy);

@@ -7,7 +7,8 @@ import { describeBinding } from '../auth.js';
 import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import { openStore, redactDbUrl } from '../store/open.js';
+import { isSharedStore, type Store } from '../store/types.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -28,12 +29,7 @@ export const serveCommand: Command = {
         throw new ConfigError(`${cfg.sources.exportDir ?? '--export-dir'}: cannot create ${cfg.exportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
     }
-    let store: SqliteStore;
-    try {
-      store = openSqliteStore({ path: cfg.db, durability: cfg.durability, backgroundCheckpoint: true });
-    } catch (err) {
-      throw new ConfigError(`${cfg.sources.db ?? '--db'}: cannot open ${cfg.db}: ${(err as Error).message}`);
-    }
+    const store: Store = await openStore({ db: cfg.db, where: cfg.sources.db ?? '--db', durability: cfg.durability, backgroundCheckpoint: true, collector: cfg.name });
 
     let app: Awaited<ReturnType<typeof buildApp>> | undefined;
     // Loaded here, after the configuration is known to be good (the agent's readers are not small).
@@ -55,6 +51,7 @@ export const serveCommand: Command = {
     try {
       app = await buildApp({
         store,
+        collectorName: cfg.name,
         policy: cfg.policy ?? undefined,
         hostClock,
         agentTokens: cfg.agentTokens,
@@ -106,9 +103,22 @@ export const serveCommand: Command = {
       throw new ConfigError(`${cfg.sources.listen ?? '--listen'}: cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code ?? (err as Error).message}`);
     }
     log.info(
-      { url: address, db: cfg.db, durability: cfg.durability, retentionDays: cfg.retentionDays, version: COLLECTOR_VERSION },
+      { url: address, db: redactDbUrl(cfg.db), store: store.kind, collector: cfg.name, durability: cfg.durability, retentionDays: cfg.retentionDays, version: COLLECTOR_VERSION },
       `clockwatch-collector listening on ${address}`,
     );
+
+    // A store shared by many collectors keeps each one's own NTP state (it is its guests' reference).
+    let presence: NodeJS.Timeout | null = null;
+    if (isSharedStore(store)) {
+      const shared = store;
+      const record = () =>
+        void shared
+          .recordCollector({ nowMs: Date.now(), hostSynchronized: hostClock.current().synchronized, hostNtp: hostClock.current().ntp })
+          .catch((err: unknown) => log.warn({ err }, 'could not record this collector in the shared store'));
+      record();
+      presence = setInterval(record, cfg.hostNtpRefreshMs);
+      presence.unref();
+    }
 
     return await new Promise<number>((resolve) => {
       let stopping = false;
@@ -116,6 +126,7 @@ export const serveCommand: Command = {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'stopping: finishing requests in flight and committing');
+        if (presence) clearInterval(presence);
         const a = app;
         void (async () => {
           try {

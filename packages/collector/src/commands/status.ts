@@ -57,7 +57,7 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
       throw new ConfigError(`${sources.policy}: ${v.policy as string}: ${(err as Error).message}`);
     }
   }
-  const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
+  const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
   const libvirt = await libvirtAuditFor(v, io);
   try {
     const compliance = new Compliance(policy);

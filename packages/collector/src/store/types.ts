@@ -293,3 +293,25 @@ export interface Store {
   stats(): Promise<StoreStats>;
   close(): Promise<void>;
 }
+
+/** One collector of a fleet that shares a store, and its own NTP state (it is its guests' reference clock). */
+export interface CollectorState {
+  name: string;
+  lastSeenMs: number;
+  hostSynchronized: boolean | null;
+}
+
+/**
+ * What a store shared by many collectors adds (PostgreSQL): each collector's own NTP state, and
+ * fleet-wide jobs (retention, scheduled exports) that run once per period across all collectors.
+ */
+export interface SharedStore {
+  readonly collector: string;
+  recordCollector(state: { nowMs: number; hostSynchronized: boolean | null; hostNtp?: unknown }): Promise<void>;
+  collectors(): Promise<CollectorState[]>;
+  oncePerPeriod<T>(job: 'exports' | 'retention', periodMs: number, nowMs: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+}
+
+export function isSharedStore(store: Store): store is Store & SharedStore {
+  return typeof (store as Partial<SharedStore>).oncePerPeriod === 'function';
+}
