@@ -27,6 +27,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
+  { key: 'name', flag: 'name', arg: 'NAME', help: "this collector's name, shown with every agent it measured (API, page); default: the host name", parse: nonEmpty },
   { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
@@ -103,6 +104,8 @@ export interface ServeConfig {
   requestTimeoutMs: number;
   hostNtpRefreshMs: number;
   logLevel: string;
+  /** --name; null: the host name. */
+  name: string | null;
   /** Where each option came from ('--db', 'CLOCKWATCH_DB', 'db in FILE', 'default'). */
   sources: Record<string, string>;
 }
@@ -210,6 +213,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     requestTimeoutMs: v.requestTimeout as number,
     hostNtpRefreshMs: v.hostNtpRefresh as number,
     logLevel: v.logLevel as string,
+    name: (v.name as string | undefined) ?? null,
     sources,
   });
 }

@@ -56,6 +56,7 @@ export const serveCommand: Command = {
       app = await buildApp({
         store,
         policy: cfg.policy ?? undefined,
+        name: cfg.name ?? undefined,
         hostClock,
         agentTokens: cfg.agentTokens,
         readTokens: cfg.readTokens,
