@@ -6,11 +6,13 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DEFAULT_POLICY, type CommandRunner, type PolicyDocument } from '@clockwatch/shared';
 import type { TokenEntry } from './auth.js';
 import { Compliance } from './compliance.js';
 import type { AppContext } from './context.js';
 import { codeOf, errorBody, ERROR_CODES, toApiError } from './errors.js';
+import { registerEtags } from './etag.js';
 import { ExportManager } from './exports/manager.js';
 import { ExportService, type ExportFormat } from './exports/service.js';
 import { GroupCommitter } from './group-commit.js';
@@ -24,6 +26,7 @@ import { agentRoutes } from './routes/agents.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { docsRoutes } from './routes/docs.js';
 import { exportRoutes } from './routes/exports.js';
+import { pageRoutes } from './routes/page.js';
 import { libvirtRoutes } from './routes/libvirt.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -66,6 +69,8 @@ export interface AppOptions {
   /** process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
   version?: string;
+  /** This collector's name (--name), shown with the agents it measured; default: the host name. */
+  name?: string;
   /** --export-dir and friends: scheduled and on-demand exports; absent: /v1/exports answers "not configured". */
   exports?: {
     dir: string;
@@ -233,6 +238,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     agentTokens: options.agentTokens ?? null,
     readTokens: options.readTokens ?? null,
     version: options.version ?? COLLECTOR_VERSION,
+    name: options.name ?? hostname(),
     startedAtMs: clock.now(),
     exports,
     libvirt,
@@ -266,6 +272,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  registerEtags(app);
   await app.register(timeRoutes, { ctx });
   await app.register(reportRoutes, { ctx, bodyLimit });
   await app.register(agentRoutes, { ctx });
@@ -275,6 +282,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(exportRoutes, { ctx });
   await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);
+  await app.register(pageRoutes, { ctx });
 
   const retention = options.retention
     ? new RetentionScheduler({
