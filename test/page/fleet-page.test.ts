@@ -17,6 +17,9 @@ import { repoRoot } from '../agent/helpers/paths.js';
 import { serve } from '../integration/helpers.js';
 import { faketimePath, recordRequests, reportOnce, SCREENSHOTS, watchedPage, type AgentSpec } from './helpers.js';
 
+// Real agents and a real browser on a shared 2-core machine: more than .taprc's 120 s per file.
+t.setTimeout(360_000);
+
 const skip = chromiumSkip || (faketimePath() ? false : 'faketime is not installed (Debian package faketime)');
 
 // A lab rule leaves only clocksource (kvm-clock or tsc), offset, timezone and reporting to judge,
@@ -45,11 +48,14 @@ t.test('the fleet page against a live collector and real agents', { skip, timeou
   t.teardown(() => served.stop());
   const base = served.url;
   const spool = join(dir, 'spool');
-  for (const a of AGENTS) await reportOnce(base, spool, a);
-  // Two more samples of the agent 5 s ahead, so its plot has a line and a band.
-  const ahead = AGENTS[2] as AgentSpec;
-  await reportOnce(base, spool, ahead);
-  await reportOnce(base, spool, ahead);
+  await Promise.all(AGENTS.map((a) => reportOnce(base, spool, a)));
+  // Two more samples of the agent 5 s ahead and of the libvirt guest, so their plots have a line and a band.
+  await Promise.all(
+    ([AGENTS[2], AGENTS[0]] as AgentSpec[]).map(async (a) => {
+      await reportOnce(base, spool, a);
+      await reportOnce(base, spool, a);
+    }),
+  );
 
   const api = async <T>(path: string) => (await (await fetch(`${base}${path}`)).json()) as T;
   const fleet = await api<{ agents: { id: string; status: string }[] }>('/v1/agents?sort=severity');
@@ -167,6 +173,8 @@ t.test('the fleet page against a live collector and real agents', { skip, timeou
     await page.waitForSelector('svg.offset-plot');
     t.equal(await page.$$eval('svg.offset-plot line.limit-warn', (l) => l.length), 2, '±100 ms drawn');
     t.equal(await page.$$eval('svg.offset-plot line.limit-fail', (l) => l.length), 1, '+1000 ms drawn');
+    const limitLabels = await page.$$eval('svg.offset-plot text.limit-label', (ts) => ts.map((x) => x.textContent));
+    t.same(limitLabels.sort(), ['fail +1000 ms', 'warn ±100 ms'], 'labelled, the close ± pair once');
     t.match(await page.textContent('.plot figcaption'), /fail limit \u22121000 ms is off the chart/);
     await page.screenshot({ path: join(SCREENSHOTS, 'agent-limits.png'), fullPage: true });
   });

@@ -4,6 +4,9 @@
  * query for a filter, and the libvirt <clock> text.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../agent/helpers/paths.js';
 import { ageText, driftText, offsetText, parseLabels, rtcText, spanText } from '../../packages/collector/web/src/format.js';
 import { limitLines, niceStep, offsetAxis } from '../../packages/collector/web/src/plot-scale.js';
 import { apiPathOf, filterFromQuery, queryOf } from '../../packages/collector/web/src/fleet.js';
@@ -66,4 +69,33 @@ t.test('libvirt clock text and runbook links', async (t) => {
   t.equal(prettyXml("<clock offset='utc'><timer name='rtc' tickpolicy='catchup'/><timer name='hpet' present='no'/></clock>"), "<clock offset='utc'>\n  <timer name='rtc' tickpolicy='catchup'/>\n  <timer name='hpet' present='no'/>\n</clock>");
   t.equal(runbookHref({ id: 'rtc', status: 'fail', reason: '' }), '/docs/checks/rtc');
   t.equal(runbookHref({ id: 'rtc', status: 'fail', reason: '', runbookUrl: '/docs/checks/rtc#linux' }), '/docs/checks/rtc#linux', 'the API\'s link when it gives one');
+});
+
+/** WCAG 2.1 relative luminance and contrast ratio (§1.4.3, definitions "relative luminance", "contrast ratio"). */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)) as [number, number, number];
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+const contrast = (a: string, b: string) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p) as [number, number];
+  return (x + 0.05) / (y + 0.05);
+};
+
+t.test('the stylesheet meets WCAG AA contrast for its text and focus colours', async (t) => {
+  const css = readFileSync(join(repoRoot, 'packages/collector/web/src/app.css'), 'utf8');
+  const vars = Object.fromEntries([...css.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{6})/g)].map((m) => [m[1], m[2]]));
+  const c = (v: string) => (v.startsWith('#') ? v : (vars[v] as string));
+  // [text, background, minimum]: 4.5:1 for text (1.4.3), 3:1 for the focus ring against the page (1.4.11).
+  const pairs: [string, string, number][] = [
+    ['fg', 'bg', 4.5], ['fg', 'panel', 4.5], ['muted', 'bg', 4.5], ['muted', 'panel', 4.5], ['link', 'bg', 4.5],
+    ['#ffffff', 'fail', 4.5], ['#ffffff', 'stale', 4.5], ['#ffffff', 'unk', 4.5], ['#ffffff', 'pass', 4.5], ['#1b1b1f', '#f1c14b', 4.5],
+    ['fail', 'fail-bg', 4.5], ['warn', 'warn-bg', 4.5], ['unk', 'unk-bg', 4.5], ['pass', 'pass-bg', 4.5], ['fail', 'bg', 4.5],
+    ['focus', 'bg', 3], ['focus', '#eaf1fb', 3],
+  ];
+  for (const [fg, bg, min] of pairs) {
+    const ratio = contrast(c(fg), c(bg));
+    t.ok(ratio >= min, `${fg} on ${bg}: ${ratio.toFixed(2)}:1 (≥ ${min}:1)`);
+  }
+  t.ok(css.includes('#f1c14b'), 'the warning badge colour checked above is the one the stylesheet uses');
+  t.match(css, /:focus-visible \{ outline: 3px solid var\(--focus\)/, 'focus is always visible');
 });

@@ -6,7 +6,7 @@ import { h } from './dom.js';
 import { ageText, driftText, ntpText, offsetText, rtcText, spanText, utcText } from './format.js';
 import { offsetPlot } from './plot.js';
 import type { Sample } from './plot-scale.js';
-import { statusBadge } from './fleet.js';
+import { CHECK_RANK, statusBadge } from './fleet.js';
 import type { AgentDetail, CheckResult, History, LibvirtClockConfig } from './types.js';
 
 /** Where a check's runbook lives (docs/checks/<id>.md, served by the collector). */
@@ -14,10 +14,8 @@ export function runbookHref(c: CheckResult): string {
   return c.runbookUrl ?? c.runbook ?? `/docs/checks/${encodeURIComponent(c.id)}`;
 }
 
-const RANK: Record<string, number> = { fail: 0, unknown: 1, warn: 2, pass: 3 };
-
 function verdictList(d: AgentDetail): HTMLElement {
-  const checks = [...d.verdict.checks].sort((a, b) => (RANK[a.status] ?? 9) - (RANK[b.status] ?? 9) || (a.id < b.id ? -1 : 1));
+  const checks = [...d.verdict.checks].sort((a, b) => (CHECK_RANK[a.status] ?? 9) - (CHECK_RANK[b.status] ?? 9) || (a.id < b.id ? -1 : 1));
   return h(
     'ul',
     { class: 'verdict', id: 'verdict' },

@@ -109,11 +109,15 @@ export function filterForm(f: FleetFilter, onChange: (f: FleetFilter) => void): 
   return form;
 }
 
+/** Check statuses worst first (the table and the verdict list order by it). */
+export const CHECK_RANK: Record<string, number> = { fail: 0, unknown: 1, warn: 2, pass: 3 };
+
 const COLUMNS = ['Status', 'Agent', 'Checks', 'Offset ± uncertainty', 'RTC offset', 'Clocksource', 'Zone', 'NTP', 'Last seen', 'Collector'];
 
 function row(a: AgentRow, collector: string | undefined, nowMs: number, open: (id: string) => void): HTMLTableRowElement {
   const href = `/agents/${encodeURIComponent(a.id)}`;
-  const checks = Object.entries(a.checks).sort(([x], [y]) => (x < y ? -1 : 1));
+  // Worst first, as the rows: what fails is read before what passes.
+  const checks = Object.entries(a.checks).sort(([x, sx], [y, sy]) => (CHECK_RANK[sx] ?? 9) - (CHECK_RANK[sy] ?? 9) || (x < y ? -1 : 1));
   const measuredBy = a.collector ?? a.measuredBy ?? collector;
   const tr = h(
     'tr',

@@ -75,11 +75,25 @@ export function offsetPlot(input: PlotInput): HTMLElement {
   const lower = samples.map((p) => `${x(p.atMs).toFixed(1)},${y(p.offsetMs - p.uncertaintyMs).toFixed(1)}`).reverse();
   if (samples.length > 1) svg.append(s('polygon', { points: [...upper, ...lower].join(' '), class: 'band' }));
   else svg.append(s('line', { x1: x(last.atMs), x2: x(last.atMs), y1: y(last.offsetMs + last.uncertaintyMs), y2: y(last.offsetMs - last.uncertaintyMs), class: 'band-bar' }));
-  for (const l of inside) {
-    svg.append(s('line', { x1: M.left, x2: W - M.right, y1: y(l.valueMs), y2: y(l.valueMs), class: `limit limit-${l.kind}` }));
-    // Above a positive limit, below a negative one: ±warn close together keep their labels apart.
-    const labelY = l.valueMs >= 0 ? y(l.valueMs) - 4 : y(l.valueMs) + 12;
-    svg.append(s('text', { x: W - M.right - 4, y: labelY, 'text-anchor': 'end', class: `limit-label limit-${l.kind}` }, `${l.kind} ${msLabel(l.valueMs, Math.abs(l.valueMs))}`));
+  for (const l of inside) svg.append(s('line', { x1: M.left, x2: W - M.right, y1: y(l.valueMs), y2: y(l.valueMs), class: `limit limit-${l.kind}` }));
+  // Labels at the right end: above a positive limit, below a negative one (above it when that
+  // would run into the time axis); a ± pair closer than a line of text gets one "±" label.
+  for (const kind of ['warn', 'fail'] as const) {
+    const pair = inside.filter((l) => l.kind === kind);
+    const text = (v: number) => s('text', { x: W - M.right - 4, y: v, 'text-anchor': 'end', class: `limit-label limit-${kind}` });
+    if (pair.length === 2 && Math.abs(y(pair[0]!.valueMs) - y(pair[1]!.valueMs)) < 16) {
+      const top = Math.min(y(pair[0]!.valueMs), y(pair[1]!.valueMs));
+      const el = text(top - 4);
+      el.textContent = `${kind} ±${Math.abs(pair[0]!.valueMs)} ms`;
+      svg.append(el);
+      continue;
+    }
+    for (const l of pair) {
+      const below = y(l.valueMs) + 12;
+      const el = text(l.valueMs >= 0 || below > H - M.bottom - 2 ? y(l.valueMs) - 4 : below);
+      el.textContent = `${kind} ${msLabel(l.valueMs, Math.abs(l.valueMs))}`;
+      svg.append(el);
+    }
   }
   for (const at of input.steps) if (at >= t0 && at <= t1) svg.append(s('line', { x1: x(at), x2: x(at), y1: M.top, y2: H - M.bottom, class: 'step' }));
   svg.append(s('polyline', { points: samples.map((p) => `${x(p.atMs).toFixed(1)},${y(p.offsetMs).toFixed(1)}`).join(' '), class: 'line' }));
