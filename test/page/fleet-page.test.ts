@@ -141,6 +141,11 @@ t.test('the fleet page against a live collector and real agents', { skip, timeou
     t.match(await page.textContent('#offset'), AHEAD);
     t.match(await page.textContent('.agent-head'), /measured by collector-a/);
     await page.screenshot({ path: join(SCREENSHOTS, 'agent-view.png'), fullPage: true });
+    // A poll that brings nothing new keeps the view: focus stays on the runbook link, ages move on.
+    await page.focus('#verdict a[href="/docs/checks/offset"]');
+    const stamp = await page.textContent('#updated');
+    await page.waitForFunction((before) => document.getElementById('updated')?.textContent !== before, stamp, { timeout: 30_000 });
+    t.equal(await page.evaluate(() => document.activeElement?.getAttribute('href')), '/docs/checks/offset', 'focus kept across a poll');
     // The deep link serves the same app, opened on that agent.
     await page.goto(`${base}/agents/web-par1`);
     await page.waitForSelector('#agent-title');

@@ -87,6 +87,31 @@ function libvirtSection(d: AgentDetail): HTMLElement | null {
   return sec;
 }
 
+/**
+ * What, if it changed, redraws the agent view: the report, every status, the libvirt verdict and
+ * the history. Reasons whose words move with the clock ("last report 12 s ago") are patched in place.
+ */
+export function agentSignature(d: AgentDetail, hist: History | null): string {
+  const last = hist?.points[hist.points.length - 1];
+  return JSON.stringify([
+    d.reportId ?? d.agent.lastSeenMs,
+    d.verdict.status,
+    d.verdict.checks.map((c) => [c.id, c.status]),
+    d.libvirt?.check?.status ?? null,
+    d.libvirt?.check?.reason ?? null,
+    hist?.points.length ?? 0,
+    last?.receivedAtMs ?? null,
+  ]);
+}
+
+/** Puts the current reason texts into an agent view drawn earlier (same checks, same statuses). */
+export function patchReasons(view: Element, d: AgentDetail): void {
+  for (const c of d.verdict.checks) {
+    const p = view.querySelector(`li[data-check="${CSS.escape(c.id)}"] .reason`);
+    if (p && p.textContent !== c.reason) p.textContent = c.reason;
+  }
+}
+
 export function agentView(d: AgentDetail, hist: History | null, nowMs: number): HTMLElement {
   const a = d.agent;
   const m = d.measurement;
@@ -103,7 +128,7 @@ export function agentView(d: AgentDetail, hist: History | null, nowMs: number): 
     'header',
     { class: 'agent-head' },
     h('h1', { id: 'agent-title', tabindex: -1 }, a.hostname, ' ', h('span', { class: 'id' }, a.id)),
-    h('p', {}, statusBadge(d.verdict.status), ` last report ${ageText(a.lastSeenMs, nowMs)} (${utcText(a.lastSeenMs)})`, collector ? `, measured by ${collector}` : ''),
+    h('p', {}, statusBadge(d.verdict.status), ' last report ', h('span', { 'data-at': a.lastSeenMs }, ageText(a.lastSeenMs, nowMs)), ` (${utcText(a.lastSeenMs)})`, collector ? `, measured by ${collector}` : ''),
     labels.length ? h('p', { class: 'labels' }, ...labels.map(([k, v]) => h('a', { class: 'label', href: `/?label=${encodeURIComponent(`${k}=${v}`)}` }, `${k}=${v}`))) : null,
   );
 

@@ -130,7 +130,7 @@ function row(a: AgentRow, collector: string | undefined, nowMs: number, open: (i
     h('td', {}, a.clocksource ?? '—'),
     h('td', {}, a.timezone ?? '—'),
     h('td', {}, ntpText(a.ntpSynchronized)),
-    h('td', { class: 'seen', title: new Date(a.lastSeenMs).toISOString() }, ageText(a.lastSeenMs, nowMs)),
+    h('td', { class: 'seen', title: new Date(a.lastSeenMs).toISOString() }, h('span', { 'data-at': a.lastSeenMs }, ageText(a.lastSeenMs, nowMs))),
     h('td', { class: 'collector' }, measuredBy ?? '—'),
   );
   const go = (e: Event) => {

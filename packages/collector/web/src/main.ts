@@ -7,10 +7,10 @@
  * is a conditional GET (If-None-Match), so an unchanged view costs a 304 and no re-render. Polls
  * stop while the tab is hidden and never overlap.
  */
-import { agentView } from './agent.js';
+import { agentSignature, agentView, patchReasons } from './agent.js';
 import { ApiError, AuthError, forgetCache, getJson, readToken, setReadToken } from './api.js';
 import { h } from './dom.js';
-import { utcText } from './format.js';
+import { ageText, utcText } from './format.js';
 import { apiPathOf, countsBar, filterForm, filterFromQuery, fleetTable, pager, queryOf, type FleetFilter } from './fleet.js';
 import type { AgentDetail, AgentList, Compliance, History } from './types.js';
 
@@ -34,6 +34,16 @@ let timer: ReturnType<typeof setTimeout> | undefined;
 let running = false;
 let generation = 0;
 let fleetParts: { counts: HTMLElement; table: HTMLElement; pager: HTMLElement } | null = null;
+let agentSig = '';
+
+/** "12 s ago" texts move with the clock, not with the data: redone on every poll, even a 304. */
+function refreshAges(): void {
+  const now = Date.now();
+  for (const el of document.querySelectorAll<HTMLElement>('[data-at]')) {
+    const text = ageText(Number(el.dataset.at), now);
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
 
 function announce(text: string): void {
   live.textContent = text;
@@ -63,6 +73,7 @@ function setFilter(f: FleetFilter): void {
 function mount(): void {
   generation++;
   fleetParts = null;
+  agentSig = '';
   main.replaceChildren();
   if (view.kind === 'fleet') {
     document.title = 'clockwatch — fleet';
@@ -117,6 +128,13 @@ async function renderAgent(first: boolean): Promise<void> {
   if (!first && !d.changed && !hi.changed) return;
   const box = document.getElementById('agent');
   if (!box) return;
+  const sig = agentSignature(d.body, hi.body);
+  if (!first && sig === agentSig) {
+    // Same report, statuses and history: keep the view (focus, selection, scroll), patch the words.
+    patchReasons(box, d.body);
+    return;
+  }
+  agentSig = sig;
   box.replaceChildren(agentView(d.body, hi.body, Date.now()));
   box.setAttribute('aria-busy', 'false');
   if (first) (document.getElementById('agent-title') as HTMLElement | null)?.focus();
@@ -175,6 +193,7 @@ async function refresh(first = false): Promise<void> {
   try {
     if (view.kind === 'fleet') await renderFleet(first);
     else await renderAgent(first);
+    refreshAges();
     (document.getElementById('updated') as HTMLElement).textContent = `updated ${utcText(Date.now())}`;
   } catch (err) {
     if (err instanceof AuthError) {

@@ -65,6 +65,7 @@ export interface LibvirtClockConfig {
 
 export interface AgentDetail {
   agent: AgentRow;
+  reportId?: string;
   collector?: string;
   firstSeenMs: number;
   verdict: { status: AgentStatus; checks: CheckResult[]; rules: string[] };
