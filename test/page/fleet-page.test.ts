@@ -93,6 +93,11 @@ t.test('the fleet page against a live collector and real agents', { skip, timeou
     const outline = await page.$eval('#agents tbody tr:focus', (el) => getComputedStyle(el).outlineStyle);
     t.equal(outline, 'solid', 'a focused row has a visible outline');
     await page.screenshot({ path: join(SCREENSHOTS, 'fleet-page.png'), fullPage: true });
+    // A poll with the same counts keeps a focused count button focused (keyboard users filter by them).
+    await page.focus('.count[data-status="stale"]');
+    const stamp = await page.textContent('#updated');
+    await page.waitForFunction((before) => document.getElementById('updated')?.textContent !== before, stamp, { timeout: 30_000 });
+    t.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-status')), 'stale', 'focus kept across a poll');
   });
 
   await t.test('the filter narrows the list and stays in the URL', async (t) => {

@@ -106,7 +106,13 @@ async function renderFleet(first: boolean): Promise<void> {
   if (gen !== generation || !fleetParts) return;
   const list = l.body;
   setCollector(list.collector);
-  if (c.changed || first) fleetParts.counts.replaceChildren(countsBar(c.body, f.status, (st) => setFilter({ ...f, status: st, page: 1 })));
+  // /v1/compliance carries its own instant (atMs), so its ETag changes on every poll: redraw the
+  // counts only when a count did (a redraw would take the focus off a count button).
+  const countsKey = JSON.stringify([c.body.agents, c.body.byStatus, f.status]);
+  if (first || countsKey !== fleetParts.counts.dataset.key) {
+    fleetParts.counts.replaceChildren(countsBar(c.body, f.status, (st) => setFilter({ ...f, status: st, page: 1 })));
+    fleetParts.counts.dataset.key = countsKey;
+  }
   if (l.changed || first) {
     const focused = focusedAgentId();
     fleetParts.table.replaceChildren(fleetTable(list, Date.now(), openAgent));
