@@ -35,13 +35,17 @@ function needsBuild() {
     if (newestMtime(join(pkg, 'src')) > built || statSync(join(pkg, 'tsconfig.json')).mtimeMs > built) return `packages/${name} changed since its build`;
   }
   for (const cli of ['packages/collector/dist/cli.js', 'packages/agent/dist/cli.js']) if (!existsSync(cli)) return `${cli} is missing`;
+  // The fleet page (scripts/build-web.mjs): its index.html is written last.
+  const page = 'packages/collector/dist/web/index.html';
+  if (!existsSync(page)) return 'the fleet page is not built';
+  if (newestMtime('packages/collector/web') > statSync(page).mtimeMs) return 'the fleet page changed since its build';
   return null;
 }
 
 const why = needsBuild();
 if (why) {
-  console.log(`building (${why}): npx tsc -b`);
-  const r = spawnSync('npx', ['tsc', '-b'], { stdio: 'inherit', shell: process.platform === 'win32' });
+  console.log(`building (${why}): npm run build`);
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', shell: process.platform === 'win32' });
   if (r.status !== 0) {
     console.error('build failed');
     process.exit(1);

@@ -5,11 +5,12 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '@clockwatch/shared';
 import type { SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf, repoRoot } from '../collector/helpers.js';
+import { consoleMessages, runChromium } from '../helpers/chromium.js';
 
 export const cli = join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
 export const DAY_MS = 86_400_000;
@@ -209,35 +210,10 @@ export function ed25519Files(dir: string, name = 'export'): { privateKey: string
   return { privateKey: priv, publicKey: pub };
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const chromiumSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium package to run the browser check`;
+export { CHROMIUM, chromiumSkip } from '../helpers/chromium.js';
 
 /** Loads a file in headless Chromium: the DOM it built, and the console messages it logged for the page. */
-export function chromiumDom(dir: string, url: string): Promise<{ code: number | null; dom: string; console: string[]; stderr: string }> {
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--no-default-browser-check',
-    `--user-data-dir=${join(dir, 'chromium-profile')}`,
-    '--enable-logging=stderr',
-    '--v=0',
-    '--dump-dom',
-    url,
-  ];
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir, LANG: 'C.UTF-8', TZ: 'UTC' };
-  return new Promise((resolve) => {
-    execFile(CHROMIUM, flags, { env, timeout: 90_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      const consoleLines = stderr
-        .split('\n')
-        .filter((l) => /:CONSOLE[:\]]/.test(l) && l.includes(`source: ${url}`))
-        .map((l) => /\]\s+"(.*)", source: /.exec(l)?.[1] ?? l);
-      resolve({ code, dom: stdout, console: consoleLines, stderr });
-    });
-  });
+export async function chromiumDom(dir: string, url: string): Promise<{ code: number | null; dom: string; console: string[]; stderr: string }> {
+  const r = await runChromium(dir, ['--dump-dom', url]);
+  return { code: r.code, dom: r.stdout, console: consoleMessages(r.stderr, url), stderr: r.stderr };
 }

@@ -4,7 +4,7 @@
  * the libvirt-clock check, counted like the others and tied to the rtc check when both are about
  * the same RTC reading. Used by GET /v1/agents/:id and by `status --db`, so both say the same.
  */
-import { agentStatus, type ReportMeasurement, type Verdict } from '@clockwatch/shared';
+import { agentStatus, type LibvirtClock, type ReportMeasurement, type Verdict } from '@clockwatch/shared';
 import type { Compliance } from './compliance.js';
 import type { LibvirtAudit } from './libvirt/audit.js';
 import { combineStatus, LIBVIRT_CHECK_ID, linkRtcDiagnosis } from './libvirt/check.js';
@@ -12,6 +12,8 @@ import type { AgentDetailRecord, AgentSummary } from './store/types.js';
 
 export interface LibvirtView {
   domain: { name: string | null; uuid: string | null; source: string; live: boolean } | null;
+  /** The domain's <clock> as configured (null: no <clock> element, libvirt then uses offset='utc'). */
+  clock?: LibvirtClock | null;
   check: { status: string; reason: string; findings: { status: string; text: string }[]; family: string | null; familySource: string | null; recommendedXml: string | null } | null;
   /** Why there is no check (no domain has the agent's UUID, or it reports none). */
   note: string | null;
@@ -61,6 +63,7 @@ export function agentVerdict(
     measurement,
     libvirt: {
       domain: { name: entry.domain.name, uuid: entry.domain.uuid, source: entry.source, live: entry.domain.live },
+      clock: entry.domain.clock,
       check: { status: lv.status, reason: lv.reason, findings: lv.findings, family: lv.family, familySource: lv.familySource, recommendedXml: lv.recommendedXml },
       note: null,
     },

@@ -12,6 +12,7 @@ import type { TokenEntry } from './auth.js';
 import { Compliance } from './compliance.js';
 import type { AppContext } from './context.js';
 import { codeOf, errorBody, ERROR_CODES, toApiError } from './errors.js';
+import { registerEtags } from './etag.js';
 import { ExportManager } from './exports/manager.js';
 import { ExportService, type ExportFormat } from './exports/service.js';
 import { GroupCommitter } from './group-commit.js';
@@ -25,6 +26,7 @@ import { agentRoutes } from './routes/agents.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { docsRoutes } from './routes/docs.js';
 import { exportRoutes } from './routes/exports.js';
+import { pageRoutes } from './routes/page.js';
 import { libvirtRoutes } from './routes/libvirt.js';
 import { healthRoutes } from './routes/health.js';
 import { collectorRoutes } from './routes/collectors.js';
@@ -36,8 +38,6 @@ import { COLLECTOR_VERSION } from './version.js';
 import { AnchoredWallClock, type WallClock } from './wall-clock.js';
 
 export interface AppOptions {
-  /** This collector's name (default the hostname). */
-  collectorName?: string;
   store: Store;
   policy?: PolicyDocument;
   /** The host's own NTP state; default: unknown. */
@@ -70,6 +70,8 @@ export interface AppOptions {
   /** process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
   version?: string;
+  /** This collector's name (--name), shown with the agents it measured; default: the host name. */
+  name?: string;
   /** --export-dir and friends: scheduled and on-demand exports; absent: /v1/exports answers "not configured". */
   exports?: {
     dir: string;
@@ -237,7 +239,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     agentTokens: options.agentTokens ?? null,
     readTokens: options.readTokens ?? null,
     version: options.version ?? COLLECTOR_VERSION,
-    collectorName: options.collectorName ?? hostname(),
+    name: options.name ?? hostname(),
     startedAtMs: clock.now(),
     exports,
     libvirt,
@@ -271,6 +273,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
+  registerEtags(app);
   await app.register(timeRoutes, { ctx });
   await app.register(reportRoutes, { ctx, bodyLimit });
   await app.register(agentRoutes, { ctx });
@@ -281,6 +284,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(exportRoutes, { ctx });
   await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);
+  await app.register(pageRoutes, { ctx });
 
   const retention = options.retention
     ? new RetentionScheduler({

@@ -29,7 +29,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
   { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
-  { key: 'name', flag: 'name', arg: 'NAME', help: 'this collector\'s name, shown as the collector that measured each agent (default: the hostname)', parse: nonEmpty },
+  { key: 'name', flag: 'name', arg: 'NAME', help: "this collector's name, shown with every agent it measured (API, page); default: the host name", parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
   { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },

@@ -26,8 +26,8 @@ export interface AppContext {
   /** null: no --read-tokens, reads are open. */
   readTokens: readonly TokenEntry[] | null;
   version: string;
-  /** This collector's name (--name): shown as the collector that measured an agent. */
-  collectorName: string;
+  /** --name (default: the host name): the collector that measured the agents it stores. */
+  name: string;
   startedAtMs: number;
   /** --export-dir: the scheduler, on-demand runs and downloads; null when exports are not configured. */
   exports: ExportManager | null;

@@ -26,6 +26,8 @@ export const AgentListQuery = Type.Object(
   {
     status: Type.Optional(Type.String({ maxLength: 100, description: 'comma-separated statuses: compliant, warning, noncompliant, stale, unknown' })),
     q: Type.Optional(Type.String({ maxLength: 128, description: 'substring of the agent id or hostname (case-insensitive)' })),
+    label: Type.Optional(Type.Array(Type.String({ maxLength: 256, pattern: '^[^=]+=.*$' }), { maxItems: 16, description: 'k=v: agents whose label k is v (repeat for several, all must hold)' })),
+    sort: Type.Optional(Type.Union([Type.Literal('id'), Type.Literal('severity')], { default: 'id', description: 'id (default) or severity: worst status first, then hostname, then id' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
   },
@@ -62,6 +64,8 @@ export const DriftSchema = Type.Object({
 
 export const AgentDetailSchema = Type.Object({
   agent: AgentRowSchema,
+  /** The collector that measured the agent (its --name). */
+  collector: Type.String(),
   firstSeenMs: Type.Number(),
   reportId: Type.String(),
   seq: Type.Integer(),
@@ -79,10 +83,24 @@ export const AgentDetailSchema = Type.Object({
     hostSynchronized: Nullable(Type.Boolean()),
   }),
   drift: Nullable(DriftSchema),
+  /** The policy's limits for this agent (its rules applied), e.g. to draw them on a plot. */
+  limits: Type.Object({ offset: Type.Object({ enabled: Type.Boolean(), warnMs: Type.Number(), failMs: Type.Number() }) }),
   /** Present when the libvirt audit is configured: the domain joined by SMBIOS UUID and its libvirt-clock verdict, or why there is none. */
   libvirt: Type.Optional(
     Type.Object({
       domain: Nullable(Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String(), live: Type.Boolean() })),
+      clock: Type.Optional(
+        Nullable(
+          Type.Object({
+            offset: Type.String(),
+            adjustment: Nullable(Type.String()),
+            basis: Nullable(Type.String()),
+            timezone: Nullable(Type.String()),
+            start: Nullable(Type.String()),
+            timers: Type.Array(Type.Object({ name: Type.String(), tickpolicy: Nullable(Type.String()), present: Nullable(Type.String()), track: Nullable(Type.String()) })),
+          }),
+        ),
+      ),
       check: Nullable(
         Type.Object({
           status: Type.String(),

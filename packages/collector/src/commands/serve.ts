@@ -51,8 +51,8 @@ export const serveCommand: Command = {
     try {
       app = await buildApp({
         store,
-        collectorName: cfg.name,
         policy: cfg.policy ?? undefined,
+        name: cfg.name,
         hostClock,
         agentTokens: cfg.agentTokens,
         readTokens: cfg.readTokens,

@@ -9,6 +9,7 @@ import { agentVerdict } from '../agent-verdict.js';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import { statusesBefore } from '../libvirt/check.js';
+import { SEVERITY_ORDER } from '../store/types.js';
 import {
   AgentDetailQuery,
   AgentDetailSchema,
@@ -67,24 +68,29 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       }
       const offset = q.offset ?? 0;
       const limit = q.limit ?? 1000;
+      const sort = q.sort ?? 'id';
+      const labels = Object.fromEntries((q.label ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
       const nowMs = clock.now();
       const audit = ctx.libvirt;
       if (audit?.hasDomains) {
         // The libvirt-clock check can only make a status worse (libvirt/check.ts): a status filter
-        // reads every row that can end in a wanted status, counts the check, then filters and pages.
-        if (statuses) {
-          const wide = await store.listAgents({ nowMs, statuses: statusesBefore(statuses), q: q.q, offset: 0, limit: Number.MAX_SAFE_INTEGER });
-          const rows = (await audit.overlay(wide.rows, store, compliance, nowMs)).filter((r) => statuses.includes(r.status));
-          return reply.type(JSON_TYPE).send(JSON.stringify({ total: rows.length, offset, limit, agents: rows.slice(offset, offset + limit) }));
+        // or a worst-first order reads every row that can end in a wanted status, counts the check,
+        // then filters, sorts and pages.
+        if (statuses || sort === 'severity') {
+          const wide = await store.listAgents({ nowMs, statuses: statuses && statusesBefore(statuses), q: q.q, labels, sort, offset: 0, limit: Number.MAX_SAFE_INTEGER });
+          let rows = await audit.overlay(wide.rows, store, compliance, nowMs);
+          if (statuses) rows = rows.filter((r) => statuses.includes(r.status));
+          if (sort === 'severity') rows.sort((a, b) => SEVERITY_ORDER.indexOf(a.status) - SEVERITY_ORDER.indexOf(b.status));
+          return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: rows.length, offset, limit, agents: rows.slice(offset, offset + limit) }));
         }
-        const page = await store.listAgents({ nowMs, q: q.q, offset, limit });
+        const page = await store.listAgents({ nowMs, q: q.q, labels, offset, limit });
         const rows = await audit.overlay(page.rows, store, compliance, nowMs);
-        return reply.type(JSON_TYPE).send(JSON.stringify({ total: page.total, offset, limit, agents: rows }));
+        return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: page.total, offset, limit, agents: rows }));
       }
-      const page = await store.listAgents({ nowMs, statuses, q: q.q, offset, limit });
+      const page = await store.listAgents({ nowMs, statuses, q: q.q, labels, sort, offset, limit });
       // JSON.stringify is 3× faster than the schema serializer on this shape (records of labels
       // and checks); the rows have exactly the schema's fields.
-      return reply.type(JSON_TYPE).send(JSON.stringify({ total: page.total, offset, limit, agents: page.rows }));
+      return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: page.total, offset, limit, agents: page.rows }));
     },
   );
 
@@ -119,6 +125,7 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const d = driftPpm(points, steps.map((s) => s.atMs));
       return {
         agent: view.agent,
+        collector: ctx.name,
         firstSeenMs: a.firstSeenMs,
         reportId: a.reportId,
         seq: a.seq,
@@ -136,6 +143,7 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
           hostSynchronized: m.hostSynchronized,
         },
         drift: d ? { ...d, steps: steps.length, fromMs: from, toMs: to } : null,
+        limits: { offset: compliance.resolve(a.report).offset },
         changes: versions.map((v) => ({ hash: v.hash, firstSeenMs: v.firstSeenMs })),
         report: a.report,
       };

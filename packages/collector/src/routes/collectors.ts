@@ -12,7 +12,7 @@ import { requireReadToken } from './read-auth.js';
 export async function collectorRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
   requireReadToken(app, ctx);
   app.get('/v1/collectors', { schema: { summary: "The fleet's collectors and each one's own NTP state", tags: ['fleet'] } }, async () => {
-    const self = { name: ctx.collectorName, lastSeenMs: ctx.clock.now(), hostSynchronized: ctx.hostClock.current().synchronized };
+    const self = { name: ctx.name, lastSeenMs: ctx.clock.now(), hostSynchronized: ctx.hostClock.current().synchronized };
     const store = ctx.store;
     const list = isSharedStore(store) ? await store.collectors() : [];
     if (!list.some((c) => c.name === self.name)) list.push(self);

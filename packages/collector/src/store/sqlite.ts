@@ -38,6 +38,7 @@ import {
   type Statements,
 } from './sqlite-sql.js';
 import {
+  SEVERITY_ORDER,
   STORED_CHECKS,
   type AgentDetailRecord,
   type AgentPeriodRecord,
@@ -330,15 +331,19 @@ export class SqliteStore implements Store {
     }
   }
 
-  private listStatement(statuses: number, hasQ: boolean) {
-    const key = `${statuses}:${hasQ}`;
+  private listStatement(statuses: number, hasQ: boolean, labels: number, sort: 'id' | 'severity') {
+    const key = `${statuses}:${hasQ}:${labels}:${sort}`;
     let st = this.listStatements.get(key);
     if (!st) {
       const where: string[] = [];
       if (statuses > 0) where.push(`(${STATUS_SQL}) IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`);
       if (hasQ) where.push(`(agent_id LIKE @q ESCAPE '\\' OR hostname LIKE @q ESCAPE '\\')`);
+      // labels is a JSON object (k -> v): json_each walks it without building a path from the key.
+      for (let i = 0; i < labels; i++) where.push(`EXISTS (SELECT 1 FROM json_each(labels) WHERE key = @lk${i} AND value = @lv${i})`);
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const page = `${w} ORDER BY agent_id LIMIT @limit OFFSET @offset`;
+      const severity = `CASE ${STATUS_SQL} ${SEVERITY_ORDER.map((st, i) => `WHEN '${st}' THEN ${i}`).join(' ')} ELSE ${SEVERITY_ORDER.length} END`;
+      const order = sort === 'severity' ? `${severity}, hostname, agent_id` : 'agent_id';
+      const page = `${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
       st = {
         keys: this.db.prepare(`SELECT agent_key, version, ${STATUS_SQL} FROM agent_latest ${page}`).raw(),
         rows: this.db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest ${page}`).raw(),
@@ -358,9 +363,11 @@ export class SqliteStore implements Store {
     this.assertOpen();
     const statuses = [...new Set(query.statuses ?? [])];
     const q = query.q && query.q.length > 0 ? query.q : null;
-    const st = this.listStatement(statuses.length, q !== null);
+    const labels = Object.entries(query.labels ?? {});
+    const st = this.listStatement(statuses.length, q !== null, labels.length, query.sort ?? 'id');
     const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
     statuses.forEach((s, i) => (params[`s${i}`] = s));
+    labels.forEach(([k, v], i) => ((params[`lk${i}`] = k), (params[`lv${i}`] = v)));
     if (q !== null) params.q = likePattern(q);
     const total = st.count.get(params) as number;
     const keys = st.keys.all(params) as [number, number, AgentStatus][];

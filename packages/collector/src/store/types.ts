@@ -91,9 +91,16 @@ export interface AgentQuery {
   statuses?: readonly AgentStatus[];
   /** Case-insensitive substring of id or hostname. */
   q?: string;
+  /** Every one of these labels has exactly this value. */
+  labels?: Readonly<Record<string, string>>;
+  /** 'id' (default): by agent id; 'severity': worst status first (SEVERITY_ORDER), then hostname, then id. */
+  sort?: 'id' | 'severity';
   offset: number;
   limit: number;
 }
+
+/** Worst first: the order of the fleet page, the status CLI and the exports. */
+export const SEVERITY_ORDER: readonly AgentStatus[] = ['noncompliant', 'stale', 'unknown', 'warning', 'compliant'];
 
 export interface AgentPage {
   total: number;
