@@ -6,7 +6,7 @@
 //   3. copy the running node binary and inject the blob as the NODE_SEA_BLOB note with postject,
 //      flipping the sentinel fuse that tells node to run the blob instead of parsing its own flags.
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -68,14 +68,21 @@ export function buildSea({ cjsFile, workDir, outFile, nodeBinary = process.execP
   // disableExperimentalSEAWarning: the agent's stderr is its log; the warning would be noise in
   // every journal line of a start.
   writeFileSync(seaConfig, `${JSON.stringify({ main: cjsFile, output: blob, disableExperimentalSEAWarning: true }, null, 2)}\n`);
-  execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+  quiet(nodeBinary, ['--experimental-sea-config', seaConfig]);
   copyFileSync(nodeBinary, outFile);
   chmodSync(outFile, 0o755);
   const postjectCli = require.resolve('postject/dist/cli.js');
-  execFileSync(process.execPath, [postjectCli, outFile, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  quiet(process.execPath, [postjectCli, outFile, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
   return { file: outFile, bytes: statSync(outFile).size };
+}
+
+/**
+ * Runs a build step with its output kept (LIEF, inside postject, warns about the unnamed note
+ * section it adds, once per section); the output is shown only when the step fails.
+ */
+function quiet(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
 }
 
 /**

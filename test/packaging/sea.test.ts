@@ -62,6 +62,11 @@ t.test('the single executable, with no node in reach', { skip }, async (t) => {
     t.same({ ...report.ntp, lastSyncAgeS: 0 }, { ...ref.ntp, lastSyncAgeS: 0 }, 'ntp as with node');
     t.same(report.timezone.name, ref.timezone.name);
     t.same(report.rtc.mode, ref.rtc.mode);
+    // A config file and the environment, with the precedence flags > env > file.
+    const d = t.testdir({ 'agent.json': JSON.stringify({ id: 'from-file', labels: { site: 'file' }, interval: 30, root: fixture }) });
+    const c = await runWithoutNode(exe, ['--print', '--config', path.join(d, 'agent.json'), '--replay', replay], { CLOCKWATCH_ID: 'from-env' });
+    t.equal(c.code, 0, c.stderr);
+    t.match(JSON.parse(c.stdout), { agent: { id: 'from-env', labels: { site: 'file' }, intervalS: 30 }, clocksource: { current: 'kvm-clock' } });
     const bad = await runWithoutNode(exe, ['--interval', 'soon']);
     t.equal(bad.code, 2);
     t.match(bad.stderr, /^clockwatch-agent: --interval: /);
