@@ -16,7 +16,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
-import { openStoreReadOnly } from './common.js';
+import { isPostgresUrl } from '../store/postgres.js';
+import { openSqliteStore } from '../store/sqlite.js';
 import type { Command } from './types.js';
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -101,7 +102,15 @@ export const backupCommand: Command = {
     if (outAbs === path.resolve(db)) throw new ConfigError(`${sources.out}: is the database itself`);
     if (!existsSync(path.dirname(outAbs))) throw new ConfigError(`${sources.out}: directory ${path.dirname(outAbs)} does not exist`);
     if (existsSync(outAbs) && v.force !== true) throw new ConfigError(`${sources.out}: ${out} exists (--force replaces it)`);
-    const store = openStoreReadOnly(db, sources.db ?? '--db');
+    // SQLite's backup API; a PostgreSQL store is backed up with PostgreSQL's own tools.
+    if (isPostgresUrl(db)) throw new ConfigError(`${sources.db ?? '--db'}: backup copies a SQLite file; back up a PostgreSQL store with pg_dump or pg_basebackup`);
+    if (!existsSync(db)) throw new ConfigError(`${sources.db ?? '--db'}: ${db} does not exist`);
+    let store: ReturnType<typeof openSqliteStore>;
+    try {
+      store = openSqliteStore({ path: db, readonly: true });
+    } catch (err) {
+      throw new ConfigError(`${sources.db ?? '--db'}: cannot open ${db}: ${(err as Error).message}`);
+    }
     try {
       const started = performance.now();
       const r = await backupDatabase(store.db, outAbs);
