@@ -559,6 +559,15 @@ t.test('/v1/libvirt lists domains, their verdicts, and what has no partner', asy
   t.match(localtime.check.recommendedXml, /^<clock offset='utc'>/);
 });
 
+t.test('runbooks: an unknown check id is a coded 404 (test/collector/runbooks.test.ts serves the rest)', async (t) => {
+  const { app, close } = await appWith();
+  t.teardown(close);
+  const r = await call(app, { method: 'GET', url: '/docs/checks/no-such-check' });
+  t.equal(r.status, 404);
+  t.equal(r.body.code, 'CW_ERR_RUNBOOK_NOT_FOUND');
+  t.equal((await call(app, { method: 'GET', url: '/docs/checks/rtc' })).status, 200);
+});
+
 t.test('every error code of the catalog is produced by some test above', async (t) => {
   // Server-side codes that no request can produce on purpose; CW_ERR_REQUEST_TIMEOUT needs a real
   // socket that stalls (test/fault/abusive.test.ts), which inject() has not.
