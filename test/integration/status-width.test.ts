@@ -60,7 +60,7 @@ t.test('status fits --width and puts reasons on their own lines', async (t) => {
     else t.match(r.stdout, /shanghai-app-server-01\.example\.internal \(rtc-local-long-id\)/, 'wide enough: the whole name');
     if (width === 160) t.ok(agents.every((l) => /seen \d+ (s|min) ago$|seen [\d.]+ h ago$/.test(l)), 'wide: the figures on the agent line');
   }
-  // The 160-column output of the issue: no agent line wraps, reasons are whole sentences.
+  // In 160 columns no agent line wraps and a short reason stays on one line.
   const wide = runCli(['status', '--db', db, '--width', '160']).stdout;
   t.match(wide, /\n {4}rtc fail: [^\n]+/);
 
