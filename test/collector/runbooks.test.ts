@@ -8,6 +8,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECK_IDS, runbookFile, runbookUrl } from '@clockwatch/shared';
+import { newToken, parseTokensText } from '@clockwatch/collector';
 import { appWith, repoRoot } from './helpers.js';
 import { headingSlug, markdownToHtml } from '../../packages/collector/dist/runbook-html.js';
 
@@ -77,6 +78,13 @@ t.test('GET /docs/checks/:id serves each runbook', async (t) => {
     t.equal(r.json().code, 'CW_ERR_RUNBOOK_NOT_FOUND');
     t.match(r.json().message, /the checks are clocksource, offset, rtc/);
   }
+});
+
+t.test('runbooks are open on a collector with --read-tokens (they hold no fleet data)', async (t) => {
+  const { app, close } = await appWith({ readTokens: parseTokensText(newToken().line) });
+  t.teardown(close);
+  t.equal((await app.inject({ method: 'GET', url: '/v1/agents' })).statusCode, 401, 'the fleet needs the token');
+  t.equal((await app.inject({ method: 'GET', url: '/docs/checks/ntp' })).statusCode, 200, 'a runbook does not');
 });
 
 t.test('the markdown renderer escapes and keeps only safe links', async (t) => {
