@@ -349,15 +349,15 @@ t.test('/metrics is valid Prometheus exposition with per-agent and collector ser
   const samples = parsePrometheus(res.body);
   const get = (name: string, labels: Record<string, string> = {}) =>
     samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  t.equal(get('clockwatch_agent_offset_seconds', { agent_id: 'vm-1' }), 0.25);
-  t.ok(Math.abs((get('clockwatch_agent_uncertainty_seconds', { agent_id: 'vm-1' }) as number) - 0.000201) < 1e-6);
-  t.ok(Math.abs((get('clockwatch_agent_rtc_offset_seconds', { agent_id: 'vm-1' }) as number) - 0.5) < 0.01);
-  t.equal(get('clockwatch_agent_check_compliant', { agent_id: 'vm-1', check: 'offset' }), 0, 'offset 250 ms warns');
-  t.equal(get('clockwatch_agent_check_compliant', { agent_id: 'vm-1', check: 'clocksource' }), 1);
-  t.equal(get('clockwatch_agent_clocksource_info', { agent_id: 'vm-1', clocksource: 'kvm-clock' }), 1);
-  t.equal(get('clockwatch_agent_status', { agent_id: 'vm-1', status: 'warning' }), 1);
-  t.ok((get('clockwatch_agent_last_report_timestamp_seconds', { agent_id: 'vm-1' }) as number) > now / 1000 - 5);
-  t.equal(get('clockwatch_agent_info', { agent_id: 'vm-2', hostname: 'web "2" \\ x' }), 1, 'label values escaped and read back');
+  t.equal(get('clockwatch_agent_offset_seconds', { agent: 'vm-1' }), 0.25);
+  t.ok(Math.abs((get('clockwatch_agent_offset_uncertainty_seconds', { agent: 'vm-1' }) as number) - 0.000201) < 1e-6);
+  t.ok(Math.abs((get('clockwatch_agent_rtc_offset_seconds', { agent: 'vm-1' }) as number) - 0.5) < 0.01);
+  t.equal(get('clockwatch_agent_check_status', { agent: 'vm-1', check: 'offset', status: 'warn' }), 1, 'offset 250 ms warns');
+  t.equal(get('clockwatch_agent_check_status', { agent: 'vm-1', check: 'clocksource', status: 'pass' }), 1);
+  t.equal(get('clockwatch_agent_clocksource_info', { agent: 'vm-1', clocksource: 'kvm-clock' }), 1);
+  t.equal(get('clockwatch_agent_status', { agent: 'vm-1', status: 'warning' }), 1);
+  t.ok((get('clockwatch_agent_last_report_timestamp_seconds', { agent: 'vm-1' }) as number) > now / 1000 - 5);
+  t.equal(get('clockwatch_agent_info', { agent: 'vm-2', hostname: 'web "2" \\ x' }), 1, 'label values escaped and read back');
   t.equal(get('clockwatch_fleet_agents', { status: 'warning' }), 1);
   t.equal(get('clockwatch_fleet_agents', { status: 'compliant' }), 1);
   t.equal(get('clockwatch_ingest_reports_total', { result: 'stored' }), 2);
@@ -557,6 +557,15 @@ t.test('/v1/libvirt lists domains, their verdicts, and what has no partner', asy
   t.equal(localtime.check.status, 'fail', 'Linux (libosinfo) under offset=localtime');
   t.equal(localtime.check.familySource, 'libosinfo');
   t.match(localtime.check.recommendedXml, /^<clock offset='utc'>/);
+});
+
+t.test('runbooks: an unknown check id is a coded 404 (test/collector/runbooks.test.ts serves the rest)', async (t) => {
+  const { app, close } = await appWith();
+  t.teardown(close);
+  const r = await call(app, { method: 'GET', url: '/docs/checks/no-such-check' });
+  t.equal(r.status, 404);
+  t.equal(r.body.code, 'CW_ERR_RUNBOOK_NOT_FOUND');
+  t.equal((await call(app, { method: 'GET', url: '/docs/checks/rtc' })).status, 200);
 });
 
 t.test('every error code of the catalog is produced by some test above', async (t) => {

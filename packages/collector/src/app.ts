@@ -285,6 +285,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);
   await app.register(pageRoutes, { ctx });
+  await app.register((await import('./routes/runbooks.js')).runbookRoutes);
 
   const retention = options.retention
     ? new RetentionScheduler({

@@ -37,6 +37,7 @@ export const Errors = {
   // lookups
   AGENT_NOT_FOUND: { statusCode: 404, message: 'no such agent' },
   ROUTE_NOT_FOUND: { statusCode: 404, message: 'no such route' },
+  RUNBOOK_NOT_FOUND: { statusCode: 404, message: 'no runbook for that check' },
   // exports and the libvirt audit
   EXPORTS_NOT_CONFIGURED: { statusCode: 404, message: 'exports are not configured on this collector (start it with --export-dir DIR)' },
   EXPORT_NOT_FOUND: { statusCode: 404, message: 'no export file of that name' },

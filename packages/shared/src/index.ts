@@ -13,3 +13,4 @@ export * from './evaluate.js';
 export * from './format.js';
 export * from './runner.js';
 export * from './libvirt.js';
+export * from './runbooks.js';

@@ -1,6 +1,6 @@
 /**
- * `clockwatch-collector status [--db PATH | --url URL] [--json]`: the fleet in the terminal, one
- * line per agent with the failing checks and their reasons.
+ * `clockwatch-collector status [--db PATH | --url URL] [--json] [--width N]`: the fleet in the
+ * terminal, one line per agent fitted to the width, the failing checks and their reasons below it.
  *
  * - `--db` reads the database file read-only (no server needed) and judges each agent's latest
  *   report as of now, as GET /v1/agents/:id does (same policy with --policy; the libvirt-clock
@@ -16,7 +16,7 @@ import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
 import type { AgentSummary } from '../store/types.js';
 import { libvirtAuditFor, LIBVIRT_OPTIONS, openStoreReadOnly, readFileOr } from './common.js';
-import { formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
+import { DEFAULT_WIDTH, formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
 import type { Command, CommandIO } from './types.js';
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -40,6 +40,17 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'readToken', flag: 'read-token', arg: 'TOKEN', help: 'read token for a collector started with --read-tokens', parse: nonEmpty },
   { key: 'readTokenFile', flag: 'read-token-file', arg: 'FILE', help: 'file holding the read token', parse: nonEmpty },
   { key: 'json', flag: 'json', help: 'print JSON for scripts', boolean: true, parse: (t) => t !== 'false' },
+  {
+    key: 'width',
+    flag: 'width',
+    arg: 'N',
+    help: `fit the table to N columns (default: the terminal's width, ${DEFAULT_WIDTH} when stdout is not a terminal)`,
+    parse: (t) => {
+      const n = Number(t);
+      if (!/^\d+$/.test(t) || n < 40 || n > 1000) throw new Error(`expected a number of columns from 40 to 1000, got '${t}'`);
+      return n;
+    },
+  },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'with --db: compliance policy (JSON); default built-in', parse: nonEmpty },
   ...LIBVIRT_OPTIONS,
   { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options', parse: nonEmpty },
@@ -87,13 +98,14 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
   }
 }
 
-function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
+function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'rtcOffsetS' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
   return {
     id: row.id,
     hostname: row.hostname,
     status: row.status,
     offsetMs: row.offsetMs,
     uncertaintyMs: row.uncertaintyMs,
+    rtcOffsetS: row.rtcOffsetS,
     lastSeenMs: row.lastSeenMs,
     checks: row.checks,
     problems: problemsOf(row.checks, reasons),
@@ -166,7 +178,7 @@ export const statusCommand: Command = {
   summary: 'the fleet in the terminal: one line per agent, failing checks with reasons',
   async run(io) {
     if (io.argv.includes('--help') || io.argv.includes('-h')) {
-      io.out(helpText('usage: clockwatch-collector status [--db PATH | --url URL] [--json]', OPTIONS));
+      io.out(helpText('usage: clockwatch-collector status [--db PATH | --url URL] [--json] [--width N]', OPTIONS));
       return 0;
     }
     const { values: v, sources, positionals } = parseOptions(OPTIONS, io.argv, io.env, 'config');
@@ -200,7 +212,8 @@ export const statusCommand: Command = {
       return 0;
     }
     const color = io.isTTY?.stdout === true && (io.env.NO_COLOR === undefined || io.env.NO_COLOR === '');
-    io.out(formatStatus(doc, { color }));
+    const width = (v.width as number | undefined) ?? (io.columns !== undefined && io.columns > 0 ? io.columns : DEFAULT_WIDTH);
+    io.out(formatStatus(doc, { color, width }));
     return 0;
   },
 };
