@@ -32,7 +32,7 @@ if (!admin) {
   t.test('two collectors, one database: real agents report to each, both views equal', async (t) => {
     const url = await freshDatabase(t, admin);
     const a = await startCollector(t, { db: url, args: ['--name', 'host-a'] });
-    const b = await startCollector(t, { db: url, args: ['--name', 'host-b'] });
+    const b = await startCollector(t, { db: url, args: ['--name', 'host-b', '--metrics-scope', 'fleet'] });
     const dir = t.testdir();
     const run = async (c: { url: string }, id: string) => {
       const ag = startAgent(t, ['--once', '--collector', c.url, '--spool', join(dir, id), '--root', fixtureRoot('kvm-guest'), '--id', id, '--samples', '2']);
@@ -65,6 +65,10 @@ if (!admin) {
     const cols = (await (await fetch(`${b.url}/v1/collectors`)).json()) as { store: string; collectors: { name: string; self: boolean; hostSynchronized: boolean | null }[] };
     t.equal(cols.store, 'postgres');
     t.same(cols.collectors.map((x) => [x.name, x.self]).sort(), [['host-a', false], ['host-b', true]], "every collector of the fleet is listed, with its own NTP state");
+    const agentsIn = async (c: { url: string }) =>
+      [...(await (await fetch(`${c.url}/metrics`)).text()).matchAll(/^clockwatch_agent_info\{agent="([^"]+)"[^}]*collector="([^"]+)"/gm)].map((m) => `${m[1]}@${m[2]}`).sort();
+    t.same(await agentsIn(a), ['guest-on-a1@host-a', 'guest-on-a2@host-a'], '/metrics of a collector: the agents it measured (--metrics-scope own, the default)');
+    t.same(await agentsIn(b), ['guest-on-a1@host-a', 'guest-on-a2@host-a', 'guest-on-b1@host-b'], '/metrics with --metrics-scope fleet: the whole fleet');
     await a.kill('SIGTERM');
     await b.kill('SIGTERM');
   });

@@ -38,6 +38,8 @@ import { COLLECTOR_VERSION } from './version.js';
 import { AnchoredWallClock, type WallClock } from './wall-clock.js';
 
 export interface AppOptions {
+  /** /metrics per-agent series: the agents this collector measured ('own', default) or the whole fleet. */
+  metricsScope?: 'own' | 'fleet';
   store: Store;
   policy?: PolicyDocument;
   /** The host's own NTP state; default: unknown. */
@@ -174,6 +176,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     hostClock,
     nowMs: () => clock.now(),
     defaultMetrics: options.defaultMetrics ?? true,
+    scope: { kind: options.metricsScope ?? 'own', collector: options.name ?? hostname() },
     clockSteps: clock instanceof AnchoredWallClock ? () => clock.steps : undefined,
   });
   const committer = new GroupCommitter(store, (f) => {

@@ -29,6 +29,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
   { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'metricsScope', flag: 'metrics-scope', arg: 'own|fleet', help: '/metrics per-agent series: the agents this collector measured, or the whole fleet of a shared store', default: 'own', parse: oneOf('own', 'fleet') },
   { key: 'name', flag: 'name', arg: 'NAME', help: "this collector's name, shown with every agent it measured (API, page); default: the host name", parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
@@ -82,6 +83,7 @@ export interface ServeConfig {
   db: string;
   /** This collector's name (--name, default the hostname). */
   name: string;
+  metricsScope: 'own' | 'fleet';
   durability: Durability;
   policy: PolicyDocument | null;
   policyFile: string | null;
@@ -190,6 +192,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     listen: listenAddress(v.listen as string),
     db: v.db as string,
     name: (v.name as string | undefined) ?? hostname(),
+    metricsScope: v.metricsScope as 'own' | 'fleet',
     durability: v.durability as Durability,
     policy,
     policyFile,

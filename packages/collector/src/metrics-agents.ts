@@ -65,7 +65,8 @@ export function renderAgentMetrics(rows: readonly AgentSummary[]): string {
   const counts = new Map<string, number>(AGENT_STATUSES.map((x) => [x, 0]));
   for (const a of rows) {
     const id = `agent="${escapeLabelValue(a.id)}"`;
-    info.lines.push(`{${id},hostname="${escapeLabelValue(a.hostname)}",system_uuid="${escapeLabelValue(a.systemUuid ?? '')}"} 1`);
+    const by = a.collector ? `,collector="${escapeLabelValue(a.collector)}"` : '';
+    info.lines.push(`{${id},hostname="${escapeLabelValue(a.hostname)}",system_uuid="${escapeLabelValue(a.systemUuid ?? '')}"${by}} 1`);
     let own = '';
     const seen = new Set<string>();
     for (const k of Object.keys(a.labels).sort()) {

@@ -18,6 +18,12 @@ export interface MetricsOptions {
   nowMs: () => number;
   /** process_* and nodejs_* metrics (off in tests that build many apps). */
   defaultMetrics?: boolean;
+  /**
+   * Per-agent series for the agents this collector measured ('own', the default: with a store
+   * shared by many collectors each one is scraped for its own guests, and no series is doubled),
+   * or for the whole fleet ('fleet': one collector answers for all).
+   */
+  scope?: { kind: 'own' | 'fleet'; collector: string };
   /** Wall-clock steps the collector's own sub-ms clock detected. */
   clockSteps?: () => number;
 }
@@ -134,6 +140,9 @@ export class CollectorMetrics {
   async render(): Promise<string> {
     const own = await this.registry.metrics();
     const page = await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES });
-    return own + renderAgentMetrics(page.rows);
+    const scope = this.options.scope;
+    // A row without a collector comes from a store of one collector: this one.
+    const rows = scope?.kind === 'own' ? page.rows.filter((r) => r.collector == null || r.collector === scope.collector) : page.rows;
+    return own + renderAgentMetrics(rows);
   }
 }

@@ -53,6 +53,7 @@ export const serveCommand: Command = {
         store,
         policy: cfg.policy ?? undefined,
         name: cfg.name,
+        metricsScope: cfg.metricsScope,
         hostClock,
         agentTokens: cfg.agentTokens,
         readTokens: cfg.readTokens,

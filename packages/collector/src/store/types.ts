@@ -70,6 +70,8 @@ export type WriteOutcome = 'stored' | 'duplicate' | 'conflict';
 export interface AgentSummary {
   id: string;
   hostname: string;
+  /** The collector that measured the latest report (a store shared by many collectors keeps it; else absent). */
+  collector?: string | null;
   status: AgentStatus;
   lastSeenMs: number;
   atMs: number;
