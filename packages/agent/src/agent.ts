@@ -52,6 +52,11 @@ export class Agent {
   private readonly clock: WallClock;
   private spool: Spool | null = null;
   private client: Client | null = null;
+  private ClientClass: typeof Client | null = null;
+  /** The collector's dedicated time listener (named by its clockwatch-time-port header). */
+  private timeClient: { port: number; client: Client } | null = null;
+  /** A time port that failed, and until when the exchange stays on the collector URL. */
+  private timePortFailed: { port: number; untilMs: number } | null = null;
   private staticFacts: StaticFacts | null = null;
   private info: AgentInfo | null = null;
   private spawns = 0;
@@ -131,10 +136,39 @@ export class Agent {
     if (!this.client) {
       // Loaded on first use: --print and the pull endpoint never pay for undici.
       const { Client } = await import('undici');
+      this.ClientClass = Client;
       // One connection, kept alive across cycles: the exchange and the pushes share it.
       this.client = new Client(url.origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: this.config.timeoutMs } });
     }
     return { client: this.client, basePath: url.pathname.replace(/\/+$/, '') };
+  }
+
+  /**
+   * A connection to the advertised time port on the collector's host (same scheme, so the same
+   * TLS certificate), or null while that port is in its back-off after a failure.
+   */
+  private timeDispatcher(port: number): Client | null {
+    const now = Date.now();
+    if (this.timePortFailed && this.timePortFailed.port === port && now < this.timePortFailed.untilMs) return null;
+    if (this.timeClient?.port === port) return this.timeClient.client;
+    void this.timeClient?.client.close().catch(() => undefined);
+    const url = new URL(this.config.collector);
+    const Client = this.ClientClass!;
+    // url.hostname keeps an IPv6 literal's brackets.
+    const origin = `${url.protocol}//${url.hostname}:${port}`;
+    // A firewalled port must not hold the cycle for the whole --timeout: 2 s to connect at most.
+    const client = new Client(origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: Math.min(2000, this.config.timeoutMs) } });
+    this.timeClient = { port, client };
+    return client;
+  }
+
+  private timePortFailure(port: number, err: unknown): void {
+    // An hour on the collector URL, then try again (the port may have been opened meanwhile).
+    this.timePortFailed = { port, untilMs: Date.now() + 3_600_000 };
+    const c = this.timeClient;
+    this.timeClient = null;
+    void c?.client.close().catch(() => undefined);
+    this.deps.log.warn(`the collector's time port ${port} did not answer (${err instanceof Error ? err.message : String(err)}): time exchange on the collector URL for the next hour`);
   }
 
   /** Collects one report. `probe`: run the time exchange; `consumeEvents`: take pending steps into it. */
@@ -148,7 +182,16 @@ export class Agent {
     const timeProbe = opts.probe
       ? async () => {
           const { client, basePath } = await this.dispatcher();
-          return runTimeExchange({ dispatcher: client, basePath, clock: this.clock, samples: this.config.samples, timeoutMs: this.config.timeoutMs, token: this.config.token });
+          return runTimeExchange({
+            dispatcher: client,
+            basePath,
+            clock: this.clock,
+            samples: this.config.samples,
+            timeoutMs: this.config.timeoutMs,
+            token: this.config.token,
+            timeDispatcher: (port) => this.timeDispatcher(port),
+            onTimePortFailure: (port, err) => this.timePortFailure(port, err),
+          });
         }
       : { error: { code: ErrorCodes.PROBE_SKIPPED, message: this.config.mode === 'print' ? '--print: no network' : 'pull endpoint: no exchange with a collector' } };
     return collectReport({
@@ -265,5 +308,7 @@ export class Agent {
   async close(): Promise<void> {
     await this.client?.close().catch(() => undefined);
     this.client = null;
+    await this.timeClient?.client.close().catch(() => undefined);
+    this.timeClient = null;
   }
 }

@@ -27,6 +27,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
+  { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1; off: none)", default: 'auto', parse: timeListenText },
   { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
@@ -63,6 +64,21 @@ function exportInterval(text: string): number {
   }
 }
 
+/** --time-listen: 'auto', 'off' or HOST:PORT. */
+function timeListenText(text: string): string {
+  const t = text.trim();
+  if (t === 'auto' || t === 'off') return t;
+  listenAddress(t);
+  return t;
+}
+
+/** The dedicated time listener's address: auto is the main listener's host and its port + 1 (0 stays 0). */
+export function timeListenAddress(text: string, listen: { host: string; port: number }): { host: string; port: number } | null {
+  if (text === 'off') return null;
+  if (text === 'auto') return { host: listen.host, port: listen.port === 0 ? 0 : listen.port + 1 };
+  return listenAddress(text);
+}
+
 function atLeastOne(text: string): number {
   const n = nonNegativeInt(text);
   if (n < 1) throw new Error(`expected at least 1, got '${text}'`);
@@ -77,6 +93,8 @@ function libvirtUri(text: string): string {
 
 export interface ServeConfig {
   listen: { host: string; port: number };
+  /** The dedicated time listener (null: --time-listen off; the main listener answers /v1/time anyway). */
+  timeListen: { host: string; port: number } | null;
   db: string;
   durability: Durability;
   policy: PolicyDocument | null;
@@ -184,6 +202,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
 
   return Object.freeze({
     listen: listenAddress(v.listen as string),
+    timeListen: timeListenAddress(v.timeListen as string, listenAddress(v.listen as string)),
     db: v.db as string,
     durability: v.durability as Durability,
     policy,

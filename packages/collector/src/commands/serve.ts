@@ -8,6 +8,7 @@ import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import { startTimeService, type TimeService } from '../time/time-service.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -36,6 +37,7 @@ export const serveCommand: Command = {
     }
 
     let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+    let timeService: TimeService | null = null;
     // Loaded here, after the configuration is known to be good (the agent's readers are not small).
     const { agentNtpReader } = await import('../host-ntp.js');
     const hostClock = new CachedHostClock({
@@ -63,6 +65,7 @@ export const serveCommand: Command = {
         maxBatch: cfg.maxBatch,
         rateLimit: { perMinute: cfg.rateLimitPerMinute },
         requestTimeoutMs: cfg.requestTimeoutMs,
+        timePort: () => timeService?.port ?? null,
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,
@@ -96,6 +99,33 @@ export const serveCommand: Command = {
     }
     log.info({ policy: cfg.policyFile ?? 'built-in defaults' }, 'compliance policy');
 
+    // The dedicated time listener first, so that the main listener names it from its first answer.
+    if (cfg.timeListen !== null) {
+      try {
+        timeService = await startTimeService({ ...cfg.timeListen, tls: cfg.tls, requestTimeoutMs: cfg.requestTimeoutMs });
+      } catch (err) {
+        await app.close();
+        await store.close();
+        const code = (err as { code?: string | null }).code;
+        throw new ConfigError(
+          `${cfg.sources.timeListen ?? '--time-listen'}: cannot listen on ${cfg.timeListen.host}:${cfg.timeListen.port}: ${code ?? (err as Error).message} (choose another with --time-listen HOST:PORT, or --time-listen off)`,
+        );
+      }
+      // The worker counts what it answers; /metrics shows it in the same counter as the main route's.
+      const ts = timeService;
+      const counter = app.clockwatch.metrics.timeRequests;
+      let synced = 0;
+      const sync = setInterval(() => {
+        const n = ts.answered();
+        if (n > synced) counter.inc(n - synced);
+        synced = n;
+      }, 1000);
+      sync.unref();
+      app.addHook('onClose', async () => {
+        clearInterval(sync);
+        await ts.close();
+      });
+    }
     let address: string;
     try {
       address = await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
@@ -109,6 +139,11 @@ export const serveCommand: Command = {
       { url: address, db: cfg.db, durability: cfg.durability, retentionDays: cfg.retentionDays, version: COLLECTOR_VERSION },
       `clockwatch-collector listening on ${address}`,
     );
+    if (timeService) {
+      log.info({ timePort: timeService.port }, `time exchange also on port ${timeService.port} (its own thread; agents learn it from the clockwatch-time-port header)`);
+    } else {
+      log.info('--time-listen off: the time exchange shares the main listener with ingest');
+    }
 
     return await new Promise<number>((resolve) => {
       let stopping = false;
