@@ -13,6 +13,7 @@ import { deliverSpool, type DeliverResult } from './deliver.js';
 import type { Logger } from './log.js';
 import { runTimeExchange } from './probe.js';
 import { readIdentity } from './readers/identity.js';
+import { loadRunState, readRunClocks, saveRunState, stepSinceLastRun } from './run-state.js';
 import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
@@ -61,6 +62,8 @@ export class Agent {
   private info: AgentInfo | null = null;
   private spawns = 0;
   private printSeq = 0;
+  /** Steps seen between runs (--once, run-state.ts), for the next report. */
+  private carriedEvents: ReturnType<StepDetector['take']> = [];
   private notBeforeMs = 0;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -134,8 +137,9 @@ export class Agent {
   private async dispatcher(): Promise<{ client: Client; basePath: string }> {
     const url = new URL(this.config.collector);
     if (!this.client) {
-      // Loaded on first use: --print and the pull endpoint never pay for undici.
-      const { Client } = await import('undici');
+      // Loaded on first use: --print and the pull endpoint never pay for undici; and only its
+      // Client (http-client.ts: the whole package costs ~8 MiB more RSS).
+      const { Client } = await import('./http-client.js');
       this.ClientClass = Client;
       // One connection, kept alive across cycles: the exchange and the pushes share it.
       this.client = new Client(url.origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: this.config.timeoutMs } });
@@ -200,7 +204,7 @@ export class Agent {
       static: this.staticFacts!,
       seq,
       timeProbe,
-      events: opts.consumeEvents ? this.steps.take() : this.steps.peek(),
+      events: opts.consumeEvents ? [...this.carriedEvents.splice(0), ...this.steps.take()] : [...this.carriedEvents, ...this.steps.peek()],
       rtc: { hwclock: this.config.hwclock, isRoot: this.deps.isRoot ?? false },
     });
   }
@@ -238,7 +242,19 @@ export class Agent {
 
   /** --once: one report plus whatever is spooled; the verdict of this report decides the exit code. */
   async once(): Promise<OnceResult> {
+    // The timer mode: compare the clocks with the previous run's (run-state.ts), keep them for the next.
+    const prev = loadRunState(this.config.spoolDir);
+    if (prev.problem) this.deps.log.warn(prev.problem);
+    const clocks = readRunClocks();
+    const step = stepSinceLastRun(prev.state, clocks, this.config.stepThresholdMs);
+    if (step) this.carriedEvents.push(step);
     const r = await this.collectAndSpool();
+    try {
+      // After the report holding the step is spooled: a run that dies before never loses a step.
+      saveRunState(this.config.spoolDir, clocks);
+    } catch (err) {
+      this.deps.log.warn(`cannot keep the clock state for the next run: ${(err as Error).message}`);
+    }
     const d = await this.deliver(Date.now() + 30_000);
     const res: IngestResult | undefined = d.results.get(r.reportId);
     if (res) return { exitCode: 0, output: { accepted: true, ...res } };
