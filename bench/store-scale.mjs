@@ -4,7 +4,7 @@
 // would: the fleet view (every agent), one agent's history of the day (1,440 points, a different
 // agent each time), the compliance summary; and one export of the day in all three formats
 // (`clockwatch-collector export`, its own process); also the fleet page of the 100 worst
-// (`?status=noncompliant&limit=100`) and one `/metrics` scrape. At two sizes: the smaller is the
+// (`?status=noncompliant,stale&limit=100`) and one `/metrics` scrape. At two sizes: the smaller is the
 // baseline of the larger, so the ratio says how each figure grows with the fleet. The growth table
 // adds 100,000 agents with one hour of samples at one a minute (full run only) and says how each
 // figure grows with the fleet.
@@ -84,7 +84,7 @@ async function measure(agents, opts) {
     const step = Math.max(1, Math.floor(agents / n));
     q = {
       fleet: await timeGet(dispatcher, collector.url, n + 1, () => `/v1/agents?limit=${agents}`),
-      page: await timeGet(dispatcher, collector.url, n + 1, () => '/v1/agents?status=noncompliant&limit=100'),
+      page: await timeGet(dispatcher, collector.url, n + 1, () => '/v1/agents?status=noncompliant,stale&limit=100'),
       history: await timeGet(dispatcher, collector.url, n + 1, (i) => `/v1/agents/vm-${String((i * step + 1) % agents).padStart(5, '0')}/history?from=${meta.fromMs}&to=${meta.toMs}&limit=1440`),
       summary: await timeGet(dispatcher, collector.url, n + 1, () => '/v1/compliance'),
       metrics: await timeGet(dispatcher, collector.url, Math.min(n, 6) + 1, () => '/metrics'),
@@ -125,7 +125,7 @@ function growthTable(rs) {
     line('samples', (x) => x.samples, (v) => v.toLocaleString('en-US')),
     line('bytes per sample on disk', (x) => x.bytesPerSample, (v) => `${Math.round(v)} B`),
     line('fleet view, every agent (median)', (x) => x.fleet.median, ms),
-    line('fleet page, 100 non-compliant (median)', (x) => x.page.median, ms),
+    line('fleet page, 100 noncompliant or stale (median)', (x) => x.page.median, ms),
     line("one agent's history (all its points, median)", (x) => x.history.median, ms),
     line('compliance summary (median)', (x) => x.summary.median, ms),
     line('/metrics scrape (median)', (x) => x.metrics.median, ms),
@@ -156,7 +156,7 @@ export async function benchStoreScale({ quick = false, fresh = false, log = cons
   const rows = [
     row('bytes per sample on disk (all tables and indexes)', 'B', (x) => x.bytesPerSample, '≤ 120 B', b.bytesPerSample <= 120, `${(b.bytes / 2 ** 30).toFixed(2)} GiB for ${b.samples.toLocaleString('en-US')} samples`),
     row('fleet view GET /v1/agents (every agent), median', 'ms', (x) => x.fleet.median, '≤ 25 ms', b.fleet.median <= 25, `first (cold) ${b.fleet.first.toFixed(0)} ms; max ${b.fleet.max.toFixed(0)} ms; ${(b.fleet.bytes / 2 ** 20).toFixed(1)} MiB JSON`),
-    row('fleet page of the 100 worst (GET /v1/agents?status=noncompliant&limit=100), median', 'ms', (x) => x.page.median, '≤ 5 ms', b.page.median <= 5, `max ${b.page.max.toFixed(1)} ms; ${(b.page.bytes / 1024).toFixed(0)} KiB (?sort=severity does not exist yet: the non-compliant filter stands in)`),
+    row('fleet page of the 100 worst (GET /v1/agents?status=noncompliant,stale&limit=100), median', 'ms', (x) => x.page.median, '≤ 5 ms', b.page.median <= 5, `max ${b.page.max.toFixed(1)} ms; ${(b.page.bytes / 1024).toFixed(0)} KiB (?sort=severity does not exist yet: the noncompliant and stale filter stands in; a stored day lies in the past, so most agents are stale by the time it is queried)`),
     row("one agent's history of the day (1,440 points), median", 'ms', (x) => x.history.median, '≤ 3 ms and ≤ 100 KiB', b.history.median <= 3 && b.history.bytes <= 100 * 1024, `a different agent each request; max ${b.history.max.toFixed(1)} ms; ${(b.history.bytes / 1024).toFixed(0)} KiB`),
     row('compliance summary GET /v1/compliance, median', 'ms', (x) => x.summary.median, '≤ 2 ms', b.summary.median <= 2, `max ${b.summary.max.toFixed(1)} ms`),
     row('/metrics scrape, median', 'ms', (x) => x.metrics.median, '≤ 150 ms', b.metrics.median <= 150, `first ${b.metrics.first.toFixed(0)} ms; max ${b.metrics.max.toFixed(0)} ms; ${(b.metrics.bytes / 2 ** 20).toFixed(1)} MiB of exposition`),

@@ -128,3 +128,52 @@ t.test('serve: a taken --time-listen port and a bad value are named in the error
   t.not(bad.status, 0);
   t.match(bad.stderr, /--time-listen: expected HOST:PORT/);
 });
+
+t.test('serve --time-listen auto: a taken port + 1 falls back to a free port, named in the header', async (t) => {
+  const cli = join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
+  const dir = t.testdir();
+  // Two adjacent ports: the first free for the main listener, the second held by someone else.
+  let main = 0;
+  let blocker: ReturnType<typeof createServer> | null = null;
+  for (let i = 0; i < 20 && !blocker; i++) {
+    const probe = createServer();
+    const p = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise<void>((r) => probe.close(() => r()));
+    const b = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      b.once('error', () => resolve(false));
+      b.listen(p + 1, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) [main, blocker] = [p, b];
+  }
+  t.ok(blocker, 'found a port whose neighbour could be taken');
+  t.teardown(() => blocker?.close());
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [cli, 'serve', '--listen', `127.0.0.1:${main}`, '--db', join(dir, 'c.db'), '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 30_000);
+    const poll = setInterval(() => {
+      if (/"url":"http:\/\/127\.0\.0\.1:\d+"/.test(out)) {
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve();
+      }
+    }, 50);
+  });
+  t.match(out, new RegExp(`port ${main + 1} is taken; the time listener took port \\d+`), 'the fallback is logged');
+  const res = await post(`http://127.0.0.1:${main}`, JSON.stringify({ t1: Date.now() }));
+  await res.body.text();
+  const named = Number(res.headers[TIME_PORT_HEADER]);
+  t.ok(named > 0 && named !== main + 1, `the header names the port it took (${named})`);
+  const direct = await post(`http://127.0.0.1:${named}`, JSON.stringify({ t1: Date.now() }));
+  t.equal(direct.statusCode, 200, 'and it answers there');
+  await direct.body.text();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+});

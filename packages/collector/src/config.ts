@@ -27,7 +27,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
-  { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1; off: none)", default: 'auto', parse: timeListenText },
+  { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1, or any free port when that is taken; off: none)", default: 'auto', parse: timeListenText },
   { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
@@ -95,6 +95,8 @@ export interface ServeConfig {
   listen: { host: string; port: number };
   /** The dedicated time listener (null: --time-listen off; the main listener answers /v1/time anyway). */
   timeListen: { host: string; port: number } | null;
+  /** --time-listen auto: a taken port + 1 falls back to any free port (agents learn it from the header). */
+  timeListenAuto: boolean;
   db: string;
   durability: Durability;
   policy: PolicyDocument | null;
@@ -203,6 +205,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   return Object.freeze({
     listen: listenAddress(v.listen as string),
     timeListen: timeListenAddress(v.timeListen as string, listenAddress(v.listen as string)),
+    timeListenAuto: v.timeListen === 'auto',
     db: v.db as string,
     durability: v.durability as Durability,
     policy,

@@ -101,8 +101,17 @@ export const serveCommand: Command = {
 
     // The dedicated time listener first, so that the main listener names it from its first answer.
     if (cfg.timeListen !== null) {
+      const start = (port: number) => startTimeService({ host: cfg.timeListen!.host, port, tls: cfg.tls, requestTimeoutMs: cfg.requestTimeoutMs });
       try {
-        timeService = await startTimeService({ ...cfg.timeListen, tls: cfg.tls, requestTimeoutMs: cfg.requestTimeoutMs });
+        try {
+          timeService = await start(cfg.timeListen.port);
+        } catch (err) {
+          // auto: port + 1 is a convenience, not a contract (the agents read the port from the
+          // clockwatch-time-port header); taken, any free port does. An explicit port must be that port.
+          if (!(cfg.timeListenAuto && cfg.timeListen.port !== 0 && (err as { code?: string | null }).code === 'EADDRINUSE')) throw err;
+          timeService = await start(0);
+          app.log.warn({ timePort: timeService.port }, `--time-listen auto: port ${cfg.timeListen.port} is taken; the time listener took port ${timeService.port} (choose one with --time-listen HOST:PORT)`);
+        }
       } catch (err) {
         await app.close();
         await store.close();
