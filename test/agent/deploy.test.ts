@@ -50,3 +50,24 @@ t.test('the systemd unit: unprivileged, state directory, verified by systemd-ana
     else t.fail(`systemd-analyze verify: ${e.stderr ?? e.message}`);
   }
 });
+
+t.test('the timer mode: a oneshot --once unit, a one-minute timer, both verified by systemd-analyze', async (t) => {
+  const unit = readFileSync(deploy('clockwatch-agent-once.service'), 'utf8');
+  const timer = readFileSync(deploy('clockwatch-agent-once.timer'), 'utf8');
+  t.match(unit, /^Type=oneshot$/m);
+  t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/clockwatch-agent\/clockwatch-agent\.mjs --once$/m);
+  t.match(unit, /^User=clockwatch-agent$/m);
+  t.match(unit, /^StateDirectory=clockwatch-agent$/m, 'the spool (and the clock state kept across runs) persists');
+  t.match(unit, /^Environment=CLOCKWATCH_SPOOL=\/var\/lib\/clockwatch-agent\/spool$/m);
+  t.match(timer, /^OnUnitActiveSec=60s$/m);
+  t.match(timer, /^AccuracySec=1s$/m);
+  t.match(timer, /^WantedBy=timers\.target$/m);
+  try {
+    const { stderr } = await promisify(execFile)('systemd-analyze', ['verify', deploy('clockwatch-agent-once.service'), deploy('clockwatch-agent-once.timer')], { cwd: '/' });
+    t.equal(stderr.trim(), '', 'no warnings');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT') t.comment('systemd-analyze is not installed: units not verified');
+    else t.fail(`systemd-analyze verify: ${e.stderr ?? e.message}`);
+  }
+});

@@ -67,6 +67,8 @@ export interface AppOptions {
   /** fastify/pino logger options; default: no logging. */
   logger?: FastifyServerOptions['logger'];
   loggerInstance?: FastifyServerOptions['loggerInstance'];
+  /** The dedicated time listener's port, named in every /v1/time answer (serve sets it once it listens). */
+  timePort?: () => number | null;
   /** TLS for the listener (the CLI's --tls-cert/--tls-key). */
   https?: { cert: string | Buffer; key: string | Buffer } | null;
   /** process_* / nodejs_* metrics (default true). */
@@ -277,7 +279,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerEtags(app);
-  await app.register(timeRoutes, { ctx });
+  await app.register(timeRoutes, { ctx, timePort: options.timePort });
   await app.register(reportRoutes, { ctx, bodyLimit });
   await app.register(agentRoutes, { ctx });
   await app.register(complianceRoutes, { ctx });

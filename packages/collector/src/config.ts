@@ -28,6 +28,7 @@ export const DEFAULT_DB = './data/clockwatch.db';
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
+  { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1, or any free port when that is taken; off: none)", default: 'auto', parse: timeListenText },
   { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
   { key: 'metricsScope', flag: 'metrics-scope', arg: 'own|fleet', help: '/metrics per-agent series: the agents this collector measured, or the whole fleet of a shared store', default: 'own', parse: oneOf('own', 'fleet') },
   { key: 'name', flag: 'name', arg: 'NAME', help: "this collector's name, shown with every agent it measured (API, page); default: the host name", parse: nonEmpty },
@@ -66,6 +67,21 @@ function exportInterval(text: string): number {
   }
 }
 
+/** --time-listen: 'auto', 'off' or HOST:PORT. */
+function timeListenText(text: string): string {
+  const t = text.trim();
+  if (t === 'auto' || t === 'off') return t;
+  listenAddress(t);
+  return t;
+}
+
+/** The dedicated time listener's address: auto is the main listener's host and its port + 1 (0 stays 0). */
+export function timeListenAddress(text: string, listen: { host: string; port: number }): { host: string; port: number } | null {
+  if (text === 'off') return null;
+  if (text === 'auto') return { host: listen.host, port: listen.port === 0 ? 0 : listen.port + 1 };
+  return listenAddress(text);
+}
+
 function atLeastOne(text: string): number {
   const n = nonNegativeInt(text);
   if (n < 1) throw new Error(`expected at least 1, got '${text}'`);
@@ -80,6 +96,10 @@ function libvirtUri(text: string): string {
 
 export interface ServeConfig {
   listen: { host: string; port: number };
+  /** The dedicated time listener (null: --time-listen off; the main listener answers /v1/time anyway). */
+  timeListen: { host: string; port: number } | null;
+  /** --time-listen auto: a taken port + 1 falls back to any free port (agents learn it from the header). */
+  timeListenAuto: boolean;
   db: string;
   /** This collector's name (--name, default the hostname). */
   name: string;
@@ -190,6 +210,8 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
 
   return Object.freeze({
     listen: listenAddress(v.listen as string),
+    timeListen: timeListenAddress(v.timeListen as string, listenAddress(v.listen as string)),
+    timeListenAuto: v.timeListen === 'auto',
     db: v.db as string,
     name: (v.name as string | undefined) ?? hostname(),
     metricsScope: v.metricsScope as 'own' | 'fleet',

@@ -12,6 +12,8 @@ export { CollectorMetrics } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';
 export { RetentionScheduler, pruneOnce, pruneCutoffs, DAY_MS } from './retention.js';
 export { AnchoredWallClock, fixedClock, type WallClock } from './wall-clock.js';
+export { startTimeService, TimeListenError, type TimeService, type TimeServiceOptions } from './time/time-service.js';
+export { TIME_PORT_HEADER } from './time/time-exchange.js';
 export * from './store/types.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions, type Durability } from './store/sqlite.js';
 export { parseServeConfig, type ServeConfig } from './config.js';

@@ -71,7 +71,9 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
     sources.push({ source: '/etc/localtime realpath', name: full?.name ?? null, detail: lt.resolved ?? 'does not resolve under the root' });
     if (hop?.right || full?.right) disagreements.push('/etc/localtime is a right/ zone: it counts leap seconds, so local time is off by the TAI−UTC difference');
     if (!lt.resolved) disagreements.push(`/etc/localtime -> ${lt.target} is a dangling link: glibc falls back to UTC`);
-    ltName = hop && isKnownZone(hop.name) ? hop.name : (full?.name ?? hop?.name ?? null);
+    // A link that resolves to a zone file names a zone (its tzif is that file): Intl is asked only
+    // when it does not (ICU's zone data would stay resident, see below).
+    ltName = hop && (lt.tzif !== null || isKnownZone(hop.name)) ? hop.name : (full?.name ?? hop?.name ?? null);
     if (!chosen && !lt.resolved) chosen = { name: 'UTC', source: 'default', tzif: null };
     else if (!chosen && (ltName || lt.tzif)) chosen = { name: ltName, source: '/etc/localtime symlink', tzif: lt.tzif };
   } else if (lt.kind === 'file') {
@@ -122,10 +124,10 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
     const file = f.zoneFile?.(chosenName) ?? null;
     info = file ? tzifAt(file, atMs) : null;
   }
-  const intlOffset = chosenName ? zoneOffsetS(chosenName, atMs) : null;
-  if (info && intlOffset !== null && info.utoffS !== intlOffset) {
-    disagreements.push(`the zone file gives UTC offset ${info.utoffS} s now, Node's tz database ${intlOffset} s for ${chosenName}: one of the tzdata copies is outdated`);
-  }
+  // Intl only when no zone file answers: the guest's zone file is what its libc applies, and the
+  // collector checks the name against the offset with its own tz database. Loading ICU's zone data
+  // costs the agent ~8 MiB of RSS for as long as it runs (bench/README.md, "Agent memory").
+  const intlOffset = !info && chosenName ? zoneOffsetS(chosenName, atMs) : null;
   const offsetS = info?.utoffS ?? intlOffset;
   if (offsetS === null) {
     return { error: { code: ErrorCodes.PARSE, message: `${chosen.source} names ${chosenName ?? 'no zone'}, which neither a zone file nor Intl knows` } };

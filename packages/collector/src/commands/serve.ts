@@ -9,6 +9,7 @@ import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
 import { openStore, redactDbUrl } from '../store/open.js';
 import { isSharedStore, type Store } from '../store/types.js';
+import { startTimeService, type TimeService } from '../time/time-service.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -32,6 +33,7 @@ export const serveCommand: Command = {
     const store: Store = await openStore({ db: cfg.db, where: cfg.sources.db ?? '--db', durability: cfg.durability, backgroundCheckpoint: true, collector: cfg.name });
 
     let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+    let timeService: TimeService | null = null;
     // Loaded here, after the configuration is known to be good (the agent's readers are not small).
     const { agentNtpReader } = await import('../host-ntp.js');
     const hostClock = new CachedHostClock({
@@ -61,6 +63,7 @@ export const serveCommand: Command = {
         maxBatch: cfg.maxBatch,
         rateLimit: { perMinute: cfg.rateLimitPerMinute },
         requestTimeoutMs: cfg.requestTimeoutMs,
+        timePort: () => timeService?.port ?? null,
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,
@@ -94,6 +97,42 @@ export const serveCommand: Command = {
     }
     log.info({ policy: cfg.policyFile ?? 'built-in defaults' }, 'compliance policy');
 
+    // The dedicated time listener first, so that the main listener names it from its first answer.
+    if (cfg.timeListen !== null) {
+      const start = (port: number) => startTimeService({ host: cfg.timeListen!.host, port, tls: cfg.tls, requestTimeoutMs: cfg.requestTimeoutMs });
+      try {
+        try {
+          timeService = await start(cfg.timeListen.port);
+        } catch (err) {
+          // auto: port + 1 is a convenience, not a contract (the agents read the port from the
+          // clockwatch-time-port header); taken, any free port does. An explicit port must be that port.
+          if (!(cfg.timeListenAuto && cfg.timeListen.port !== 0 && (err as { code?: string | null }).code === 'EADDRINUSE')) throw err;
+          timeService = await start(0);
+          app.log.warn({ timePort: timeService.port }, `--time-listen auto: port ${cfg.timeListen.port} is taken; the time listener took port ${timeService.port} (choose one with --time-listen HOST:PORT)`);
+        }
+      } catch (err) {
+        await app.close();
+        await store.close();
+        const code = (err as { code?: string | null }).code;
+        throw new ConfigError(
+          `${cfg.sources.timeListen ?? '--time-listen'}: cannot listen on ${cfg.timeListen.host}:${cfg.timeListen.port}: ${code ?? (err as Error).message} (choose another with --time-listen HOST:PORT, or --time-listen off)`,
+        );
+      }
+      // The worker counts what it answers; /metrics shows it in the same counter as the main route's.
+      const ts = timeService;
+      const counter = app.clockwatch.metrics.timeRequests;
+      let synced = 0;
+      const sync = setInterval(() => {
+        const n = ts.answered();
+        if (n > synced) counter.inc(n - synced);
+        synced = n;
+      }, 1000);
+      sync.unref();
+      app.addHook('onClose', async () => {
+        clearInterval(sync);
+        await ts.close();
+      });
+    }
     let address: string;
     try {
       address = await app.listen({ host: cfg.listen.host, port: cfg.listen.port });
@@ -107,6 +146,11 @@ export const serveCommand: Command = {
       { url: address, db: redactDbUrl(cfg.db), store: store.kind, collector: cfg.name, durability: cfg.durability, retentionDays: cfg.retentionDays, version: COLLECTOR_VERSION },
       `clockwatch-collector listening on ${address}`,
     );
+    if (timeService) {
+      log.info({ timePort: timeService.port }, `time exchange also on port ${timeService.port} (its own thread; agents learn it from the clockwatch-time-port header)`);
+    } else {
+      log.info('--time-listen off: the time exchange shares the main listener with ingest');
+    }
 
     // A store shared by many collectors keeps each one's own NTP state (it is its guests' reference).
     let presence: NodeJS.Timeout | null = null;
