@@ -82,7 +82,19 @@ export const AgentDetailSchema = Type.Object({
   /** Present when the libvirt audit is configured: the domain joined by SMBIOS UUID and its libvirt-clock verdict, or why there is none. */
   libvirt: Type.Optional(
     Type.Object({
-      domain: Nullable(Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String(), live: Type.Boolean() })),
+      domain: Nullable(
+        Type.Object({
+          name: Nullable(Type.String()),
+          uuid: Nullable(Type.String()),
+          source: Type.String(),
+          live: Type.Boolean(),
+          /** When the host last read this domain (host ms), and how long ago, s. */
+          readAtMs: Type.Number(),
+          ageS: Type.Number(),
+          /** Why the latest read did not return it (libvirtd stopped, virsh timed out); null: it did. */
+          readError: Nullable(Type.String()),
+        }),
+      ),
       check: Nullable(
         Type.Object({
           status: Type.String(),

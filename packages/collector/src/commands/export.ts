@@ -142,7 +142,7 @@ export const exportCommand: Command = {
     const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
     const libvirt = await libvirtAuditFor(v, io);
     try {
-      const compliance = new Compliance(policy);
+      const compliance = new Compliance(policy, libvirt);
       const service = new ExportService({ store, compliance, libvirt });
       const bar = progress(io);
       const started = performance.now();
