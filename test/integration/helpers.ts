@@ -41,6 +41,8 @@ export interface Served {
   url: string;
   logs: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+  /** Sends a signal without waiting for the exit (SIGHUP: reload). */
+  signal: (signal: NodeJS.Signals) => void;
 }
 
 /** `clockwatch-collector serve --listen 127.0.0.1:0 ...`, resolved once it logs its URL. */
@@ -53,7 +55,7 @@ export function serve(args: string[], env: Record<string, string> = {}): Promise
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}${err}`)), 90_000);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -67,6 +69,7 @@ export function serve(args: string[], env: Record<string, string> = {}): Promise
             child.kill(signal);
             return exited;
           },
+          signal: (signal) => void child.kill(signal),
         });
       }
     });

@@ -262,7 +262,7 @@ export function prepareStatements(db: Database.Database): Statements {
     latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
     rejudgeRows: db.prepare(`SELECT l.agent_key, l.agent_id, l.recv_ms, l.host_sync, l.host_res_ms, l.last_seen_ms, l.base_status,
         l.stale_after_ms, d.report, ${CHECK_COLUMNS.map((c) => `l.${c.column}`).join(', ')}
-      FROM agent_latest l JOIN agent_docs d USING (agent_key) ORDER BY l.agent_key`).raw(),
+      FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),
     updateVerdict: db.prepare(`UPDATE agent_latest SET base_status = @baseStatus, stale_after_ms = @staleAfterMs,
         ${CHECK_COLUMNS.map((c, i) => `${c.column} = @k${i}`).join(', ')}, version = @version WHERE agent_key = @agentKey`),
     lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1').pluck(),

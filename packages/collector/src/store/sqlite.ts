@@ -535,29 +535,38 @@ export class SqliteStore implements Store {
     const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
     // One transaction: every surface sees the old verdicts or the new ones, never a mix.
     this.db.transaction(() => {
-      for (const row of this.s.rejudgeRows.iterate() as IterableIterator<unknown[]>) {
-        result.agents++;
-        const [agentKey, agentId, recvMs, hostSync, hostResMs, lastSeenMs, baseStatus, staleAfterMs, doc] = row as [number, string, number, number | null, number | null, number, AgentStatus, number | null, string];
-        const v = judge({ agentId, report: JSON.parse(doc) as Report, receivedAtMs: recvMs, hostSynchronized: bool(hostSync), hostResolutionMs: hostResMs, lastSeenMs });
-        const params: Record<string, unknown> = { agentKey, baseStatus: v.baseStatus, staleAfterMs: v.staleAfterMs };
-        let same = v.baseStatus === baseStatus && v.staleAfterMs === staleAfterMs;
-        CHECK_COLUMNS.forEach(({ id }, i) => {
-          const next = v.checks[id] ?? null;
-          if (next !== row[9 + i]) same = false;
-          params[`k${i}`] = next;
-        });
-        if (same) continue;
-        params.version = ++this.version;
-        this.s.updateVerdict.run(params);
-        result.changed++;
-        if (v.baseStatus !== baseStatus) {
-          const k = `${baseStatus}→${v.baseStatus}`;
-          result.statusChanges[k] = (result.statusChanges[k] ?? 0) + 1;
-        }
+      // In pages: better-sqlite3 runs no other statement while an iterator is open, and a page bounds the memory.
+      let after = -1;
+      for (;;) {
+        const page = this.s.rejudgeRows.all(after, 1000) as unknown[][];
+        if (page.length === 0) break;
+        after = (page.at(-1) as unknown[])[0] as number;
+        for (const row of page) this.rejudgeOne(row, judge, result);
       }
     })();
     result.durationMs = performance.now() - started;
     return result;
+  }
+
+  private rejudgeOne(row: unknown[], judge: (state: LatestState) => StoredVerdictRow, result: RejudgeResult): void {
+    result.agents++;
+    const [agentKey, agentId, recvMs, hostSync, hostResMs, lastSeenMs, baseStatus, staleAfterMs, doc] = row as [number, string, number, number | null, number | null, number, AgentStatus, number | null, string];
+    const v = judge({ agentId, report: JSON.parse(doc) as Report, receivedAtMs: recvMs, hostSynchronized: bool(hostSync), hostResolutionMs: hostResMs, lastSeenMs });
+    const params: Record<string, unknown> = { agentKey, baseStatus: v.baseStatus, staleAfterMs: v.staleAfterMs };
+    let same = v.baseStatus === baseStatus && v.staleAfterMs === staleAfterMs;
+    CHECK_COLUMNS.forEach(({ id }, i) => {
+      const next = v.checks[id] ?? null;
+      if (next !== row[9 + i]) same = false;
+      params[`k${i}`] = next;
+    });
+    if (same) return;
+    params.version = ++this.version;
+    this.s.updateVerdict.run(params);
+    result.changed++;
+    if (v.baseStatus !== baseStatus) {
+      const k = `${baseStatus}→${v.baseStatus}`;
+      result.statusChanges[k] = (result.statusChanges[k] ?? 0) + 1;
+    }
   }
 
   async lastMeasuredOffset(agentId: string): Promise<number | null> {
