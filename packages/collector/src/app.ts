@@ -31,7 +31,7 @@ import { reportRoutes } from './routes/reports.js';
 import { timeRoutes } from './routes/time.js';
 import type { RejudgeResult, Store } from './store/types.js';
 import { COLLECTOR_VERSION } from './version.js';
-import { AnchoredWallClock, type WallClock } from './wall-clock.js';
+import { AnchoredWallClock, type WallClock } from '@clockwatch/shared/node';
 
 export interface AppOptions {
   store: Store;
@@ -180,7 +180,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     compliance,
     hostClock,
     store,
-    hostResolutionMs: clock.resolutionMs,
+    hostResolutionMs: () => clock.resolutionMs,
     maxBatch,
     onOutcome: (outcome, code) => {
       if (outcome === 'stored' || outcome === 'duplicate') metrics.reports.inc({ result: outcome });

@@ -11,7 +11,7 @@ export { Ingestor, staticPartsOf, type IngestAnswer, type IngestRejection } from
 export { CollectorMetrics } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';
 export { RetentionScheduler, pruneOnce, pruneCutoffs, DAY_MS } from './retention.js';
-export { AnchoredWallClock, fixedClock, type WallClock } from './wall-clock.js';
+export { AnchoredWallClock, fixedClock, type WallClock } from '@clockwatch/shared/node';
 export * from './store/types.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions, type Durability } from './store/sqlite.js';
 export { SCHEMA_VERSION } from './store/sqlite-schema.js';

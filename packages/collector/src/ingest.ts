@@ -45,7 +45,8 @@ export interface IngestDeps {
   /** Where the agent's last measured offset is found after a restart (placing reports without a time probe). */
   store?: Pick<Store, 'lastMeasuredOffset'>;
   /** Resolution of the host's t2/t3 timestamps, ms. */
-  hostResolutionMs: number;
+  /** Resolution of the host's t2/t3 timestamps, ms; a function when it changes (a clock answering coarsely after a step). */
+  hostResolutionMs: number | (() => number);
   maxBatch: number;
   onOutcome?: (outcome: WriteOutcome | 'rejected', code?: string) => void;
 }
@@ -157,6 +158,11 @@ export class Ingestor {
     this.lastOffset.set(agentId, offsetMs);
   }
 
+  private resolutionMs(): number {
+    const r = this.deps.hostResolutionMs;
+    return typeof r === 'function' ? r() : r;
+  }
+
   /**
    * Measures and judges one report as received at `receivedAtMs`. `placeOffsetMs`: for a report
    * without a time probe, the agent's last measured offset (null: none known).
@@ -164,7 +170,8 @@ export class Ingestor {
   prepare(report: Report, receivedAtMs: number, placeOffsetMs: number | null = null): { record: SampleRecord; result: IngestResult } {
     const { compliance } = this.deps;
     const host = this.deps.hostClock.current();
-    const m: ReportMeasurement = compliance.measure(report, { receivedAtMs, hostSynchronized: host.synchronized, hostResolutionMs: this.deps.hostResolutionMs });
+    const hostResolutionMs = this.resolutionMs();
+    const m: ReportMeasurement = compliance.measure(report, { receivedAtMs, hostSynchronized: host.synchronized, hostResolutionMs });
     const { verdict } = compliance.judgeReport(report, m, receivedAtMs, receivedAtMs);
     const stored = compliance.storedOf(report, verdict);
     const offset = m.offsetMs;
@@ -189,7 +196,7 @@ export class Ingestor {
       atMs,
       placedBy,
       instanceId: report.agent.instanceId ?? null,
-      hostResolutionMs: this.deps.hostResolutionMs,
+      hostResolutionMs,
       receivedAtMs,
       guestEpochMs: report.systemTime.epochMs,
       offsetMs: offset,
@@ -243,7 +250,7 @@ export class Ingestor {
     valid.forEach((v, i) => {
       const probe = v.report.timeProbe;
       if (isOk(probe)) {
-        const m = this.deps.compliance.measure(v.report, { receivedAtMs: 0, hostSynchronized: null, hostResolutionMs: this.deps.hostResolutionMs });
+        const m = this.deps.compliance.measure(v.report, { receivedAtMs: 0, hostSynchronized: null, hostResolutionMs: this.resolutionMs() });
         if (m.offsetMs !== null) {
           const list = measured.get(v.report.agent.id) ?? [];
           list.push({ seq: v.report.seq, offsetMs: m.offsetMs });

@@ -3,3 +3,4 @@
  * (which has no Node types and so cannot reach I/O).
  */
 export * from './runner.js';
+export * from './wall-clock.js';
