@@ -5,6 +5,7 @@
  * `retentionDays in FILE`).
  */
 import { readFileSync } from 'node:fs';
+import { parseDuration } from '@clockwatch/shared';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -172,22 +173,8 @@ export function nonNegativeInt(text: string): number {
   return n;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** '24h', '90s', '7d', '500ms', '1h30m' → ms. */
-export function duration(text: string): number {
-  const t = text.trim();
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(t)) !== null) {
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
-    matched = re.lastIndex;
-  }
-  if (t === '' || matched !== t.length || total <= 0) throw new Error(`expected a duration such as 90s, 30m, 24h or 7d, got '${text}'`);
-  return total;
-}
+/** '24h', '90s', '7d', '500ms', '1h30m' → ms (the shared parser). */
+export const duration = parseDuration;
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 };
 

@@ -13,7 +13,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { DAY_MS, DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
 import { writeFileAtomic, SAFE_FILE_NAME } from '../exports/atomic-write.js';
@@ -27,7 +27,6 @@ import { parseInstant } from '../routes/read-auth.js';
 import type { Command, CommandIO } from './types.js';
 import { openStoreReadOnly, libvirtAuditFor, LIBVIRT_OPTIONS, readFileOr } from './common.js';
 
-const DAY_MS = 86_400_000;
 
 function formats(text: string): ExportFormat[] {
   const out = text.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);

@@ -5,7 +5,7 @@
  * reporting check) are combined with the request's instant. The agent view calls the judge.
  */
 import type { FastifyInstance } from 'fastify';
-import { AGENT_STATUSES, AgentListSchema, driftPpm, type AgentStatus, type JoinedDomain, type Verdict } from '@clockwatch/shared';
+import { AGENT_STATUSES, AgentListSchema, DAY_MS, driftPpm, HOUR_MS, type AgentStatus, type JoinedDomain, type Verdict } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AgentSummary } from '../store/types.js';
@@ -21,9 +21,7 @@ import {
 } from '../schemas.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
 
-const HOUR_MS = 3_600_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
-const DAY_MS = 24 * HOUR_MS;
 /** Points read for a drift estimate at most (a 10 s agent over 24 h is 8,640). */
 const MAX_DRIFT_POINTS = 50_000;
 

@@ -13,7 +13,7 @@ const CHECK_COLUMN_LIST = CHECK_COLUMNS.map((c) => c.column).join(', ');
 /** Number of check columns: the raw-row offsets below depend on it. */
 const NC = CHECK_COLUMNS.length;
 
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '@clockwatch/shared';
 
 /** The fleet status at `@now`: stale once the last delivery is older than the agent's limit. */
 export const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;

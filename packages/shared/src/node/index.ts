@@ -4,3 +4,4 @@
  */
 export * from './runner.js';
 export * from './wall-clock.js';
+export * from './durable-write.js';
