@@ -19,7 +19,7 @@ import {
   type WriteOutcome,
 } from '@clockwatch/collector';
 // Internal modules, imported from the build like the package's own files do.
-import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '../../packages/collector/dist/options.js';
+import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '@clockwatch/shared/node';
 
 t.test('tokens file', async (t) => {
   const a = newToken();

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { renderHtml } from '../../packages/collector/dist/exports/index.js';
+import { renderHtml } from '@clockwatch/collector/exports';
 import { dayOfData } from './data.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { Compliance, ExportService, openSqliteStore } from '@clockwatch/collector';
-import { buildExportData } from '../../packages/collector/dist/exports/index.js';
+import { buildExportData } from '@clockwatch/collector/exports';
 import { dayOfData } from '../exports/data.js';
 
 t.test('renderAsync on a worker thread gives the bytes render() gives', async (t) => {

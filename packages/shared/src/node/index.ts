@@ -5,3 +5,4 @@
 export * from './runner.js';
 export * from './wall-clock.js';
 export * from './durable-write.js';
+export * from './options.js';
