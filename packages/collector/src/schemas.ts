@@ -8,6 +8,7 @@ import {
   AgentRowSchema,
   AgentStatusSchema,
   CheckResultSchema,
+  CheckStatusSchema,
   HistoryPointSchema,
   VerdictSchema,
 } from '@clockwatch/shared';
@@ -60,6 +61,16 @@ export const DriftSchema = Type.Object({
   toMs: Type.Number(),
 });
 
+/** The libvirt-clock check with its details (the agent view and GET /v1/libvirt). */
+export const LibvirtCheckSchema = Type.Object({
+  status: CheckStatusSchema,
+  reason: Type.String(),
+  findings: Type.Array(Type.Object({ status: CheckStatusSchema, text: Type.String() })),
+  family: Nullable(Type.String()),
+  familySource: Nullable(Type.String({ description: 'agent (its report) or libosinfo (the domain metadata)' })),
+  recommendedXml: Nullable(Type.String({ description: 'the whole <clock> element virt-manager writes for this guest family' })),
+});
+
 export const AgentDetailSchema = Type.Object({
   agent: AgentRowSchema,
   firstSeenMs: Type.Number(),
@@ -95,16 +106,7 @@ export const AgentDetailSchema = Type.Object({
           readError: Nullable(Type.String()),
         }),
       ),
-      check: Nullable(
-        Type.Object({
-          status: Type.String(),
-          reason: Type.String(),
-          findings: Type.Array(Type.Object({ status: Type.String(), text: Type.String() })),
-          family: Nullable(Type.String()),
-          familySource: Nullable(Type.String()),
-          recommendedXml: Nullable(Type.String()),
-        }),
-      ),
+      check: Nullable(LibvirtCheckSchema),
       note: Nullable(Type.String()),
     }),
   ),

@@ -13,23 +13,13 @@ import { evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } fr
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AuditedDomain } from '../libvirt/audit.js';
-import { ErrorResponse } from '../schemas.js';
+import { ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
 import type { AgentSummary } from '../store/types.js';
 import { requireReadToken } from './read-auth.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const CheckStatus = Type.Union([Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail'), Type.Literal('unknown')]);
 const DomainRef = Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String() });
 const AgentRef = Type.Object({ id: Type.String(), hostname: Type.String(), systemUuid: Nullable(Type.String()), status: Type.String() });
-
-export const LibvirtCheckSchema = Type.Object({
-  status: CheckStatus,
-  reason: Type.String(),
-  findings: Type.Array(Type.Object({ status: CheckStatus, text: Type.String() })),
-  family: Nullable(Type.String()),
-  familySource: Nullable(Type.String({ description: 'agent (its report) or libosinfo (the domain metadata)' })),
-  recommendedXml: Nullable(Type.String({ description: 'the whole <clock> element virt-manager writes for this guest family' })),
-});
 
 const LibvirtResponse = Type.Object({
   refreshedAtMs: Nullable(Type.Number()),
