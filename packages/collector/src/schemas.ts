@@ -61,6 +61,18 @@ export const DriftSchema = Type.Object({
   toMs: Type.Number(),
 });
 
+/** A domain as the libvirt audit last read it (the agent view and GET /v1/libvirt). */
+export const AuditedDomainFields = {
+  name: Nullable(Type.String()),
+  uuid: Nullable(Type.String()),
+  source: Type.String(),
+  live: Type.Boolean(),
+  /** When the host last read this domain (host ms). */
+  readAtMs: Type.Number(),
+  /** Why the latest read did not return it (libvirtd stopped, virsh timed out); null: it did. */
+  readError: Nullable(Type.String()),
+};
+
 /** The libvirt-clock check with its details (the agent view and GET /v1/libvirt). */
 export const LibvirtCheckSchema = Type.Object({
   status: CheckStatusSchema,
@@ -95,15 +107,9 @@ export const AgentDetailSchema = Type.Object({
     Type.Object({
       domain: Nullable(
         Type.Object({
-          name: Nullable(Type.String()),
-          uuid: Nullable(Type.String()),
-          source: Type.String(),
-          live: Type.Boolean(),
-          /** When the host last read this domain (host ms), and how long ago, s. */
-          readAtMs: Type.Number(),
+          ...AuditedDomainFields,
+          /** How long ago the host last read it, s. */
           ageS: Type.Number(),
-          /** Why the latest read did not return it (libvirtd stopped, virsh timed out); null: it did. */
-          readError: Nullable(Type.String()),
         }),
       ),
       check: Nullable(LibvirtCheckSchema),

@@ -13,7 +13,7 @@ import { evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } fr
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AuditedDomain } from '../libvirt/audit.js';
-import { ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
+import { AuditedDomainFields, ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
 import type { AgentSummary } from '../store/types.js';
 import { requireReadToken } from './read-auth.js';
 
@@ -27,12 +27,7 @@ const LibvirtResponse = Type.Object({
   sources: Type.Object({ xmlDir: Nullable(Type.String()), uri: Nullable(Type.String()) }),
   domains: Type.Array(
     Type.Object({
-      name: Nullable(Type.String()),
-      uuid: Nullable(Type.String()),
-      source: Type.String(),
-      live: Type.Boolean(),
-      readAtMs: Type.Number(),
-      readError: Nullable(Type.String()),
+      ...AuditedDomainFields,
       agents: Type.Array(AgentRef),
       check: LibvirtCheckSchema,
     }),
