@@ -97,5 +97,5 @@ t.test('--listen: GET /v1/report and /metrics', async (t) => {
   t.equal(collections, 1, 'the scrape within a second reused the report');
   const nf = await fetch(`${base}/nope`);
   t.equal(nf.status, 404);
-  t.match(await nf.json(), { statusCode: 404, code: 'CW_ERR_NOT_FOUND' });
+  t.match(await nf.json(), { statusCode: 404, code: 'CW_ERR_ROUTE_NOT_FOUND' });
 });

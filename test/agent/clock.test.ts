@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createStepDetector, createWallClock, takeAnchor } from '@clockwatch/agent';
+import { AnchoredWallClock, createStepDetector, takeAnchor } from '@clockwatch/agent';
 
 /** A simulated machine: true wall time = T0 + elapsed; every clock read costs `costMs`. */
 function simulated(t0: number, costMs = 0.0001) {
@@ -11,6 +11,8 @@ function simulated(t0: number, costMs = 0.0001) {
       dateNow: () => Math.floor(t0 + wallShift + (elapsed += costMs)),
     },
     step: (ms: number) => (wallShift += ms),
+    /** Time passes (both clocks). */
+    wait: (ms: number) => (elapsed += ms),
   };
 }
 
@@ -21,17 +23,23 @@ t.test('the anchor sits on the Date.now() edge (simulated clocks)', async (t) =>
   t.ok(Math.abs(a.anchorMs - T0) <= a.errorMs + 1e-6, `anchor ${a.anchorMs} within ±${a.errorMs} of ${T0}`);
   t.ok(a.errorMs < 0.001, 'a bracket of a few reads');
   t.equal(a.spreadMs, 0, 'one tight edge decides');
-  const clock = createWallClock(sim.src);
+  const clock = new AnchoredWallClock({ sources: sim.src });
   clock.reanchor();
   const before = sim.src.perfNow();
   t.ok(Math.abs(clock.now() - (T0 + before)) < 0.01, 'now() = anchor + monotonic');
-  // The OS clock steps +30 s: the old anchor is wrong until re-anchored (domain.md §6.3).
+  t.ok(clock.resolutionMs < 0.01, 'claims the anchor bracket');
+  // The OS clock steps +30 s (domain.md §6.3): the next read sees it. Less than a second after the
+  // last anchor it answers with the floored clock + 0.5 ms, and then claims 0.5 ms, not µs.
   sim.step(30_000);
   const p = sim.src.perfNow();
-  t.ok(clock.now() < T0 + 30_000 + p - 29_000, 'stale before re-anchoring');
-  clock.reanchor();
-  const p2 = sim.src.perfNow();
-  t.ok(Math.abs(clock.now() - (T0 + 30_000 + p2)) < 0.01, 'follows the stepped clock after re-anchoring');
+  const coarse = clock.now();
+  t.ok(Math.abs(coarse - (T0 + 30_000 + p)) <= 0.5 + 0.01, `a coarse read ${coarse - T0 - 30_000 - p} ms from the truth`);
+  t.equal(clock.steps, 1, 'the step is counted');
+  t.equal(clock.resolutionMs, 0.5, 'and the coarse read is not passed off as µs');
+  sim.wait(6_000);
+  t.ok(Math.abs(clock.now() - (T0 + 30_000 + sim.src.perfNow())) < 0.01, 'a second later it re-anchors and follows the stepped clock');
+  t.ok(clock.resolutionMs < 0.01, 'and claims µs again once no coarse read is recent');
+  t.equal(clock.steps, 1, 'one step, counted once');
 });
 
 t.test('preempted anchors: loose brackets are retried, their spread reported', async (t) => {
@@ -53,8 +61,8 @@ t.test('preempted anchors: loose brackets are retried, their spread reported', a
 });
 
 t.test('real clocks: sub-ms timestamps that stay tied to Date.now()', async (t) => {
-  const clock = createWallClock();
-  const res = clock.resolutionMs();
+  const clock = new AnchoredWallClock();
+  const res = clock.resolutionMs;
   t.ok(res > 0 && res < 1, `resolution ${res} ms is sub-millisecond`);
   const tol = res + 0.05;
   let outside = 0;

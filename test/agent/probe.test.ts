@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Client } from 'undici';
-import { createWallClock, runTimeExchange } from '@clockwatch/agent';
+import { AnchoredWallClock, runTimeExchange } from '@clockwatch/agent';
 import { measureSamples } from '@clockwatch/shared';
 import { startTestCollector } from './helpers/test-collector.js';
 
@@ -11,7 +11,7 @@ t.test('the exchange: warm-up plus N samples on one kept-alive connection', asyn
     await client.close();
     await c.close();
   });
-  const clock = createWallClock();
+  const clock = new AnchoredWallClock();
   const before = Date.now();
   const p = await runTimeExchange({ dispatcher: client, clock, samples: 8 });
   const after = Date.now();
@@ -42,7 +42,7 @@ t.test('a collector that is down or does not speak the protocol: PROBE_FAILED, n
   await c.down();
   const client = new Client(url);
   t.teardown(() => client.close());
-  const p = await runTimeExchange({ dispatcher: client, clock: createWallClock(), samples: 4, timeoutMs: 2000 });
+  const p = await runTimeExchange({ dispatcher: client, clock: new AnchoredWallClock(), samples: 4, timeoutMs: 2000 });
   t.match(p, { error: { code: 'CW_ERR_PROBE_FAILED', message: /ECONNREFUSED|connect/ } });
 
   const other = await startTestCollector();
@@ -51,6 +51,6 @@ t.test('a collector that is down or does not speak the protocol: PROBE_FAILED, n
     await c2.close();
     await other.close();
   });
-  const p2 = await runTimeExchange({ dispatcher: c2, basePath: '/nowhere', clock: createWallClock(), samples: 2 });
+  const p2 = await runTimeExchange({ dispatcher: c2, basePath: '/nowhere', clock: new AnchoredWallClock(), samples: 2 });
   t.match(p2, { error: { code: 'CW_ERR_PROBE_FAILED', message: /404/ } });
 });

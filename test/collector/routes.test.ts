@@ -273,7 +273,7 @@ t.test('read API: fleet, one agent, history, rollups, compliance', async (t) => 
   t.equal(hist.status, 200);
   t.same(hist.body.points.map((p: { atMs: number }) => p.atMs), [2, 3, 4, 5].map((i) => t0 + i * 60_000));
   t.equal(hist.body.truncated, false);
-  t.same(Object.keys(hist.body.points[0]).sort(), ['atMs', 'checks', 'guestEpochMs', 'ntpOffsetMs', 'ntpSynchronized', 'offsetMs', 'receivedAtMs', 'reportId', 'rtcOffsetS', 'seq', 'status', 'stepCount', 'uncertaintyMs'].sort());
+  t.same(Object.keys(hist.body.points[0]).sort(), ['atMs', 'checks', 'guestEpochMs', 'ntpOffsetMs', 'ntpSynchronized', 'offsetMs', 'placedBy', 'receivedAtMs', 'reportId', 'rtcOffsetS', 'seq', 'status', 'stepCount', 'uncertaintyMs'].sort());
   const lim = await call(app, { method: 'GET', url: '/v1/agents/vm-1/history?limit=2' });
   t.same(lim.body.points.map((p: { atMs: number }) => p.atMs), [8, 9].map((i) => t0 + i * 60_000));
   t.equal(lim.body.truncated, true);

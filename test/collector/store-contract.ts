@@ -86,14 +86,14 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.same(await store.write([good]), ['stored'], 'and the store still works');
     });
 
-    t.test('latest state follows the newest measurement; late reports go to history only', async (t) => {
+    t.test('latest state follows the guest (its seq); late reports go to history only', async (t) => {
       const { store } = await factory(t);
-      await store.write([rec('vm-a', 0, { offsetMs: 1 })]);
-      await store.write([rec('vm-a', 120_000, { offsetMs: 3 })]);
+      await store.write([rec('vm-a', 0, { offsetMs: 1, seq: 1 })]);
+      await store.write([rec('vm-a', 120_000, { offsetMs: 3, seq: 3 })]);
       let a = (await store.listAgents({ nowMs: T0 + 200_000, offset: 0, limit: 10 })).rows[0]!;
       t.equal(a.offsetMs, 3);
-      // A spooled report measured at +60 s arrives at +300 s.
-      const late = recordOf(makeReport({ agentId: 'vm-a', atMs: T0 + 60_000, offsetMs: 2 }), T0 + 300_000);
+      // A spooled report (seq 2) measured at +60 s arrives at +300 s.
+      const late = recordOf(makeReport({ agentId: 'vm-a', atMs: T0 + 60_000, offsetMs: 2, seq: 2 }), T0 + 300_000);
       t.same(await store.write([late]), ['stored']);
       a = (await store.listAgents({ nowMs: T0 + 300_500, offset: 0, limit: 10 })).rows[0]!;
       t.equal(a.offsetMs, 3, 'latest state keeps the newer measurement');
@@ -119,8 +119,8 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       ]);
       const b = (await store.listAgents({ nowMs: T0 + 6_000, q: 'vm-t', offset: 0, limit: 10 })).rows[0]!;
       t.equal(b.offsetMs, 2);
-      // A late spooled report (measured before the latest, received after it) still does not replace.
-      await store.write([recordOf(makeReport({ agentId: 'vm-s', atMs: T0 + 4_000, offsetMs: 7 }), T0 + 9_000)]);
+      // A late spooled report (collected before the latest, an earlier seq, received after it) still does not replace.
+      await store.write([recordOf(makeReport({ agentId: 'vm-s', atMs: T0 + 4_000, offsetMs: 7, seq: 0 }), T0 + 9_000)]);
       const c = (await store.listAgents({ nowMs: T0 + 9_500, q: 'vm-s', offset: 0, limit: 10 })).rows[0]!;
       t.equal(c.offsetMs, 1, 'a late report goes to history only');
       t.equal(c.lastSeenMs, T0 + 9_000);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { openSqliteStore, type SampleRecord } from '@clockwatch/collector';
+import { openSqliteStore, SCHEMA_VERSION, type SampleRecord } from '@clockwatch/collector';
 import { storeContract } from './store-contract.js';
 import { makeReport, recordOf } from './helpers.js';
 
@@ -89,7 +89,7 @@ t.test('WAL, synchronous per durability, schema version', async (t) => {
   t.equal(normal.db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(normal.db.pragma('synchronous', { simple: true }), 1, 'NORMAL');
   t.equal(full.db.pragma('synchronous', { simple: true }), 2, 'FULL');
-  t.equal(normal.db.pragma('user_version', { simple: true }), 1);
+  t.equal(normal.db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
 });
 
 t.test('a database from a newer collector is refused, not damaged', async (t) => {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client, request } from 'undici';
-import { createWallClock, runTimeExchange } from '@clockwatch/agent';
+import { AnchoredWallClock, runTimeExchange } from '@clockwatch/agent';
 import { startTimeService, TIME_PORT_HEADER } from '@clockwatch/collector';
 import { measureSamples } from '@clockwatch/shared';
 import { appWith, repoRoot } from './helpers.js';
@@ -78,7 +78,7 @@ t.test('the main listener names the time port; the agent samples there and falls
   t.equal(res.headers[TIME_PORT_HEADER], String(ts.port), 'the main /v1/time names the dedicated port');
   await res.body.text();
 
-  const clock = createWallClock();
+  const clock = new AnchoredWallClock();
   const failures: number[] = [];
   const before = ts.answered();
   const p = await runTimeExchange({ dispatcher: main, clock, samples: 8, timeDispatcher, onTimePortFailure: (port) => failures.push(port) });

@@ -19,7 +19,7 @@ import {
   type WriteOutcome,
 } from '@clockwatch/collector';
 // Internal modules, imported from the build like the package's own files do.
-import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '../../packages/collector/dist/options.js';
+import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '@clockwatch/shared/node';
 
 t.test('tokens file', async (t) => {
   const a = newToken();
@@ -121,7 +121,7 @@ t.test('anchored wall clock: sub-ms, tied to Date.now()', async (t) => {
   t.ok(c.resolutionMs < 0.5, `anchor error ${c.resolutionMs} ms`);
   t.equal(c.steps, 0, 'no step seen');
   // A wrong anchor (as after a step of the OS clock) is detected on the next read and fixed.
-  (c as unknown as { anchor: number }).anchor += 30_000;
+  (c as unknown as { a: { anchorMs: number } }).a.anchorMs += 30_000;
   (c as unknown as { anchoredAt: number }).anchoredAt = performance.now() - 5000;
   const w = c.now();
   t.ok(Math.abs(w - Date.now()) < 2, 're-anchored after the step');

@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { renderHtml } from '../../packages/collector/dist/exports/index.js';
+import { renderHtml } from '@clockwatch/collector/exports';
 import { dayOfData } from './data.js';
 import { chromiumSkip, consoleMessages, runChromium } from '../helpers/chromium.js';
 

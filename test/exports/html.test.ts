@@ -4,7 +4,7 @@
  * agent that is not compliant.
  */
 import t from 'tap';
-import { needsPlot, plotRows, renderHtml, buildExportData } from '../../packages/collector/dist/exports/index.js';
+import { needsPlot, plotRows, renderHtml, buildExportData } from '@clockwatch/collector/exports';
 import { HOSTILE_HOSTNAME, dayOfData } from './data.js';
 
 const html = renderHtml(dayOfData());

@@ -1,6 +1,6 @@
 /** JSON export: the shape the API clients and auditors read, exact numbers, series as columns, one agent per line. */
 import t from 'tap';
-import { EXPORT_JSON_FORMAT, buildExportData, checkExportData, renderJson, summarizeRows } from '../../packages/collector/dist/exports/index.js';
+import { EXPORT_JSON_FORMAT, buildExportData, checkExportData, renderJson, summarizeRows } from '@clockwatch/collector/exports';
 import { DAY_FROM, DAY_TO, dayOfData } from './data.js';
 
 t.test('shape and values', async (t) => {

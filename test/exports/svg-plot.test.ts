@@ -1,7 +1,7 @@
 /** The inline SVG plot: limits drawn where they belong, band and line, gaps, decimation, escaping, well-formed XML. */
 import t from 'tap';
 import { parseXml, type XmlElement } from '@clockwatch/shared';
-import { formatAxisMs, renderOffsetPlot, type ExportPoint } from '../../packages/collector/dist/exports/index.js';
+import { formatAxisMs, renderOffsetPlot, type ExportPoint } from '@clockwatch/collector/exports';
 
 const FROM = Date.UTC(2026, 10, 24);
 const TO = FROM + 86_400_000;

@@ -9,16 +9,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import Database from 'better-sqlite3';
-import { repoRoot } from '../collector/helpers.js';
-
 /**
  * The collector under test. CW_FAULT_COLLECTOR_CLI points the fault tests at another build — how
  * one checks that they fail against a collector with durability or idempotency broken on purpose
- * (scripts/make-broken-collector.mjs builds two such copies).
+ * (scripts/make-broken-collector.mjs builds two such copies). Paths from test/helpers/paths.ts.
  */
-export const collectorCli = process.env.CW_FAULT_COLLECTOR_CLI ?? join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
-export const agentCli = join(repoRoot, 'packages', 'agent', 'dist', 'cli.js');
-export const fixtureRoot = (name: string) => join(repoRoot, 'test', 'fixtures', 'roots', name);
+export { agentCli, collectorCli, fixtureRoot } from '../helpers/paths.js';
+import { agentCli, collectorCli } from '../helpers/paths.js';
 export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 /** PATH only: nothing CLOCKWATCH_*, no faketime, from the test runner. */

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { driftPpm, formatOffset } from '@clockwatch/shared';
 import { fixedClock, openSqliteStore } from '@clockwatch/collector';
-import { CSV_COLUMNS, loadSigningKey } from '../../packages/collector/dist/exports/index.js';
+import { CSV_COLUMNS, loadSigningKey } from '@clockwatch/collector/exports';
 import { appWith } from '../collector/helpers.js';
 import { chromiumDom, chromiumSkip, DAY_AGENTS, DAY_MS, ed25519Files, parseCsv, runCli, runCliAsync, seedDay } from './helpers.js';
 
@@ -279,7 +279,7 @@ t.test('export progress: a line on stderr when it is a terminal, nothing otherwi
   const s = openSqliteStore({ path: dbPath });
   await seedDay(s, fromMs, DAY_AGENTS.slice(0, 2));
   await s.close();
-  const { exportCommand } = await import('../../packages/collector/dist/commands/export.js');
+  const { exportCommand } = await import('@clockwatch/collector/commands/export');
   const run = async (tty: boolean) => {
     let out = '';
     let err = '';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newToken, openSqliteStore } from '@clockwatch/collector';
-import { statusCommand } from '../../packages/collector/dist/commands/status.js';
+import { statusCommand } from '@clockwatch/collector/commands/status';
 import { DAY_MS, runCli, runCliAsync, seedDay, serve } from './helpers.js';
 
 type StatusJson = {

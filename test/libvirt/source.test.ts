@@ -14,7 +14,7 @@ import {
   readDomainsViaVirsh,
   readDomainXmlDir,
   readLibvirtDomains,
-} from '../../packages/collector/dist/libvirt/index.js';
+} from '@clockwatch/collector/libvirt';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'libvirt');
 const recorded = join(fixtures, 'virsh');

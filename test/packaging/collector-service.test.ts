@@ -112,7 +112,7 @@ t.test('the collector unit: state directory, config, hardened; the example confi
   t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/clockwatch\/packages\/collector\/bin\/clockwatch-collector\.mjs serve$/m);
   t.match(readFileSync(deploy('clockwatch-collector.sysusers.conf'), 'utf8'), /^u clockwatch-collector - .* \/var\/lib\/clockwatch-collector /m);
   const example = JSON.parse(readFileSync(deploy('collector.example.json'), 'utf8')) as Record<string, unknown>;
-  const known = new Set(SERVE_OPTIONS.map((o) => o.key));
+  const known = new Set<string>(SERVE_OPTIONS.map((o) => o.key));
   t.same(Object.keys(example).filter((k) => !known.has(k)), [], 'every key is a serve option');
   t.match(example, { db: '/var/lib/clockwatch-collector/clockwatch.db', exportDir: /^\/var\/lib\/clockwatch-collector\// }, 'state under StateDirectory');
 });

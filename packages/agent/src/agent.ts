@@ -18,7 +18,7 @@ import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
 import { AGENT_VERSION } from './version.js';
-import { createWallClock, type WallClock } from './wall-clock.js';
+import { AnchoredWallClock } from '@clockwatch/shared/node';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -54,7 +54,7 @@ export class Agent {
   private readonly deps: AgentDeps;
   private readonly ctx: ReaderContext;
   private readonly steps: StepDetector;
-  private readonly clock: WallClock;
+  private readonly clock: AnchoredWallClock;
   private spool: Spool | null = null;
   private client: Client | null = null;
   private ClientClass: typeof Client | null = null;
@@ -93,7 +93,7 @@ export class Agent {
       sysinfo: deps.sysinfo,
     };
     this.steps = createStepDetector(deps.config.stepThresholdMs);
-    this.clock = createWallClock();
+    this.clock = new AnchoredWallClock();
   }
 
   /** Reads the static facts and the identity; opens the spool unless printing. */

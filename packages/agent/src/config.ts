@@ -3,6 +3,7 @@
  * frozen at start. A bad value is a ConfigError whose message is one line naming the option.
  */
 import { AGENT_VERSION } from './version.js';
+import { ConfigError } from '@clockwatch/shared/node';
 
 export interface AgentConfig {
   collector: string;
@@ -27,14 +28,8 @@ export interface AgentConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-export class ConfigError extends Error {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super(`${option}: ${message}`);
-    this.name = 'ConfigError';
-    this.option = option;
-  }
-}
+/** The one ConfigError of both programs (@clockwatch/shared/node): `new ConfigError(option, message)`. */
+export { ConfigError };
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'labels';
 interface OptionDef {

@@ -19,7 +19,7 @@ export { readNtp, detectNtpDaemons, daemonsFromComms, DAEMON_COMMS, type DaemonS
 export { parseMachineId, parseSmbiosUuid, readIdentity, type IdentityFacts } from './readers/identity.js';
 export { parseOsRelease, parseRedhatRelease, detectVirtualization, parseUptime, readDistro, readPlatform, readUptimeS, type VirtFacts } from './readers/platform.js';
 
-export { createWallClock, takeAnchor, type WallClock, type Anchor, type ClockSources } from './wall-clock.js';
+export { AnchoredWallClock, takeAnchor, type WallClock, type Anchor, type ClockSources } from '@clockwatch/shared/node';
 export { createStepDetector, type StepDetector, type StepClocks } from './steps.js';
 export { runTimeExchange, type ProbeOptions } from './probe.js';
 export { collectReport, readStaticFacts, newReportId, type CollectOptions, type StaticFacts } from './collect.js';

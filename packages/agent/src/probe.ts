@@ -12,14 +12,14 @@
 import { ErrorCodes, LIMITS, type Sample, type TimeProbeSection } from '@clockwatch/shared';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from './context.js';
-import type { WallClock } from './wall-clock.js';
+import type { AnchoredWallClock } from '@clockwatch/shared/node';
 
 export interface ProbeOptions {
   /** An undici Client (one connection) to the collector's origin. */
   dispatcher: Dispatcher;
   /** Path prefix of the collector URL ('' or '/clockwatch'). */
   basePath?: string;
-  clock: WallClock;
+  clock: Pick<AnchoredWallClock, 'now' | 'reanchor' | 'resolutionMs'>;
   samples?: number;
   timeoutMs?: number;
   token?: string | null;
@@ -120,5 +120,5 @@ export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection
   if (samples.length === 0) {
     return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${failure ?? 'no usable sample'}`.slice(0, 2000) } };
   }
-  return { samples, resolutionMs: o.clock.resolutionMs() };
+  return { samples, resolutionMs: o.clock.resolutionMs };
 }

@@ -15,9 +15,10 @@
  * Bounded by count and bytes: the oldest reports are dropped first and counted.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Report } from '@clockwatch/shared';
+import { writeFileDurable } from '@clockwatch/shared/node';
 
 export interface SpoolOptions {
   dir: string;
@@ -46,41 +47,8 @@ interface SpoolState {
 
 const FILE_RE = /^(\d{12})-([A-Za-z0-9_-]{8,64})\.json$/;
 
-// Synchronous file operations: a few small files per cycle, where fs/promises would cost more CPU
-// in thread-pool hops than the work itself; fsync waits for the disk without burning CPU.
-function fsyncDir(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, 'r');
-  } catch (err) {
-    // Windows cannot open a directory as a file (EISDIR/EPERM): there NTFS journals the rename's
-    // metadata itself, so there is no directory fsync to do.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR' || code === 'EPERM') return;
-    throw err;
-  }
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Atomic, durable replace of `file` with `data`. */
-export async function writeFileDurable(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    const buf = Buffer.from(data);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
-}
+/** Atomic, durable replace of a file (the one durable write both programs use). */
+export { writeFileDurable };
 
 export class Spool {
   readonly dir: string;

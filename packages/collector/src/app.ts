@@ -33,9 +33,9 @@ import { collectorRoutes } from './routes/collectors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { timeRoutes } from './routes/time.js';
-import type { Store } from './store/types.js';
+import type { RejudgeResult, Store } from './store/types.js';
 import { COLLECTOR_VERSION } from './version.js';
-import { AnchoredWallClock, type WallClock } from './wall-clock.js';
+import { AnchoredWallClock, type WallClock } from '@clockwatch/shared/node';
 
 export interface AppOptions {
   /** /metrics per-agent series: the agents this collector measured ('own', default) or the whole fleet. */
@@ -123,7 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const store = options.store;
   const clock = options.clock ?? new AnchoredWallClock();
   const hostClock = options.hostClock ?? staticHostClock(null);
-  const compliance = new Compliance(options.policy ?? DEFAULT_POLICY);
+  const compliance = new Compliance(options.policy ?? DEFAULT_POLICY, null, clock.resolutionMs);
   const bodyLimit = options.bodyLimit ?? 4 * 1024 * 1024;
   const maxBatch = options.maxBatch ?? 1000;
   if (!(bodyLimit > 0)) throw new RangeError('bodyLimit must be positive');
@@ -190,7 +190,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     committer,
     compliance,
     hostClock,
-    hostResolutionMs: clock.resolutionMs,
+    store,
+    hostResolutionMs: () => clock.resolutionMs,
     maxBatch,
     onOutcome: (outcome, code) => {
       if (outcome === 'stored' || outcome === 'duplicate') metrics.reports.inc({ result: outcome });
@@ -210,6 +211,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           onError: (err) => app.log.error({ err }, 'libvirt: reading the domains failed'),
         })
       : null;
+  compliance.setDomains(libvirt);
   const exportService = new ExportService({ store, compliance, libvirt, hostResolutionMs: clock.resolutionMs, offThread: true });
   const exportsOpt = options.exports ?? null;
   const exports = exportsOpt
@@ -309,7 +311,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // The first read usually takes milliseconds; a slow virsh must not hold up the listener.
       const first = libvirt.start();
       await Promise.race([first, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      // From now on a read that changes what the judge sees re-judges the stored latest states.
+      libvirt.onChange(() => void rejudge(ctx, 'libvirt domains changed', app.log).catch((err: unknown) => app.log.error({ err }, 'rejudge failed')));
     }
+    // Every stored latest state judged under this policy and these domains before the first
+    // request is answered: all surfaces agree from the start.
+    await rejudge(ctx, 'start', app.log);
     // Catch-up of missed periods runs in the background; shutdown waits for it.
     if (exports) void exports.start().catch((err: unknown) => app.log.error({ err }, 'exports: the scheduler did not start'));
   });
@@ -324,6 +331,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.decorate('clockwatch', ctx);
   return app;
+}
+
+/**
+ * Judges every stored latest state again (policy or libvirt snapshot changed) and logs what
+ * changed: how many agents, and how many changed status (by from→to).
+ */
+export async function rejudge(ctx: AppContext, why: string, log: { info: (o: object, m: string) => void }): Promise<RejudgeResult> {
+  const r = await ctx.store.rejudge((s) => ctx.compliance.storedVerdictOf(s));
+  const changedStatus = Object.values(r.statusChanges).reduce((a, b) => a + b, 0);
+  log.info(
+    { rejudge: { why, agents: r.agents, changed: r.changed, statusChanged: changedStatus, statusChanges: r.statusChanges, durationMs: Math.round(r.durationMs * 10) / 10 } },
+    `rejudged ${r.agents} agent(s) (${why}): ${changedStatus} changed status, ${r.changed} changed a check`,
+  );
+  return r;
 }
 
 declare module 'fastify' {

@@ -39,6 +39,8 @@ async function main(): Promise<number> {
       onSignal: (handler) => {
         process.on('SIGINT', () => handler('SIGINT'));
         process.on('SIGTERM', () => handler('SIGTERM'));
+        // serve: reload the policy and the tokens files, judge again (the other commands ignore it).
+        process.on('SIGHUP', () => handler('SIGHUP'));
       },
     });
   } catch (err) {

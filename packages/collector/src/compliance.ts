@@ -1,25 +1,60 @@
 /**
- * Policy evaluation for the collector, on top of the pure shared core: the policy is parsed once
- * at start, each agent's settings are resolved once and cached by subject (id, hostname,
- * platform, labels), and the `reporting` check, which depends on *now*, is recomputed at query
- * time from the last delivery without touching history.
+ * The collector's side of the one judge (shared judge.ts). Every surface that shows a status — the
+ * ingest reply, /v1/agents, /v1/agents/:id, /v1/compliance, /v1/libvirt, /metrics, `status`, the
+ * exports — gets it from here, and here only calls judge():
+ *
+ * - the policy is resolved once per agent subject (id, hostname, platform, labels) and cached
+ *   until the policy is replaced (setPolicy, on SIGHUP);
+ * - the libvirt domain joined to the agent by SMBIOS UUID comes from the audit's snapshot, with
+ *   its age and the error of the latest read (stale evidence is marked by the check, never dropped);
+ * - `storedOf()` is the part of a verdict the store keeps per latest state (every check that does
+ *   not depend on the instant, the status without `reporting`, the staleness limit): the store's
+ *   per-check columns are a cache of the judge's output, rebuilt by `rejudge` whenever the policy
+ *   or the libvirt snapshot changes, and the store combines `reporting` with the query's instant by
+ *   the same rule as the reporting check (now − last delivery > limit).
  */
 import {
+  agentStatus,
   DEFAULT_POLICY,
-  evaluate,
+  judge,
   measureReport,
   resolvePolicy,
+  staleAfterMs,
+  storedChecksOf,
   subjectOf,
+  type CheckStatus,
+  type JoinedDomain,
   type PolicyDocument,
   type Report,
   type ReportMeasurement,
   type ResolvedPolicy,
+  type CheckId,
   type Verdict,
 } from '@clockwatch/shared';
 
 const MAX_CACHED = 50_000;
 
-type Entry = { full: ResolvedPolicy; reportingOnly: ResolvedPolicy };
+/** What the judge needs of a stored latest state (AgentDetailRecord and the store's rejudge rows have it). */
+export interface StoredState {
+  report: Report;
+  receivedAtMs: number;
+  hostSynchronized: boolean | null;
+  /** Resolution of the host's timestamps when it was received, ms (null: the current one). */
+  hostResolutionMs?: number | null;
+  lastSeenMs: number;
+}
+
+/** The part of a verdict the store keeps (see the module comment). */
+export interface StoredVerdict {
+  baseStatus: Verdict['status'];
+  checks: Partial<Record<CheckId, CheckStatus>>;
+  staleAfterMs: number | null;
+}
+
+/** Where the collector finds the libvirt domain of an agent (the audit; null: not configured). */
+export interface DomainSource {
+  joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null;
+}
 
 /** Same labels (a map: order does not matter). */
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -34,80 +69,88 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 }
 
 export class Compliance {
-  readonly policy: PolicyDocument;
-  private readonly cache = new Map<string, Entry>();
-  /**
-   * The entry last used per agent, with the subject it was resolved for. The ingest path asks
-   * three times per report; comparing three fields beats building the cache key (JSON of the
-   * labels) each time.
-   */
-  private readonly lastByAgent = new Map<string, { hostname: string; platform: string | null; labels: Record<string, string>; e: Entry }>();
+  private current: PolicyDocument;
+  private domains: DomainSource | null;
+  private readonly cache = new Map<string, ResolvedPolicy>();
+  /** The settings last used per agent, with the subject they were resolved for (cheaper than the cache key). */
+  private readonly lastByAgent = new Map<string, { hostname: string; platform: string | null; labels: Record<string, string>; p: ResolvedPolicy }>();
 
-  constructor(policy: PolicyDocument = DEFAULT_POLICY) {
-    this.policy = policy;
+  constructor(policy: PolicyDocument = DEFAULT_POLICY, domains: DomainSource | null = null, readonly hostResolutionMs = 0.001) {
+    this.current = policy;
+    this.domains = domains;
   }
 
-  private entry(report: Report): Entry {
-    const s = subjectOf(report);
-    const last = this.lastByAgent.get(s.agentId);
-    if (last && last.hostname === s.hostname && last.platform === s.platform && sameLabels(last.labels, s.labels)) return last.e;
-    const e = this.resolveEntry(s);
-    if (this.lastByAgent.size >= MAX_CACHED) this.lastByAgent.clear();
-    this.lastByAgent.set(s.agentId, { hostname: s.hostname, platform: s.platform, labels: s.labels, e });
-    return e;
+  get policy(): PolicyDocument {
+    return this.current;
   }
 
-  private resolveEntry(s: ReturnType<typeof subjectOf>): Entry {
-    const key = `${s.agentId}\u0000${s.hostname}\u0000${s.platform ?? ''}\u0000${JSON.stringify(s.labels)}`;
-    let e = this.cache.get(key);
-    if (!e) {
-      const full = resolvePolicy(this.policy, s);
-      const off = { enabled: false };
-      const reportingOnly: ResolvedPolicy = {
-        ...full,
-        clocksource: { ...full.clocksource, ...off },
-        offset: { ...full.offset, ...off },
-        rtc: { ...full.rtc, ...off },
-        timezone: { ...full.timezone, ...off },
-        ntp: { ...full.ntp, ...off },
-      };
-      e = { full, reportingOnly };
-      if (this.cache.size >= MAX_CACHED) this.cache.clear();
-      this.cache.set(key, e);
-    }
-    return e;
+  /** Replaces the policy (SIGHUP); the caller then re-judges the stored latest states. */
+  setPolicy(policy: PolicyDocument): void {
+    this.current = policy;
+    this.cache.clear();
+    this.lastByAgent.clear();
+  }
+
+  setDomains(domains: DomainSource | null): void {
+    this.domains = domains;
   }
 
   /** The settings that apply to the report's agent. */
   resolve(report: Report): ResolvedPolicy {
-    return this.entry(report).full;
+    const s = subjectOf(report);
+    const last = this.lastByAgent.get(s.agentId);
+    if (last && last.hostname === s.hostname && last.platform === s.platform && sameLabels(last.labels, s.labels)) return last.p;
+    const key = `${s.agentId}\u0000${s.hostname}\u0000${s.platform ?? ''}\u0000${JSON.stringify(s.labels)}`;
+    let p = this.cache.get(key);
+    if (!p) {
+      p = resolvePolicy(this.current, s);
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      this.cache.set(key, p);
+    }
+    if (this.lastByAgent.size >= MAX_CACHED) this.lastByAgent.clear();
+    this.lastByAgent.set(s.agentId, { hostname: s.hostname, platform: s.platform, labels: s.labels, p });
+    return p;
   }
 
-  evaluate(report: Report, m: ReportMeasurement, nowMs: number): Verdict {
-    return evaluate(report, m, this.entry(report).full, nowMs);
+  /** The libvirt domain joined to the agent, if the audit has one. */
+  joined(report: Report): JoinedDomain | null {
+    return this.domains?.joinedDomain(report.agent.systemUuid) ?? null;
   }
 
-  /** How long after a delivery the agent turns stale, ms; null when the reporting check is off. */
-  staleAfterMs(report: Report): number | null {
-    const p = this.entry(report).full.reporting;
-    return p.enabled ? p.staleAfterIntervals * report.agent.intervalS * 1000 : null;
-  }
-
-  /**
-   * The measurement and verdict of a stored report as of `nowMs`: recomputed from the report, its
-   * receive time and the host's NTP state then, with the reporting check evaluated against the
-   * last delivery (`lastSeenMs`, which a late spooled report may have moved past the receipt of
-   * the newest one).
-   */
-  judge(report: Report, stored: { receivedAtMs: number; hostSynchronized: boolean | null; hostResolutionMs: number }, lastSeenMs: number, nowMs: number) {
-    const policy = this.entry(report).full;
-    const measurement = measureReport(report, {
-      receivedAtMs: stored.receivedAtMs,
-      hostSynchronized: stored.hostSynchronized,
-      hostResolutionMs: stored.hostResolutionMs,
-      rtcToleranceS: policy.rtc.maxDriftS,
+  measure(report: Report, at: { receivedAtMs: number; hostSynchronized: boolean | null; hostResolutionMs?: number | null }): ReportMeasurement {
+    return measureReport(report, {
+      receivedAtMs: at.receivedAtMs,
+      hostSynchronized: at.hostSynchronized,
+      hostResolutionMs: at.hostResolutionMs ?? this.hostResolutionMs,
+      rtcToleranceS: this.resolve(report).rtc.maxDriftS,
     });
-    const verdict = evaluate(report, { ...measurement, receivedAtMs: lastSeenMs }, policy, nowMs);
-    return { measurement, verdict };
+  }
+
+  /** The verdict of a report and its measurement as of nowMs (the one call to judge()). */
+  judgeReport(report: Report, measurement: ReportMeasurement, lastSeenMs: number, nowMs: number): { verdict: Verdict; joined: JoinedDomain | null } {
+    const joined = this.joined(report);
+    const verdict = judge({ report, measurement, policy: this.resolve(report), libvirt: joined, lastSeenMs, nowMs });
+    return { verdict, joined };
+  }
+
+  /** A stored latest state judged as of nowMs: its measurement (recomputed from the report and its receipt) and verdict. */
+  judgeStored(s: StoredState, nowMs: number): { measurement: ReportMeasurement; verdict: Verdict; joined: JoinedDomain | null } {
+    const measurement = this.measure(s.report, s);
+    return { measurement, ...this.judgeReport(s.report, measurement, s.lastSeenMs, nowMs) };
+  }
+
+  /** What the store keeps of a verdict. */
+  storedOf(report: Report, verdict: Verdict): StoredVerdict {
+    return {
+      baseStatus: agentStatus(verdict.checks.filter((c) => c.id !== 'reporting')),
+      checks: storedChecksOf(verdict) as Partial<Record<CheckId, CheckStatus>>,
+      staleAfterMs: staleAfterMs(this.resolve(report).reporting, report.agent.intervalS),
+    };
+  }
+
+  /** The stored part of a latest state's verdict (what `rejudge` writes). */
+  storedVerdictOf(s: StoredState): StoredVerdict {
+    const { verdict } = this.judgeStored(s, s.lastSeenMs);
+    return this.storedOf(s.report, verdict);
   }
 }

@@ -18,15 +18,15 @@ import {
   nonEmpty,
   nonNegativeInt,
   oneOf,
+  defineOptions,
   parseOptions,
   positiveNumber,
-  type OptionSpec,
 } from './options.js';
 import type { Durability } from './store/sqlite.js';
 
 export const DEFAULT_DB = './data/clockwatch.db';
 
-export const SERVE_OPTIONS: readonly OptionSpec[] = [
+export const SERVE_OPTIONS = defineOptions([
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
   { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1, or any free port when that is taken; off: none)", default: 'auto', parse: timeListenText },
   { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
@@ -55,7 +55,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'hostNtpRefresh', flag: 'host-ntp-refresh', arg: 'DURATION', help: "how often the host's own NTP state is read", default: 45_000, parse: duration },
   { key: 'logLevel', flag: 'log-level', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options (keys as camelCase or as the flag)', parse: nonEmpty },
-];
+]);
 
 /** --export-every: a duration that lines periods up with UTC days (scheduler.validateExportInterval). */
 function exportInterval(text: string): number {
@@ -148,7 +148,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   const where = (k: string) => sources[k] ?? `--${k}`;
 
   let policy: PolicyDocument | null = null;
-  const policyFile = (v.policy as string | undefined) ?? null;
+  const policyFile = v.policy ?? null;
   if (policyFile) {
     try {
       policy = parsePolicyText(readFileFor(where('policy'), policyFile).toString('utf8'));
@@ -157,8 +157,8 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
       throw new ConfigError(`${where('policy')}: ${policyFile}: ${(err as Error).message}`);
     }
   }
-  const tokensOf = (key: string): TokenEntry[] | null => {
-    const f = v[key] as string | undefined;
+  const tokensOf = (key: 'tokens' | 'readTokens'): TokenEntry[] | null => {
+    const f = v[key];
     if (!f) return null;
     readFileFor(where(key), f);
     try {
@@ -172,14 +172,14 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   const agentTokens = tokensOf('tokens');
   const readTokens = tokensOf('readTokens');
 
-  const cert = v.tlsCert as string | undefined;
-  const key = v.tlsKey as string | undefined;
+  const cert = v.tlsCert;
+  const key = v.tlsKey;
   if ((cert === undefined) !== (key === undefined)) {
     throw new ConfigError(cert ? `${where('tlsCert')}: needs --tls-key as well` : `${where('tlsKey')}: needs --tls-cert as well`);
   }
   const tls = cert && key ? { cert: readFileFor(where('tlsCert'), cert), key: readFileFor(where('tlsKey'), key) } : null;
 
-  const exportKeyFile = (v.exportKey as string | undefined) ?? null;
+  const exportKeyFile = v.exportKey ?? null;
   let exportKey: KeyObject | null = null;
   if (exportKeyFile) {
     const pem = readFileFor(where('exportKey'), exportKeyFile);
@@ -191,7 +191,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     if (!v.exportDir) throw new ConfigError(`${where('exportKey')}: needs --export-dir as well`);
   }
 
-  const libvirtXmlDir = (v.libvirtXmlDir as string | undefined) ?? null;
+  const libvirtXmlDir = v.libvirtXmlDir ?? null;
   if (libvirtXmlDir) {
     let isDir = false;
     try {
@@ -202,44 +202,44 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     if (!isDir) throw new ConfigError(`${where('libvirtXmlDir')}: ${libvirtXmlDir} is not a directory`);
   }
 
-  const retentionDays = v.retentionDays as number;
-  const rollupRetentionDays = v.rollupRetentionDays as number;
+  const retentionDays = v.retentionDays;
+  const rollupRetentionDays = v.rollupRetentionDays;
   if (rollupRetentionDays < retentionDays) {
     throw new ConfigError(`${where('rollupRetentionDays')}: rollups (${rollupRetentionDays} d) must be kept at least as long as samples (${retentionDays} d)`);
   }
 
   return Object.freeze({
-    listen: listenAddress(v.listen as string),
-    timeListen: timeListenAddress(v.timeListen as string, listenAddress(v.listen as string)),
+    listen: listenAddress(v.listen),
+    timeListen: timeListenAddress(v.timeListen, listenAddress(v.listen)),
     timeListenAuto: v.timeListen === 'auto',
-    db: v.db as string,
-    name: (v.name as string | undefined) ?? hostname(),
+    db: v.db,
+    name: v.name ?? hostname(),
     metricsScope: v.metricsScope as 'own' | 'fleet',
-    durability: v.durability as Durability,
+    durability: v.durability satisfies Durability,
     policy,
     policyFile,
     agentTokens,
-    tokensFile: (v.tokens as string | undefined) ?? null,
+    tokensFile: v.tokens ?? null,
     readTokens,
-    readTokensFile: (v.readTokens as string | undefined) ?? null,
-    exportDir: (v.exportDir as string | undefined) ?? null,
-    exportEveryMs: v.exportEvery as number,
-    exportKeep: v.exportKeep as number,
+    readTokensFile: v.readTokens ?? null,
+    exportDir: v.exportDir ?? null,
+    exportEveryMs: v.exportEvery,
+    exportKeep: v.exportKeep,
     exportKey,
     exportKeyFile,
     libvirtXmlDir,
-    libvirtUri: (v.libvirtUri as string | undefined) ?? null,
-    libvirtRefreshMs: v.libvirtRefresh as number,
+    libvirtUri: v.libvirtUri ?? null,
+    libvirtRefreshMs: v.libvirtRefresh,
     retentionDays,
     rollupRetentionDays,
-    pruneEveryMs: v.pruneEvery as number,
+    pruneEveryMs: v.pruneEvery,
     tls,
-    bodyLimit: v.bodyLimit as number,
-    maxBatch: v.maxBatch as number,
-    rateLimitPerMinute: v.rateLimit as number,
-    requestTimeoutMs: v.requestTimeout as number,
-    hostNtpRefreshMs: v.hostNtpRefresh as number,
-    logLevel: v.logLevel as string,
+    bodyLimit: v.bodyLimit,
+    maxBatch: v.maxBatch,
+    rateLimitPerMinute: v.rateLimit,
+    requestTimeoutMs: v.requestTimeout,
+    hostNtpRefreshMs: v.hostNtpRefresh,
+    logLevel: v.logLevel,
     sources,
   });
 }

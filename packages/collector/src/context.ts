@@ -11,7 +11,7 @@ import type { Ingestor } from './ingest.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { Store } from './store/types.js';
-import type { WallClock } from './wall-clock.js';
+import type { WallClock } from '@clockwatch/shared/node';
 
 export interface AppContext {
   store: Store;

@@ -4,6 +4,9 @@
  * fastify's own errors (bad JSON, content type, body size, schema validation, bad URL) are mapped
  * into this catalog by `toApiError`, so no malformed request ever surfaces as a 5xx or as an
  * FST_ERR_* code.
+ *
+ * The codes themselves are the product catalog's (ErrorCodes of @clockwatch/shared); this file adds
+ * only the HTTP status and default message of each.
  */
 import { STATUS_CODES } from 'node:http';
 import { ErrorCodes } from '@clockwatch/shared';
@@ -48,22 +51,13 @@ export const Errors = {
   STORE: { statusCode: 503, message: 'the store could not commit' },
   SHUTTING_DOWN: { statusCode: 503, message: 'the collector is shutting down' },
   INTERNAL: { statusCode: 500, message: 'internal error' },
-} as const satisfies Record<string, CatalogEntry>;
+} as const satisfies Partial<Record<keyof typeof ErrorCodes, CatalogEntry>>;
 
 export type ErrorName = keyof typeof Errors;
 
-/** The stable code of a catalog entry; the report-schema codes are shared with the agent. */
+/** The stable code of a catalog entry: the product catalog's (shared errors.ts), one meaning per code. */
 export function codeOf(name: ErrorName): string {
-  switch (name) {
-    case 'VALIDATION':
-      return ErrorCodes.VALIDATION;
-    case 'SCHEMA_VERSION':
-      return ErrorCodes.SCHEMA_VERSION;
-    case 'BAD_JSON':
-      return ErrorCodes.BAD_JSON;
-    default:
-      return `CW_ERR_${name}`;
-  }
+  return ErrorCodes[name];
 }
 
 /** Every code this collector can answer with (for docs and tests). */

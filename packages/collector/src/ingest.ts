@@ -15,23 +15,19 @@
  *   nothing and answer the whole request.
  */
 import {
-  agentStatus,
   isOk,
-  measureReport,
   validateReport,
   type IngestRejection,
   type IngestResult,
   type Report,
   type ReportMeasurement,
-  type Verdict,
 } from '@clockwatch/shared';
 import { reportJson, sha256Hex } from './canonical.js';
 import type { Compliance } from './compliance.js';
 import { codeOf, HttpError } from './errors.js';
 import { CommitterClosedError, type GroupCommitter } from './group-commit.js';
 import type { HostClock } from './host-clock.js';
-import type { SampleRecord, StoredCheckId, WriteOutcome } from './store/types.js';
-import { STORED_CHECKS } from './store/types.js';
+import type { PlacedBy, SampleRecord, Store, WriteOutcome } from './store/types.js';
 
 /** A report of an array refused on its own (shared schema IngestRejectionSchema). */
 export type { IngestRejection };
@@ -46,8 +42,11 @@ export interface IngestDeps {
   committer: GroupCommitter;
   compliance: Compliance;
   hostClock: HostClock;
+  /** Where the agent's last measured offset is found after a restart (placing reports without a time probe). */
+  store?: Pick<Store, 'lastMeasuredOffset'>;
   /** Resolution of the host's t2/t3 timestamps, ms. */
-  hostResolutionMs: number;
+  /** Resolution of the host's t2/t3 timestamps, ms; a function when it changes (a clock answering coarsely after a step). */
+  hostResolutionMs: number | (() => number);
   maxBatch: number;
   onOutcome?: (outcome: WriteOutcome | 'rejected', code?: string) => void;
 }
@@ -151,24 +150,41 @@ export class Ingestor {
     return { single, valid, rejected };
   }
 
-  /** Measures and evaluates one report as received at `receivedAtMs`. */
-  prepare(report: Report, receivedAtMs: number): { record: SampleRecord; result: IngestResult } {
+  /** The last measured offset per agent (placing reports without a time probe), bounded. */
+  private readonly lastOffset = new Map<string, number>();
+
+  private rememberOffset(agentId: string, offsetMs: number): void {
+    if (this.lastOffset.size >= 100_000 && !this.lastOffset.has(agentId)) this.lastOffset.clear();
+    this.lastOffset.set(agentId, offsetMs);
+  }
+
+  private resolutionMs(): number {
+    const r = this.deps.hostResolutionMs;
+    return typeof r === 'function' ? r() : r;
+  }
+
+  /**
+   * Measures and judges one report as received at `receivedAtMs`. `placeOffsetMs`: for a report
+   * without a time probe, the agent's last measured offset (null: none known).
+   */
+  prepare(report: Report, receivedAtMs: number, placeOffsetMs: number | null = null): { record: SampleRecord; result: IngestResult } {
     const { compliance } = this.deps;
-    const policy = compliance.resolve(report);
     const host = this.deps.hostClock.current();
-    const m: ReportMeasurement = measureReport(report, {
-      receivedAtMs,
-      hostResolutionMs: this.deps.hostResolutionMs,
-      hostSynchronized: host.synchronized,
-      rtcToleranceS: policy.rtc.maxDriftS,
-    });
-    const verdict: Verdict = compliance.evaluate(report, m, receivedAtMs);
-    const checks: Partial<Record<StoredCheckId, Verdict['checks'][number]['status']>> = {};
-    for (const c of verdict.checks) if ((STORED_CHECKS as readonly string[]).includes(c.id)) checks[c.id as StoredCheckId] = c.status;
+    const hostResolutionMs = this.resolutionMs();
+    const m: ReportMeasurement = compliance.measure(report, { receivedAtMs, hostSynchronized: host.synchronized, hostResolutionMs });
+    const { verdict } = compliance.judgeReport(report, m, receivedAtMs, receivedAtMs);
+    const stored = compliance.storedOf(report, verdict);
     const offset = m.offsetMs;
-    // Host time of the measurement: the guest's collection time on the host clock. A report is
-    // never measured after it was received, whatever its samples claim.
-    const atMs = offset === null ? receivedAtMs : Math.min(receivedAtMs, report.systemTime.epochMs - offset);
+    // Host time of the measurement: the guest's collection time on the host clock, corrected by
+    // this report's offset or else the agent's last measured one (the guest's clock orders its
+    // reports, never the wire). A report is never measured after it was received.
+    let placedBy: PlacedBy = offset !== null ? 'probe' : placeOffsetMs !== null ? 'last-offset' : 'guest-clock';
+    let atMs = report.systemTime.epochMs - (offset ?? placeOffsetMs ?? 0);
+    if (!(atMs <= receivedAtMs)) {
+      atMs = receivedAtMs;
+      placedBy = 'receipt';
+    }
+    if (offset !== null) this.rememberOffset(report.agent.id, offset);
     const json = reportJson(report);
     const statics = this.staticOf(report);
     const ntp = report.ntp;
@@ -178,6 +194,9 @@ export class Ingestor {
       seq: report.seq,
       contentHash: sha256Hex(json),
       atMs,
+      placedBy,
+      instanceId: report.agent.instanceId ?? null,
+      hostResolutionMs,
       receivedAtMs,
       guestEpochMs: report.systemTime.epochMs,
       offsetMs: offset,
@@ -187,10 +206,10 @@ export class Ingestor {
       ntpOffsetMs: isOk(ntp) ? ntp.offsetMs : null,
       ntpLastSyncAgeS: isOk(ntp) ? ntp.lastSyncAgeS : null,
       status: verdict.status,
-      baseStatus: agentStatus(verdict.checks.filter((c) => c.id !== 'reporting')),
-      checks,
-      staleAfterMs: compliance.staleAfterMs(report),
-      steps: report.events.filter((e) => e.kind === 'step').map((e) => ({ atMs: e.atMs - (offset ?? 0), stepMs: e.stepMs })),
+      baseStatus: stored.baseStatus,
+      checks: stored.checks,
+      staleAfterMs: stored.staleAfterMs,
+      steps: report.events.filter((e) => e.kind === 'step').map((e) => ({ atMs: e.atMs - (offset ?? placeOffsetMs ?? 0), stepMs: e.stepMs })),
       staticParts: statics.parts,
       staticHash: statics.hash,
       hostname: report.agent.hostname,
@@ -217,9 +236,53 @@ export class Ingestor {
     return { record, result };
   }
 
+  /**
+   * For each report without a time probe, the offset its agent last measured: the measured report
+   * of the same request nearest in seq (a spool flush carries the fresh measured report with the
+   * old ones), else the last one this collector saw, else the store's.
+   */
+  private async placeOffsets(valid: readonly ValidReport[]): Promise<(number | null)[]> {
+    const out: (number | null)[] = new Array(valid.length).fill(null);
+    // Nearly every request: every report has its probe, nothing to place.
+    if (valid.every((v) => isOk(v.report.timeProbe))) return out;
+    const measured = new Map<string, { seq: number; offsetMs: number }[]>();
+    const unplaced: number[] = [];
+    valid.forEach((v, i) => {
+      const probe = v.report.timeProbe;
+      if (isOk(probe)) {
+        const m = this.deps.compliance.measure(v.report, { receivedAtMs: 0, hostSynchronized: null, hostResolutionMs: this.resolutionMs() });
+        if (m.offsetMs !== null) {
+          const list = measured.get(v.report.agent.id) ?? [];
+          list.push({ seq: v.report.seq, offsetMs: m.offsetMs });
+          measured.set(v.report.agent.id, list);
+          return;
+        }
+      }
+      unplaced.push(i);
+    });
+    for (const i of unplaced) {
+      const r = (valid[i] as ValidReport).report;
+      const near = measured.get(r.agent.id);
+      if (near) {
+        let best = near[0] as { seq: number; offsetMs: number };
+        for (const n of near) if (Math.abs(n.seq - r.seq) < Math.abs(best.seq - r.seq)) best = n;
+        out[i] = best.offsetMs;
+        continue;
+      }
+      let last: number | null | undefined = this.lastOffset.get(r.agent.id);
+      if (last === undefined && this.deps.store) {
+        last = await this.deps.store.lastMeasuredOffset(r.agent.id);
+        if (last !== null) this.rememberOffset(r.agent.id, last);
+      }
+      out[i] = last ?? null;
+    }
+    return out;
+  }
+
   /** Stores the valid reports (one group transaction) and builds the answer. */
   async store(valid: readonly ValidReport[], rejected: IngestRejection[], receivedAtMs: number): Promise<IngestAnswer> {
-    const prepared = valid.map((v) => ({ index: v.index, ...this.prepare(v.report, receivedAtMs) }));
+    const places = await this.placeOffsets(valid);
+    const prepared = valid.map((v, i) => ({ index: v.index, ...this.prepare(v.report, receivedAtMs, places[i] ?? null) }));
     let outcomes: WriteOutcome[] = [];
     if (prepared.length > 0) {
       try {

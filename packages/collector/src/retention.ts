@@ -5,7 +5,8 @@
  */
 import { isSharedStore, type PruneResult, type Store } from './store/types.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS } from '@clockwatch/shared';
+import { DAY_MS } from '@clockwatch/shared';
 
 export interface RetentionOptions {
   retentionDays: number;

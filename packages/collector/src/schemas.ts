@@ -8,6 +8,7 @@ import {
   AgentRowSchema,
   AgentStatusSchema,
   CheckResultSchema,
+  CheckStatusSchema,
   HistoryPointSchema,
   VerdictSchema,
 } from '@clockwatch/shared';
@@ -62,6 +63,28 @@ export const DriftSchema = Type.Object({
   toMs: Type.Number(),
 });
 
+/** A domain as the libvirt audit last read it (the agent view and GET /v1/libvirt). */
+export const AuditedDomainFields = {
+  name: Nullable(Type.String()),
+  uuid: Nullable(Type.String()),
+  source: Type.String(),
+  live: Type.Boolean(),
+  /** When the host last read this domain (host ms). */
+  readAtMs: Type.Number(),
+  /** Why the latest read did not return it (libvirtd stopped, virsh timed out); null: it did. */
+  readError: Nullable(Type.String()),
+};
+
+/** The libvirt-clock check with its details (the agent view and GET /v1/libvirt). */
+export const LibvirtCheckSchema = Type.Object({
+  status: CheckStatusSchema,
+  reason: Type.String(),
+  findings: Type.Array(Type.Object({ status: CheckStatusSchema, text: Type.String() })),
+  family: Nullable(Type.String()),
+  familySource: Nullable(Type.String({ description: 'agent (its report) or libosinfo (the domain metadata)' })),
+  recommendedXml: Nullable(Type.String({ description: 'the whole <clock> element virt-manager writes for this guest family' })),
+});
+
 export const AgentDetailSchema = Type.Object({
   agent: AgentRowSchema,
   /** The collector that measured the agent (its --name). */
@@ -88,7 +111,6 @@ export const AgentDetailSchema = Type.Object({
   /** Present when the libvirt audit is configured: the domain joined by SMBIOS UUID and its libvirt-clock verdict, or why there is none. */
   libvirt: Type.Optional(
     Type.Object({
-      domain: Nullable(Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String(), live: Type.Boolean() })),
       clock: Type.Optional(
         Nullable(
           Type.Object({
@@ -101,16 +123,14 @@ export const AgentDetailSchema = Type.Object({
           }),
         ),
       ),
-      check: Nullable(
+      domain: Nullable(
         Type.Object({
-          status: Type.String(),
-          reason: Type.String(),
-          findings: Type.Array(Type.Object({ status: Type.String(), text: Type.String() })),
-          family: Nullable(Type.String()),
-          familySource: Nullable(Type.String()),
-          recommendedXml: Nullable(Type.String()),
+          ...AuditedDomainFields,
+          /** How long ago the host last read it, s. */
+          ageS: Type.Number(),
         }),
       ),
+      check: Nullable(LibvirtCheckSchema),
       note: Nullable(Type.String()),
     }),
   ),

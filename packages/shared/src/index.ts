@@ -3,6 +3,7 @@ export * from './schema/report.js';
 export * from './schema/api.js';
 export * from './validate.js';
 export * from './time-math.js';
+export * from './durations.js';
 export * from './timezone.js';
 export * from './rtc.js';
 export * from './policy.js';

@@ -16,7 +16,7 @@
 import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { DAY_MS, DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
 import { SAFE_FILE_NAME } from '../exports/atomic-write.js';
@@ -30,7 +30,6 @@ import { parseInstant } from '../routes/read-auth.js';
 import type { Command, CommandIO } from './types.js';
 import { openStoreReadOnly, libvirtAuditFor, LIBVIRT_OPTIONS, readFileOr } from './common.js';
 
-const DAY_MS = 86_400_000;
 
 function formats(text: string): ExportFormat[] {
   const out = text.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
@@ -148,7 +147,7 @@ export const exportCommand: Command = {
     const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
     const libvirt = await libvirtAuditFor(v, io);
     try {
-      const compliance = new Compliance(policy);
+      const compliance = new Compliance(policy, libvirt);
       const service = new ExportService({ store, compliance, libvirt, policySource: (v.policy as string | undefined) ?? 'built-in defaults' });
       const baseName = exportBaseName(period);
       const bar = progress(io);

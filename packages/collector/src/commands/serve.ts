@@ -1,8 +1,12 @@
 /**
  * `clockwatch-collector serve`: configure, open the store, read the host's clock, build the app,
- * listen, and on SIGINT/SIGTERM stop accepting, answer what is in flight, commit, close.
+ * judge every stored latest state under the policy (before answering), listen, and on
+ * SIGINT/SIGTERM stop accepting, answer what is in flight, commit, close. SIGHUP reads the
+ * configuration again — the policy and the tokens files — and judges again; a bad file keeps
+ * everything as it was and the log says why.
  */
-import { buildApp, loggerOptions } from '../app.js';
+import { DEFAULT_POLICY } from '@clockwatch/shared';
+import { buildApp, loggerOptions, rejudge } from '../app.js';
 import { describeBinding } from '../auth.js';
 import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
@@ -165,9 +169,42 @@ export const serveCommand: Command = {
       presence.unref();
     }
 
+    const reload = async (): Promise<void> => {
+      const a = app;
+      if (!a) return;
+      let next: ReturnType<typeof parseServeConfig>;
+      try {
+        next = parseServeConfig(io.argv, io.env);
+      } catch (err) {
+        log.error({ reload: 'refused', err: (err as Error).message }, `SIGHUP: the configuration did not load, nothing changed: ${(err as Error).message}`);
+        return;
+      }
+      const ctx = a.clockwatch;
+      // Tokens are swapped, never turned on or off: that changes who may connect and is a restart.
+      const tokens = (now: unknown, then: unknown) => (now === null) === (then === null);
+      if (!tokens(next.agentTokens, ctx.agentTokens) || !tokens(next.readTokens, ctx.readTokens)) {
+        log.error({ reload: 'refused' }, 'SIGHUP: --tokens/--read-tokens were added or removed; restart the collector for that; nothing changed');
+        return;
+      }
+      ctx.agentTokens = next.agentTokens;
+      ctx.readTokens = next.readTokens;
+      ctx.compliance.setPolicy(next.policy ?? DEFAULT_POLICY);
+      log.info({ policy: next.policyFile ?? 'built-in defaults', tokens: next.agentTokens?.length ?? null, readTokens: next.readTokens?.length ?? null }, 'SIGHUP: policy and tokens reloaded');
+      try {
+        await rejudge(ctx, 'SIGHUP', log);
+      } catch (err) {
+        log.error({ err }, 'SIGHUP: rejudge failed');
+      }
+    };
+
     return await new Promise<number>((resolve) => {
       let stopping = false;
+      let reloading = Promise.resolve();
       io.onSignal((signal) => {
+        if (signal === 'SIGHUP') {
+          if (!stopping) reloading = reloading.then(() => reload());
+          return;
+        }
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'stopping: finishing requests in flight and committing');

@@ -2,15 +2,14 @@
  * `clockwatch-collector status [--db PATH | --url URL] [--json] [--width N]`: the fleet in the
  * terminal, one line per agent fitted to the width, the failing checks and their reasons below it.
  *
- * - `--db` reads the database file read-only (no server needed) and judges each agent's latest
- *   report as of now, as GET /v1/agents/:id does (same policy with --policy; the libvirt-clock
- *   check with --libvirt-xml-dir / --libvirt-uri).
+ * - `--db` reads the database file read-only (no server needed) and judges every agent's latest
+ *   report as of now with the one judge, as GET /v1/agents/:id does: statuses and reasons come from
+ *   that verdict, so `--policy` (or --libvirt-xml-dir / --libvirt-uri) changes both.
  * - `--url` asks a running collector: GET /v1/agents (every page), then GET /v1/agents/:id for
  *   each agent with a check that did not pass, for the reasons (undici, a few connections).
  * Colours only when stdout is a terminal and NO_COLOR is not set; `--json` for scripts.
  */
 import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
-import { agentVerdict } from '../agent-verdict.js';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
@@ -71,25 +70,21 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
   const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
   const libvirt = await libvirtAuditFor(v, io);
   try {
-    const compliance = new Compliance(policy);
+    const compliance = new Compliance(policy, libvirt);
     const rows: AgentSummary[] = [];
     for (let offset = 0; ; offset += PAGE) {
       const page = await store.listAgents({ nowMs, offset, limit: PAGE });
       rows.push(...page.rows);
       if (page.rows.length < PAGE) break;
     }
-    const shown = libvirt ? await libvirt.overlay(rows, store, compliance, nowMs) : rows;
     const out: StatusAgent[] = [];
-    for (const row of shown) {
-      let reasons: Record<string, string> = {};
-      if (Object.values(row.checks).some((s) => s !== 'pass')) {
-        const a = await store.getAgent(row.id, nowMs);
-        if (a) {
-          const view = agentVerdict({ compliance, libvirt, hostResolutionMs: 0.001 }, a, nowMs);
-          reasons = Object.fromEntries(view.verdict.checks.map((c) => [c.id, c.reason]));
-        }
-      }
-      out.push(statusAgent(row, reasons));
+    for (const row of rows) {
+      const a = await store.getAgent(row.id, nowMs);
+      if (!a) continue;
+      const { verdict } = compliance.judgeStored(a, nowMs);
+      const checks = Object.fromEntries(verdict.checks.map((c) => [c.id, c.status]));
+      const reasons = Object.fromEntries(verdict.checks.map((c) => [c.id, c.reason]));
+      out.push(statusAgent({ ...row, status: verdict.status, checks }, reasons));
     }
     return out;
   } finally {

@@ -7,7 +7,7 @@ export interface CommandIO {
   env: Record<string, string | undefined>;
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Registers a handler for SIGINT/SIGTERM (only the CLI touches `process`). */
+  /** Registers a handler for SIGINT/SIGTERM/SIGHUP (only the CLI touches `process`). */
   onSignal: (handler: (signal: string) => void) => void;
   /** Whether stdout / stderr are terminals (colours, progress lines); absent: neither is. */
   isTTY?: { stdout: boolean; stderr: boolean };

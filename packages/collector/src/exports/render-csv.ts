@@ -7,13 +7,13 @@
  * (or a tab or CR) is executed as a formula by Excel/LibreOffice, so such text cells are prefixed
  * with a single quote. Numbers are never prefixed: `-12.5` stays a number.
  */
-import type { CheckStatus } from '@clockwatch/shared';
+import { CHECK_IDS, type CheckStatus } from '@clockwatch/shared';
 import type { HistoryRow, Store } from '../store/types.js';
 import type { ExportData, ExportRow } from './model.js';
 import { isoUtc } from './model.js';
 
-/** Check ids that get a column, in order; a check an agent did not run is an empty cell. */
-export const CSV_CHECK_IDS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp', 'reporting', 'libvirt-clock'] as const;
+/** Check ids that get a column, in registry order (shared checks/index.ts); a check an agent did not run is an empty cell. */
+export const CSV_CHECK_IDS = CHECK_IDS;
 
 type Cell = { text: string } | { num: number } | null;
 

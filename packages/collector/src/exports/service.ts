@@ -4,12 +4,15 @@
  * retention applied). The scheduler, `POST /v1/exports` and `clockwatch-collector export` all go
  * through it, so the three say the same thing.
  *
- * Row by row (model.ts documents the fields): the status and checks are those of the last report
- * measured before the end of the period, with the reporting check evaluated at the end of the
- * period against the last delivery (as GET /v1/agents does at now); the latest offset is the last
- * one measured in the period; the reasons of checks that did not pass are re-evaluated from the
- * stored report when that report is still the agent's latest; the libvirt-clock check is counted
- * for agents joined to a domain (its configuration as read now).
+ * Row by row (model.ts documents the fields): when the last report measured before the end of the
+ * period is the agent's latest, its status, checks and reasons are the judge's verdict as of the
+ * end of the period (compliance.ts → shared judge(): the policy and libvirt domain the collector
+ * holds now, the reporting check against the last delivery before the end) — the same verdict
+ * every other surface shows; the stored latest-state columns, which are that verdict's cache, pick
+ * the agents that get a plot. When the period ended before the latest report, the status is that
+ * of the checks stored with the last report of the period (judged at its ingest) and the reporting
+ * check at the period's end. The latest offset is the last one measured in the period. Only
+ * agents that are not compliant get plot points, at most `plotPoints` per agent.
  *
  * What keeps an export of 10,000 agents small and fast (issue 12 item 4): every agent's series is
  * its hourly rollups (min/max offset, worst uncertainty, compliant share) plus its worst sample in
@@ -19,11 +22,10 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
+import { agentStatus, DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
-import { combineStatus, LIBVIRT_CHECK_ID, linkRtcDiagnosis } from '../libvirt/check.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
-import type { AgentPeriodRecord, PeriodAgentState, Store } from '../store/types.js';
+import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, Store } from '../store/types.js';
 import type { ExportAbout, ExportData, ExportHour, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow, ExportWorstSample } from './model.js';
 import { buildExportData, checkExportData, DEFAULT_PLOT_CAP, needsPlot, plotRows } from './model.js';
 import { htmlChunks } from './render-html.js';
@@ -95,7 +97,6 @@ type StaticParts = {
 interface EndState {
   status: AgentStatus;
   checks: Record<string, CheckStatus>;
-  libvirt: LibvirtClockResult | null;
 }
 
 const ok = <T extends object>(v: T | { error: unknown } | undefined): T | null => (v && !('error' in v) ? (v as T) : null);
@@ -149,6 +150,7 @@ export class ExportService {
     if (!(period.toMs > period.fromMs)) throw new RangeError('the export period must end after it starts');
     // The state at the end of the period decides who gets a plot, before the pass over the samples.
     const ends = new Map<string, EndState>();
+    const cached = await this.latestVerdicts(period.toMs);
     const records = await this.store.periodAgents({
       fromMs: period.fromMs,
       toMs: period.toMs,
@@ -156,7 +158,7 @@ export class ExportService {
       series: {
         maxPoints: this.plotPoints,
         want: (state) => {
-          const end = this.endState(state, period);
+          const end = this.endState(state, period, cached);
           ends.set(state.id, end);
           // Plot points are read afterwards, for the plotCap worst only (plotSeries).
           return false;
@@ -166,7 +168,7 @@ export class ExportService {
     const rows: ExportRow[] = [];
     let slice = performance.now();
     for (const rec of records) {
-      rows.push(await this.row(rec, ends.get(rec.id) ?? this.endState(rec, period), period));
+      rows.push(await this.row(rec, ends.get(rec.id) ?? this.endState(rec, period, cached), period));
       if (this.offThread && performance.now() - slice > 50) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         slice = performance.now();
@@ -260,45 +262,38 @@ export class ExportService {
     };
   }
 
-  /**
-   * Status and checks at the end of the period: the last report's stored checks, the reporting
-   * check against the last delivery, and the libvirt-clock check of a joined domain.
-   */
-  private endState(rec: PeriodAgentState, period: ExportPeriod): EndState {
-    const sp = (rec.staticParts ?? {}) as StaticParts;
-    const last = rec.last;
-    const checks: Record<string, CheckStatus> = { ...(last?.checks ?? {}) };
-    let status: AgentStatus = last?.status ?? 'unknown';
-    if (rec.staleAfterMs !== null && rec.lastSeenMs !== null) {
-      const stale = period.toMs - rec.lastSeenMs > rec.staleAfterMs;
-      checks.reporting = stale ? 'fail' : 'pass';
-      if (stale) status = 'stale';
+  /** The stored latest-state verdicts (the judge's cache) by agent id. */
+  private async latestVerdicts(nowMs: number): Promise<Map<string, AgentSummary>> {
+    const out = new Map<string, AgentSummary>();
+    for (let offset = 0; ; offset += 10_000) {
+      const page = await this.store.listAgents({ nowMs, offset, limit: 10_000 });
+      for (const r of page.rows) out.set(r.id, r);
+      if (page.rows.length < 10_000) break;
     }
-    let libvirt: LibvirtClockResult | null = null;
-    const entry = this.libvirt?.domainFor(sp.agent?.systemUuid ?? null) ?? null;
-    if (entry && this.libvirt) {
-      libvirt = this.libvirt.evaluateStatic(entry, rec.staticParts, { rtcOffsetS: last?.rtcOffsetS ?? null, atMs: last?.atMs ?? null }, this.toleranceFor(rec));
-      checks[LIBVIRT_CHECK_ID] = libvirt.status;
-      status = combineStatus(status, libvirt.status);
-    }
-    return { status, checks, libvirt };
+    return out;
+  }
+
+  /** Status and checks at the end of the period (see the module comment); the reporting check against the last delivery before it. */
+  private endState(rec: PeriodAgentState, period: ExportPeriod, cached: ReadonlyMap<string, AgentSummary>): EndState {
+    const latest = rec.lastIsLatest ? cached.get(rec.id) : undefined;
+    const checks: Record<string, CheckStatus> = { ...(latest ? latest.checks : (rec.last?.checks ?? {})) };
+    delete checks.reporting;
+    if (rec.staleAfterMs !== null && rec.lastSeenMs !== null) checks.reporting = period.toMs - rec.lastSeenMs > rec.staleAfterMs ? 'fail' : 'pass';
+    const list = Object.entries(checks).map(([id, status]) => ({ id, status }));
+    return { status: rec.last === null ? 'unknown' : agentStatus(list), checks };
   }
 
   private async row(rec: AgentPeriodRecord, end: EndState, period: ExportPeriod): Promise<ExportRow> {
     const sp = (rec.staticParts ?? {}) as StaticParts;
     const last = rec.last;
     const inPeriod = last !== null && last.atMs >= period.fromMs;
-    const { status, checks, libvirt: lv } = end;
+    let { status, checks } = end;
     let reasons: Record<string, string> = {};
-    if (rec.lastIsLatest && Object.entries(checks).some(([id, s]) => s !== 'pass' && id !== LIBVIRT_CHECK_ID)) reasons = await this.reasons(rec, period.toMs);
-    if (lv) {
-      if (lv.status !== 'pass') reasons[LIBVIRT_CHECK_ID] = lv.reason;
-      if (reasons.rtc && checks.rtc) {
-        const [linked] = linkRtcDiagnosis([{ id: 'rtc', status: checks.rtc, reason: reasons.rtc }], lv);
-        if (linked) reasons.rtc = linked.reason;
-      }
+    if (rec.lastIsLatest && Object.values(checks).some((s) => s !== 'pass')) {
+      // The reasons, and with them the statuses, from the judge (the cache said something did not pass).
+      const judged = await this.judgeAtEnd(rec, period.toMs);
+      if (judged) ({ status, checks, reasons } = judged);
     }
-    for (const id of Object.keys(reasons)) if (checks[id] === undefined || checks[id] === 'pass') delete reasons[id];
 
     const ntpSection = ok(sp.ntp);
     const ntp: ExportNtp = {
@@ -331,38 +326,18 @@ export class ExportService {
     return row;
   }
 
-  /** The policy's RTC tolerance for the agent (rules may match its labels, hostname or platform). */
-  private toleranceFor(rec: PeriodAgentState): number {
-    const sp = (rec.staticParts ?? {}) as StaticParts & { os?: { platform?: string } | { error: unknown } };
-    return resolvePolicy(this.compliance.policy, {
-      agentId: rec.id,
-      hostname: sp.agent?.hostname ?? rec.id,
-      labels: sp.agent?.labels ?? {},
-      platform: ok(sp.os)?.platform ?? null,
-    }).rtc.maxDriftS;
-  }
-
-  /**
-   * Reasons of the checks of the agent's latest report, as of the end of the period: the report is
-   * re-evaluated with the offset and uncertainty stored at ingest, so the reasons quote the numbers
-   * the export states.
-   */
-  private async reasons(rec: AgentPeriodRecord, atMs: number): Promise<Record<string, string>> {
+  /** The judge's verdict on the agent's latest report as of the end of the period, against its last delivery before it. */
+  private async judgeAtEnd(rec: AgentPeriodRecord, atMs: number): Promise<EndState & { reasons: Record<string, string> } | null> {
     const a = await this.store.getAgent(rec.id, atMs);
-    if (!a || !rec.last) return {};
-    const policy = this.compliance.resolve(a.report);
-    const m = measureReport(a.report, {
-      receivedAtMs: a.receivedAtMs,
-      hostSynchronized: a.hostSynchronized,
-      hostResolutionMs: this.hostResolutionMs,
-      rtcToleranceS: policy.rtc.maxDriftS,
-    });
-    const stored = rec.last;
-    const measured = { ...m, offsetMs: stored.offsetMs, uncertaintyMs: stored.uncertaintyMs, receivedAtMs: rec.lastSeenMs ?? a.receivedAtMs };
-    const verdict = this.compliance.evaluate(a.report, measured, atMs);
-    const out: Record<string, string> = {};
-    for (const c of verdict.checks) if (c.status !== 'pass') out[c.id] = c.reason;
-    return out;
+    if (!a) return null;
+    const { verdict } = this.compliance.judgeStored({ ...a, lastSeenMs: rec.lastSeenMs ?? a.lastSeenMs }, atMs);
+    const checks: Record<string, CheckStatus> = {};
+    const reasons: Record<string, string> = {};
+    for (const c of verdict.checks) {
+      checks[c.id] = c.status;
+      if (c.status !== 'pass') reasons[c.id] = c.reason;
+    }
+    return { status: verdict.status, checks, reasons };
   }
 
   /** The files as chunk streams (nothing is rendered until a chunk is asked for). */

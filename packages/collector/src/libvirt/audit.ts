@@ -1,26 +1,16 @@
 /**
  * The libvirt clock audit as the collector runs it: the domains read from `--libvirt-xml-dir`
  * and/or `virsh` (`--libvirt-uri`) at start and every `--libvirt-refresh` (5 min, unref'ed timer,
- * never two reads at once), indexed by UUID, and the `libvirt-clock` verdict of each domain for the
- * agent whose SMBIOS system UUID it is.
+ * never two reads at once), indexed by UUID. It judges nothing itself: the judge (compliance.ts →
+ * shared judge.ts) asks it for the domain joined to an agent (`joinedDomain`), with when the host
+ * last read it and the error of the latest read.
  *
- * The fleet view shows the verdict for every joined agent without reading each agent's latest
- * report per request: the guest facts that rarely change (OS family, zone, configured RTC mode, the
- * policy's tolerance) are cached per agent until the next refresh, and the RTC reading comes from
- * the fleet row itself. The agent view evaluates from the latest report.
+ * What the host saw stays seen: a read that fails (libvirtd stopped, a virsh timeout, an
+ * unreadable directory) keeps every domain last read, with its age and the read error — the
+ * libvirt-clock check then marks the evidence stale instead of losing it. Only a read without
+ * errors that no longer lists a domain removes it (the domain was undefined).
  */
-import {
-  evaluateLibvirtClock,
-  libvirtInputsFromReport,
-  normalizeUuid,
-  type CommandRunner,
-  type LibvirtClockResult,
-  type Report,
-  type ReportMeasurement,
-} from '@clockwatch/shared';
-import type { Compliance } from '../compliance.js';
-import type { AgentSummary, Store } from '../store/types.js';
-import { combineStatus, factsFromStatic, LIBVIRT_CHECK_ID, type GuestClockFacts } from './check.js';
+import { normalizeUuid, type CommandRunner, type JoinedDomain } from '@clockwatch/shared';
 import { createExecFileRunner } from './command-runner.js';
 import { readLibvirtDomains, type DomainEntry, type DomainSourceError } from './source.js';
 
@@ -32,14 +22,27 @@ export interface LibvirtAuditOptions {
   /** How often the domains are read again, ms (default 5 min). */
   refreshMs?: number;
   nowMs: () => number;
-  onRefresh?: (r: { domains: number; errors: readonly DomainSourceError[]; durationMs: number }) => void;
+  onRefresh?: (r: { domains: number; errors: readonly DomainSourceError[]; durationMs: number; kept: number; changed: boolean }) => void;
   onError?: (err: unknown) => void;
+}
+
+/** One domain as last read, with when and how the latest read went. */
+export interface AuditedDomain extends DomainEntry {
+  /** When the host last read this domain successfully (host ms). */
+  readAtMs: number;
+  /** Why the latest read did not return it (null: it did). */
+  readError: string | null;
 }
 
 export interface LibvirtSnapshot {
   refreshedAtMs: number | null;
-  domains: readonly DomainEntry[];
+  domains: readonly AuditedDomain[];
   errors: readonly DomainSourceError[];
+}
+
+/** A compact fingerprint of what the judge sees (domain XML facts and read errors): a change means rejudge. */
+function fingerprint(domains: readonly AuditedDomain[]): string {
+  return JSON.stringify(domains.map((d) => [d.source, d.domain, d.readError !== null ? d.readError : null]));
 }
 
 export class LibvirtAudit {
@@ -47,14 +50,15 @@ export class LibvirtAudit {
   readonly uri: string | null;
   readonly refreshMs: number;
   private readonly runner: CommandRunner | undefined;
-  private entries: DomainEntry[] = [];
+  private entries: AuditedDomain[] = [];
   private errors: DomainSourceError[] = [];
-  private byUuid = new Map<string, DomainEntry>();
+  private byUuid = new Map<string, AuditedDomain>();
   private refreshedAtMs: number | null = null;
-  private inflight: Promise<void> | null = null;
+  private inflight: Promise<boolean> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly facts = new Map<string, Omit<GuestClockFacts, 'measured'> & { measured: Omit<GuestClockFacts['measured'], 'rtcOffsetS' | 'atMs'> }>();
+  private print = '';
+  private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly o: LibvirtAuditOptions) {
     this.xmlDir = o.xmlDir ?? null;
@@ -64,26 +68,41 @@ export class LibvirtAudit {
     this.runner = this.uri ? (o.runner ?? createExecFileRunner()) : o.runner;
   }
 
-  /** Reads the domains now (joins a read already in flight). Never rejects: failures are in snapshot().errors. */
-  refresh(): Promise<void> {
+  /** Called after a read that changed what the judge sees (the app re-judges the stored latest states). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Reads the domains now (joins a read already in flight); resolves true when what the judge sees
+   * changed. Never rejects: failures are in snapshot().errors and keep the domains last read.
+   */
+  refresh(): Promise<boolean> {
     if (this.inflight) return this.inflight;
     const started = performance.now();
     this.inflight = (async () => {
       try {
         const r = await readLibvirtDomains({ xmlDir: this.xmlDir, uri: this.uri, runner: this.runner });
-        const byUuid = new Map<string, DomainEntry>();
-        for (const e of r.domains) {
+        const nowMs = this.o.nowMs();
+        const next = mergeSnapshot(this.entries, r.domains, r.errors, nowMs);
+        const byUuid = new Map<string, AuditedDomain>();
+        for (const e of next) {
           const u = normalizeUuid(e.domain.uuid);
           if (u && !byUuid.has(u)) byUuid.set(u, e);
         }
-        this.entries = r.domains;
+        this.entries = next;
         this.errors = r.errors;
         this.byUuid = byUuid;
-        this.refreshedAtMs = this.o.nowMs();
-        this.facts.clear();
-        this.o.onRefresh?.({ domains: r.domains.length, errors: r.errors, durationMs: performance.now() - started });
+        this.refreshedAtMs = nowMs;
+        const print = fingerprint(next);
+        const changed = print !== this.print;
+        this.print = print;
+        this.o.onRefresh?.({ domains: r.domains.length, errors: r.errors, durationMs: performance.now() - started, kept: next.length - r.domains.length, changed });
+        if (changed) for (const l of this.listeners) l();
+        return changed;
       } catch (err) {
         this.o.onError?.(err);
+        return false;
       } finally {
         this.inflight = null;
       }
@@ -112,56 +131,36 @@ export class LibvirtAudit {
   }
 
   /** The domain whose UUID is this SMBIOS system UUID (any case, hyphens, braces), or null. */
-  domainFor(systemUuid: string | null | undefined): DomainEntry | null {
+  domainFor(systemUuid: string | null | undefined): AuditedDomain | null {
     const u = normalizeUuid(systemUuid);
     return u ? (this.byUuid.get(u) ?? null) : null;
+  }
+
+  /** The domain joined to an agent, as the judge takes it. */
+  joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null {
+    const e = this.domainFor(systemUuid);
+    return e ? { domain: e.domain, source: e.source, readAtMs: e.readAtMs, readError: e.readError } : null;
   }
 
   get hasDomains(): boolean {
     return this.byUuid.size > 0;
   }
+}
 
-  evaluate(entry: DomainEntry, facts: GuestClockFacts | null): LibvirtClockResult {
-    return evaluateLibvirtClock(entry.domain, facts?.family ?? null, facts?.measured, { toleranceS: facts?.toleranceS ?? 5 });
+/**
+ * The snapshot after one read: every domain read now (fresh), plus — when the read reported errors
+ * — every domain of the previous snapshot it did not return, kept as last read with the errors.
+ * Pure.
+ */
+export function mergeSnapshot(previous: readonly AuditedDomain[], read: readonly DomainEntry[], errors: readonly DomainSourceError[], nowMs: number): AuditedDomain[] {
+  const out: AuditedDomain[] = read.map((e) => ({ ...e, readAtMs: nowMs, readError: null }));
+  if (errors.length === 0) return out;
+  const seen = new Set(read.map((e) => normalizeUuid(e.domain.uuid) ?? `src:${e.source}`));
+  const why = errors.map((e) => e.message).join('; ');
+  for (const p of previous) {
+    const key = normalizeUuid(p.domain.uuid) ?? `src:${p.source}`;
+    if (seen.has(key)) continue;
+    out.push({ ...p, readError: why.length > 300 ? `${why.slice(0, 300)}…` : why });
   }
-
-  /** The verdict for an agent's latest report and its measurement (the agent view). */
-  evaluateReport(entry: DomainEntry, report: Report, m: ReportMeasurement, compliance: Compliance): LibvirtClockResult {
-    const { family, measured } = libvirtInputsFromReport(report, m);
-    return this.evaluate(entry, { family, measured, toleranceS: compliance.resolve(report).rtc.maxDriftS });
-  }
-
-  /** The verdict from an agent's stored static parts and one of its samples (exports). */
-  evaluateStatic(entry: DomainEntry, staticParts: Record<string, unknown> | null, sample: { rtcOffsetS: number | null; atMs: number | null }, toleranceS: number): LibvirtClockResult {
-    return this.evaluate(entry, factsFromStatic(staticParts, sample, toleranceS));
-  }
-
-  /**
-   * Fleet rows with the libvirt-clock check of each joined agent counted (see check.ts). The
-   * guest facts that rarely change are read once per agent per refresh.
-   */
-  async overlay(rows: readonly AgentSummary[], store: Store, compliance: Compliance, nowMs: number): Promise<AgentSummary[]> {
-    if (!this.hasDomains) return [...rows];
-    const out: AgentSummary[] = [];
-    for (const row of rows) {
-      const entry = this.domainFor(row.systemUuid);
-      if (!entry) {
-        out.push(row);
-        continue;
-      }
-      let f = this.facts.get(row.id);
-      if (!f) {
-        const a = await store.getAgent(row.id, nowMs);
-        if (a) {
-          const { family, measured } = libvirtInputsFromReport(a.report, { rtcOffsetS: row.rtcOffsetS, receivedAtMs: row.atMs } as ReportMeasurement);
-          f = { family, measured: { zoneName: measured.zoneName, zoneOffsetS: measured.zoneOffsetS, rtcMode: measured.rtcMode }, toleranceS: compliance.resolve(a.report).rtc.maxDriftS };
-          if (this.facts.size > 100_000) this.facts.clear();
-          this.facts.set(row.id, f);
-        }
-      }
-      const r = this.evaluate(entry, f ? { ...f, measured: { ...f.measured, rtcOffsetS: row.rtcOffsetS, atMs: row.atMs } } : null);
-      out.push({ ...row, status: combineStatus(row.status, r.status), checks: { ...row.checks, [LIBVIRT_CHECK_ID]: r.status } });
-    }
-    return out;
-  }
+  return out;
 }

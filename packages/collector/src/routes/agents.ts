@@ -1,15 +1,14 @@
 /**
  * The fleet and one agent: GET /v1/agents, /v1/agents/:id, /v1/agents/:id/history,
- * /v1/agents/:id/rollups. The fleet view reads only the latest-state table; statuses that depend
- * on now (stale, the reporting check) are combined with the request's instant.
+ * /v1/agents/:id/rollups. The fleet view reads only the latest-state table, whose per-check
+ * columns are the judge's output (compliance.ts); statuses that depend on now (stale, the
+ * reporting check) are combined with the request's instant. The agent view calls the judge.
  */
 import type { FastifyInstance } from 'fastify';
-import { AGENT_STATUSES, AgentListSchema, driftPpm, type AgentStatus } from '@clockwatch/shared';
-import { agentVerdict } from '../agent-verdict.js';
+import { AGENT_STATUSES, AgentListSchema, DAY_MS, driftPpm, HOUR_MS, type AgentStatus, type JoinedDomain, type Verdict } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
-import { statusesBefore } from '../libvirt/check.js';
-import { SEVERITY_ORDER } from '../store/types.js';
+import type { AgentSummary } from '../store/types.js';
 import {
   AgentDetailQuery,
   AgentDetailSchema,
@@ -22,9 +21,7 @@ import {
 } from '../schemas.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
 
-const HOUR_MS = 3_600_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
-const DAY_MS = 24 * HOUR_MS;
 /** Points read for a drift estimate at most (a 10 s agent over 24 h is 8,640). */
 const MAX_DRIFT_POINTS = 50_000;
 
@@ -41,6 +38,31 @@ function range(q: RangeQuery, nowMs: number, defaultSpanMs: number, defaultLimit
   const from = fromMs ?? to - defaultSpanMs;
   if (from > to) throw new HttpError('BAD_PARAM', `from (${from}) is after to (${to})`);
   return { fromMs: from, toMs: to, limit: q.limit ?? defaultLimit };
+}
+
+/** The fleet row with the verdict's status and checks (the judge's, as the stored columns cache them). */
+function agentRow(row: AgentSummary, verdict: Verdict): AgentSummary {
+  return { ...row, status: verdict.status, checks: Object.fromEntries(verdict.checks.map((c) => [c.id, c.status])) };
+}
+
+/** The agent view's libvirt part: the joined domain, how old its reading is and why the last read failed, or why there is none. */
+function libvirtView(systemUuid: string | null, joined: JoinedDomain | null, verdict: Verdict, nowMs: number) {
+  if (!joined) {
+    return {
+      domain: null,
+      check: null,
+      note: systemUuid
+        ? `no libvirt domain read by this collector has the UUID ${systemUuid}: no libvirt-clock check`
+        : 'the agent reports no SMBIOS system UUID, so it cannot be joined to a libvirt domain: no libvirt-clock check',
+    };
+  }
+  const lv = verdict.libvirt;
+  const c = verdict.checks.find((x) => x.id === 'libvirt-clock');
+  return {
+    domain: { name: joined.domain.name, uuid: joined.domain.uuid, source: joined.source, live: joined.domain.live, readAtMs: joined.readAtMs, ageS: Math.max(0, Math.round((nowMs - joined.readAtMs) / 1000)), readError: joined.readError ?? null },
+    check: lv && c ? { status: c.status, reason: c.reason, findings: lv.findings, family: lv.family, familySource: lv.familySource, recommendedXml: lv.recommendedXml } : null,
+    note: joined.readError ? `the latest read of the domain failed (${joined.readError}); judged on the XML read ${Math.round((nowMs - joined.readAtMs) / 1000)} s ago` : null,
+  };
 }
 
 export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
@@ -71,22 +93,6 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const sort = q.sort ?? 'id';
       const labels = Object.fromEntries((q.label ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
       const nowMs = clock.now();
-      const audit = ctx.libvirt;
-      if (audit?.hasDomains) {
-        // The libvirt-clock check can only make a status worse (libvirt/check.ts): a status filter
-        // or a worst-first order reads every row that can end in a wanted status, counts the check,
-        // then filters, sorts and pages.
-        if (statuses || sort === 'severity') {
-          const wide = await store.listAgents({ nowMs, statuses: statuses && statusesBefore(statuses), q: q.q, labels, sort, offset: 0, limit: Number.MAX_SAFE_INTEGER });
-          let rows = await audit.overlay(wide.rows, store, compliance, nowMs);
-          if (statuses) rows = rows.filter((r) => statuses.includes(r.status));
-          if (sort === 'severity') rows.sort((a, b) => SEVERITY_ORDER.indexOf(a.status) - SEVERITY_ORDER.indexOf(b.status));
-          return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: rows.length, offset, limit, agents: rows.slice(offset, offset + limit) }));
-        }
-        const page = await store.listAgents({ nowMs, q: q.q, labels, offset, limit });
-        const rows = await audit.overlay(page.rows, store, compliance, nowMs);
-        return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: page.total, offset, limit, agents: rows }));
-      }
       const page = await store.listAgents({ nowMs, statuses, q: q.q, labels, sort, offset, limit });
       // JSON.stringify is 3× faster than the schema serializer on this shape (records of labels
       // and checks); the rows have exactly the schema's fields.
@@ -111,8 +117,8 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const a = await store.getAgent(id, now);
       if (!a) throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
       // The verdict as of now, with the host-side libvirt-clock check when a domain is joined.
-      const view = agentVerdict({ compliance, libvirt: ctx.libvirt, hostResolutionMs: clock.resolutionMs }, a, now);
-      const m = view.measurement;
+      const { verdict, measurement: m, joined } = compliance.judgeStored(a, now);
+      const view = { agent: agentRow(a.summary, verdict), verdict, libvirt: ctx.libvirt ? libvirtView(a.summary.systemUuid, joined, verdict, now) : undefined };
       const windowMs = (request.query.driftHours ?? 24) * HOUR_MS;
       const to = Math.max(now, a.summary.atMs);
       const from = to - windowMs;

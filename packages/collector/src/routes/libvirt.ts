@@ -2,31 +2,24 @@
  * GET /v1/libvirt: the libvirt clock audit — every domain read (from --libvirt-xml-dir and/or
  * virsh --libvirt-uri) with its libvirt-clock verdict, the agent joined to it by SMBIOS UUID,
  * domains without an agent, agents without a domain, UUIDs held twice, and what could not be read.
+ * A domain's check is the judge's verdict for its joined agent (the same the agent view shows);
+ * a domain without an agent is judged on its XML alone. A domain kept from an earlier read (the
+ * latest one failed) says when it was read and why the latest read failed.
  * Without the options: 404 CW_ERR_LIBVIRT_NOT_CONFIGURED.
  */
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
+import { evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
-import type { DomainEntry } from '../libvirt/source.js';
-import { ErrorResponse } from '../schemas.js';
+import type { AuditedDomain } from '../libvirt/audit.js';
+import { AuditedDomainFields, ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
 import type { AgentSummary } from '../store/types.js';
 import { requireReadToken } from './read-auth.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const CheckStatus = Type.Union([Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail'), Type.Literal('unknown')]);
 const DomainRef = Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String() });
 const AgentRef = Type.Object({ id: Type.String(), hostname: Type.String(), systemUuid: Nullable(Type.String()), status: Type.String() });
-
-export const LibvirtCheckSchema = Type.Object({
-  status: CheckStatus,
-  reason: Type.String(),
-  findings: Type.Array(Type.Object({ status: CheckStatus, text: Type.String() })),
-  family: Nullable(Type.String()),
-  familySource: Nullable(Type.String({ description: 'agent (its report) or libosinfo (the domain metadata)' })),
-  recommendedXml: Nullable(Type.String({ description: 'the whole <clock> element virt-manager writes for this guest family' })),
-});
 
 const LibvirtResponse = Type.Object({
   refreshedAtMs: Nullable(Type.Number()),
@@ -34,10 +27,7 @@ const LibvirtResponse = Type.Object({
   sources: Type.Object({ xmlDir: Nullable(Type.String()), uri: Nullable(Type.String()) }),
   domains: Type.Array(
     Type.Object({
-      name: Nullable(Type.String()),
-      uuid: Nullable(Type.String()),
-      source: Type.String(),
-      live: Type.Boolean(),
+      ...AuditedDomainFields,
       agents: Type.Array(AgentRef),
       check: LibvirtCheckSchema,
     }),
@@ -57,7 +47,7 @@ export const checkBody = (r: LibvirtClockResult) => ({
   recommendedXml: r.recommendedXml,
 });
 
-const domainRef = (e: DomainEntry) => ({ name: e.domain.name, uuid: e.domain.uuid, source: e.source });
+const domainRef = (e: AuditedDomain) => ({ name: e.domain.name, uuid: e.domain.uuid, source: e.source });
 const agentRef = (a: AgentSummary) => ({ id: a.id, hostname: a.hostname, systemUuid: a.systemUuid, status: a.status });
 
 export async function libvirtRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
@@ -77,20 +67,28 @@ export async function libvirtRoutes(app: FastifyInstance, { ctx }: RouteOptions)
       const now = ctx.clock.now();
       const snap = audit.snapshot();
       const first = await ctx.store.listAgents({ nowMs: now, offset: 0, limit: 1 });
-      const all = first.total <= 1 ? first.rows : (await ctx.store.listAgents({ nowMs: now, offset: 0, limit: first.total })).rows;
-      const agents = await audit.overlay(all, ctx.store, ctx.compliance, now);
+      const agents = first.total <= 1 ? first.rows : (await ctx.store.listAgents({ nowMs: now, offset: 0, limit: first.total })).rows;
       const join = joinDomainsToAgents(snap.domains.map((e) => ({ uuid: e.domain.uuid, entry: e })), agents);
-      const byDomain = new Map<DomainEntry, AgentSummary[]>();
+      const byDomain = new Map<AuditedDomain, AgentSummary[]>();
       for (const m of join.matched) byDomain.set(m.domain.entry, [...(byDomain.get(m.domain.entry) ?? []), m.agent]);
       const domains = [];
       for (const entry of snap.domains) {
         const joined = byDomain.get(entry) ?? [];
-        // The verdict for the first joined agent's latest report (the family and the RTC it measures).
+        // The judge's verdict for the first joined agent's latest report (the family and the RTC it measures).
         const a = joined[0] ? await ctx.store.getAgent(joined[0].id, now) : null;
-        const check = a
-          ? audit.evaluateReport(entry, a.report, ctx.compliance.judge(a.report, { receivedAtMs: a.receivedAtMs, hostSynchronized: a.hostSynchronized, hostResolutionMs: ctx.clock.resolutionMs }, a.summary.lastSeenMs, now).measurement, ctx.compliance)
-          : audit.evaluate(entry, null);
-        domains.push({ name: entry.domain.name, uuid: entry.domain.uuid, source: entry.source, live: entry.domain.live, agents: joined.map(agentRef), check: checkBody(check) });
+        const v = a ? ctx.compliance.judgeStored(a, now).verdict : null;
+        const c = v?.checks.find((x) => x.id === 'libvirt-clock');
+        const check = v?.libvirt && c ? { ...checkBody(v.libvirt), status: c.status, reason: c.reason } : checkBody(evaluateLibvirtClock(entry.domain, null));
+        domains.push({
+          name: entry.domain.name,
+          uuid: entry.domain.uuid,
+          source: entry.source,
+          live: entry.domain.live,
+          readAtMs: entry.readAtMs,
+          readError: entry.readError,
+          agents: joined.map(agentRef),
+          check,
+        });
       }
       return {
         refreshedAtMs: snap.refreshedAtMs,

@@ -7,10 +7,10 @@ import { authenticate } from '../auth.js';
 import type { AppContext } from '../context.js';
 
 export function requireReadToken(app: FastifyInstance, ctx: AppContext): void {
-  const tokens = ctx.readTokens;
-  if (tokens === null) return;
+  // Read per request: SIGHUP may load other tokens (never turns them on or off: see serve.ts).
+  if (ctx.readTokens === null) return;
   app.addHook('onRequest', (request, _reply, done) => {
-    authenticate(tokens, request.headers.authorization);
+    if (ctx.readTokens !== null) authenticate(ctx.readTokens, request.headers.authorization);
     done();
   });
 }

@@ -48,7 +48,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     ntp_sync        BOOLEAN,
     ntp_offset_ms   DOUBLE PRECISION,
     ntp_last_sync_s DOUBLE PRECISION,
-    report_id       TEXT NOT NULL
+    report_id       TEXT NOT NULL,
+    placed_by       SMALLINT NOT NULL DEFAULT 0
   ) PARTITION BY RANGE (at_ms);
   CREATE INDEX samples_agent_time ON samples (agent_key, at_ms);
   CREATE TABLE report_ids (
@@ -100,6 +101,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     recv_ms        DOUBLE PRECISION NOT NULL,
     host_sync      BOOLEAN,
     collector      TEXT,
+    guest_ms       DOUBLE PRECISION,
+    instance_id    TEXT,
+    host_res_ms    DOUBLE PRECISION,
     report         TEXT NOT NULL
   );
   CREATE INDEX agent_latest_hostname ON agent_latest (lower(hostname));

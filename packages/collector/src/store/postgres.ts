@@ -19,6 +19,7 @@ import { decodeChecks, decodeStatus, encodeChecks, encodeStatus } from './codes.
 import { PostgresPeriodReader } from './postgres-period.js';
 import { DAY_MS, PG_LOCKS, PG_MIGRATIONS, PG_SCHEMA_VERSION, partitionName } from './postgres-schema.js';
 import { HOUR_MS, likePattern, replacesLatest } from './sqlite-sql.js';
+import { PLACED_BY } from './types.js';
 import {
   STORED_CHECKS,
   type AgentDetailRecord,
@@ -27,6 +28,9 @@ import {
   type AgentQuery,
   type AgentSummary,
   type FleetSummary,
+  type LatestState,
+  type RejudgeResult,
+  type StoredVerdictRow,
   type HistoryPage,
   type PeriodQuery,
   type PruneOptions,
@@ -63,8 +67,6 @@ const types = {
 /** The status at an instant ($1): stale when the last delivery is older than the agent's limit. */
 const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND ($1::float8 - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
 
-/** A record replaces the latest state by the same rule as in SQLite (sqlite-sql.ts NEWER_SQL). */
-const NEWER_SQL = 'excluded.at_ms >= agent_latest.at_ms OR agent_latest.at_ms > excluded.recv_ms';
 
 const SUMMARY_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms, checks,
   offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, collector`;
@@ -283,9 +285,9 @@ export class PostgresStore implements Store {
     const col = <T>(f: (r: SampleRecord) => T) => stored.map(f);
     await c.query(
       `INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, static_key, status, checks, steps, offset_ms, uncertainty_ms,
-         rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id)
+         rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[], $6::bigint[], $7::smallint[], $8::int[],
-         $9::smallint[], $10::float8[], $11::float8[], $12::float8[], $13::bool[], $14::float8[], $15::float8[], $16::text[])`,
+         $9::smallint[], $10::float8[], $11::float8[], $12::float8[], $13::bool[], $14::float8[], $15::float8[], $16::text[], $17::smallint[])`,
       [
         col((r) => keyOf.get(r.agentId)),
         col((r) => Math.round(r.atMs)),
@@ -303,6 +305,7 @@ export class PostgresStore implements Store {
         col((r) => r.ntpOffsetMs),
         col((r) => r.ntpLastSyncAgeS),
         col((r) => r.reportId),
+        col((r) => Math.max(0, PLACED_BY.indexOf(r.placedBy))),
       ],
     );
     const steps = stored.flatMap((r) => r.steps.map((s) => [keyOf.get(r.agentId), Math.round(s.atMs), s.stepMs] as const));
@@ -342,8 +345,11 @@ export class PostgresStore implements Store {
       [rv.map((x) => x.a), rv.map((x) => x.h), rv.map((x) => x.n), rv.map((x) => x.no), rv.map((x) => x.min), rv.map((x) => x.max), rv.map((x) => x.sum), rv.map((x) => x.unc), rv.map((x) => x.nc)],
     );
 
-    // 6. Latest state: each agent's newest record of the batch, if it is newer than the stored one;
-    //    then every agent of the batch was heard from (its last delivery).
+    // 6. Latest state: each agent's newest record of the batch by the guest's own order (its seq,
+    //    its life, its clock: sqlite-sql.ts replacesLatest), if it is newer than the stored one;
+    //    then every agent of the batch was heard from (its last delivery). The stored rows are
+    //    locked (FOR UPDATE) so two collectors writing the same agent decide one after the other.
+    const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     const newest = new Map<number, { r: SampleRecord; lastSeen: number }>();
     for (const r of stored) {
       const a = keyOf.get(r.agentId) as number;
@@ -352,18 +358,27 @@ export class PostgresStore implements Store {
       if (!cur) newest.set(a, { r, lastSeen: seen });
       else {
         cur.lastSeen = Math.max(cur.lastSeen, seen);
-        if (replacesLatest(r, cur.r)) cur.r = r;
+        if (replacesLatest(order(r), order(cur.r))) cur.r = r;
       }
     }
-    const lv = [...newest.entries()];
+    const current = await c.query<{ agent_key: number; seq: number; instance_id: string | null; guest_ms: number | null }>(
+      'SELECT agent_key, seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ANY($1::bigint[]) FOR UPDATE',
+      [[...newest.keys()]],
+    );
+    const replaced = new Map(newest);
+    for (const x of current.rows) {
+      const n = newest.get(x.agent_key);
+      if (n && !replacesLatest(order(n.r), { seq: x.seq, instanceId: x.instance_id, guestEpochMs: x.guest_ms })) replaced.delete(x.agent_key);
+    }
+    const lv = [...replaced.entries()];
     const L = <T>(f: (r: SampleRecord, a: number, seen: number) => T) => lv.map(([a, x]) => f(x.r, a, x.lastSeen));
     await c.query(
       `INSERT INTO agent_latest (agent_key, agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
          base_status, checks, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key,
-         recv_ms, host_sync, collector, report)
+         recv_ms, host_sync, collector, report, guest_ms, instance_id, host_res_ms)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::float8[],
          $9::float8[], $10::text[], $11::jsonb[], $12::float8[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::bool[],
-         $18::bigint[], $19::text[], $20::bigint[], $21::float8[], $22::bool[], $23::text[], $24::text[])
+         $18::bigint[], $19::text[], $20::bigint[], $21::float8[], $22::bool[], $23::text[], $24::text[], $25::float8[], $26::text[], $27::float8[])
        ON CONFLICT (agent_key) DO UPDATE SET
          hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
          last_seen_ms = CASE WHEN agent_latest.last_seen_ms > excluded.last_seen_ms THEN excluded.last_seen_ms ELSE greatest(agent_latest.last_seen_ms, excluded.last_seen_ms) END,
@@ -372,8 +387,8 @@ export class PostgresStore implements Store {
          uncertainty_ms = excluded.uncertainty_ms, rtc_offset_s = excluded.rtc_offset_s, clocksource = excluded.clocksource,
          timezone = excluded.timezone, ntp_sync = excluded.ntp_sync, seq = excluded.seq, report_id = excluded.report_id,
          static_key = excluded.static_key, recv_ms = excluded.recv_ms, host_sync = excluded.host_sync,
-         collector = excluded.collector, report = excluded.report
-       WHERE ${NEWER_SQL}`,
+         collector = excluded.collector, report = excluded.report, guest_ms = excluded.guest_ms,
+         instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`,
       [
         L((_, a) => a),
         L((r) => r.agentId),
@@ -399,12 +414,15 @@ export class PostgresStore implements Store {
         L((r) => r.measurement.hostSynchronized),
         L(() => this.collector),
         L((r) => r.reportJson),
+        L((r) => r.guestEpochMs),
+        L((r) => r.instanceId),
+        L((r) => r.hostResolutionMs),
       ],
     );
     await c.query(
       `UPDATE agent_latest l SET last_seen_ms = CASE WHEN l.last_seen_ms > v.seen THEN v.seen ELSE greatest(l.last_seen_ms, v.seen) END
        FROM unnest($1::bigint[], $2::bigint[]) AS v(agent_key, seen) WHERE l.agent_key = v.agent_key`,
-      [lv.map(([a]) => a), lv.map(([, x]) => x.lastSeen)],
+      [[...newest.keys()], [...newest.values()].map((x) => x.lastSeen)],
     );
     return outcomes;
   }
@@ -433,8 +451,8 @@ export class PostgresStore implements Store {
   }
 
   async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
-    const r = await this.query<SummaryRow & { seq: number; report_id: string; recv_ms: number; host_sync: boolean | null; first_seen_ms: number; report: string }>(
-      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status, seq, report_id, recv_ms, host_sync, report,
+    const r = await this.query<SummaryRow & { seq: number; report_id: string; recv_ms: number; host_sync: boolean | null; host_res_ms: number | null; first_seen_ms: number; report: string }>(
+      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status, seq, report_id, recv_ms, host_sync, host_res_ms, report,
          (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms
        FROM agent_latest l WHERE agent_id = $2`,
       [nowMs, agentId],
@@ -446,6 +464,8 @@ export class PostgresStore implements Store {
       report: JSON.parse(row.report) as Report,
       receivedAtMs: row.recv_ms,
       hostSynchronized: row.host_sync,
+      hostResolutionMs: row.host_res_ms,
+      lastSeenMs: row.last_seen_ms,
       firstSeenMs: row.first_seen_ms,
       seq: row.seq,
       reportId: row.report_id,
@@ -461,7 +481,7 @@ export class PostgresStore implements Store {
     const key = await this.keyOf(agentId);
     if (key === undefined) return { rows: [], truncated: false };
     const r = await this.query(
-      `SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, status, checks, steps
+      `SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
        FROM samples WHERE agent_key = $1 AND at_ms >= $2 AND at_ms <= $3 ORDER BY at_ms DESC, seq DESC LIMIT $4`,
       [key, Math.ceil(range.fromMs), Math.floor(range.toMs), range.limit + 1],
     );
@@ -485,6 +505,7 @@ export class PostgresStore implements Store {
         status: decodeStatus(x.status),
         checks: decodeChecks(x.checks),
         stepCount: x.steps,
+        placedBy: PLACED_BY[x.placed_by] ?? 'probe',
       })),
     };
   }
@@ -555,6 +576,77 @@ export class PostgresStore implements Store {
     const key = await this.keyOf(agentId);
     if (key === undefined || !(toMs > fromMs)) return [];
     return this.period.series(key, fromMs, toMs, maxPoints);
+  }
+
+  /** Judges every latest state again and writes the changed verdicts, in one transaction (pages of 1,000). */
+  async rejudge(judge: (state: LatestState) => StoredVerdictRow): Promise<RejudgeResult> {
+    const started = performance.now();
+    const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      let after = -1;
+      for (;;) {
+        const page = await c.query(
+          `SELECT agent_key, agent_id, recv_ms, host_sync, host_res_ms, last_seen_ms, base_status, stale_after_ms, checks, report
+           FROM agent_latest WHERE agent_key > $1 ORDER BY agent_key LIMIT 1000 FOR UPDATE`,
+          [after],
+        );
+        if (page.rows.length === 0) break;
+        after = page.rows.at(-1).agent_key;
+        const keys: number[] = [];
+        const bases: string[] = [];
+        const stales: (number | null)[] = [];
+        const checks: string[] = [];
+        for (const row of page.rows) {
+          result.agents++;
+          const v = judge({
+            agentId: row.agent_id,
+            report: JSON.parse(row.report) as Report,
+            receivedAtMs: row.recv_ms,
+            hostSynchronized: row.host_sync,
+            hostResolutionMs: row.host_res_ms,
+            lastSeenMs: row.last_seen_ms,
+          });
+          const next = JSON.stringify(v.checks);
+          if (v.baseStatus === row.base_status && v.staleAfterMs === row.stale_after_ms && sameChecks(v.checks, row.checks)) continue;
+          keys.push(row.agent_key);
+          bases.push(v.baseStatus);
+          stales.push(v.staleAfterMs);
+          checks.push(next);
+          result.changed++;
+          if (v.baseStatus !== row.base_status) {
+            const k = `${row.base_status}→${v.baseStatus}`;
+            result.statusChanges[k] = (result.statusChanges[k] ?? 0) + 1;
+          }
+        }
+        if (keys.length > 0) {
+          await c.query(
+            `UPDATE agent_latest l SET base_status = v.b, stale_after_ms = v.s, checks = v.c
+             FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::jsonb[]) AS v(k, b, s, c) WHERE l.agent_key = v.k`,
+            [keys, bases, stales, checks],
+          );
+        }
+      }
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+    result.durationMs = performance.now() - started;
+    return result;
+  }
+
+  async lastMeasuredOffset(agentId: string): Promise<number | null> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return null;
+    const r = await this.query<{ offset_ms: number }>(
+      'SELECT offset_ms FROM samples WHERE agent_key = $1 AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1',
+      [key],
+    );
+    return r.rows[0]?.offset_ms ?? null;
   }
 
   /**
@@ -672,6 +764,11 @@ export class PostgresStore implements Store {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+function sameChecks(a: Record<string, string | undefined>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 export function isPostgresUrl(db: string): boolean {

@@ -1,3 +1,5 @@
+import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
+
 /**
  * SQLite schema, versioned by `PRAGMA user_version`: migration N brings a database from version
  * N−1 to N inside one transaction. Never edit a migration that has shipped; add one.
@@ -109,6 +111,34 @@ export const MIGRATIONS: readonly string[] = [
     report      TEXT NOT NULL
   );
   `,
+  // 2: the latest state follows the guest (its own seq, its life, its clock), samples say how they
+  // were placed in host time, and the host timestamp resolution at receipt is kept so that a
+  // latest state can be measured and judged again exactly (rejudge). The per-check columns are
+  // not here: they follow the check registry (ensureCheckColumns).
+  `
+  ALTER TABLE agent_latest ADD COLUMN guest_ms REAL;
+  ALTER TABLE agent_latest ADD COLUMN instance_id TEXT;
+  ALTER TABLE agent_latest ADD COLUMN host_res_ms REAL;
+  ALTER TABLE samples ADD COLUMN placed_by INTEGER;
+  UPDATE agent_latest SET guest_ms = (SELECT s.guest_ms FROM samples s
+    WHERE s.agent_key = agent_latest.agent_key AND s.report_id = agent_latest.report_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * The latest state's per-check column of every stored check of the registry (CHECK.column, e.g.
+ * `c_libvirt_clock`): one TEXT column each, so that a status filter or a count per check is a
+ * plain indexed-able column, and a new check in shared/src/checks gets its column when the
+ * collector first opens the database. Missing columns are added (ALTER TABLE ADD COLUMN keeps every
+ * row; a new check's column is NULL until the next rejudge, which `serve` runs before it answers).
+ */
+export function missingCheckColumns(existing: ReadonlySet<string>): string[] {
+  return STORED_CHECK_IDS.map((id) => CHECK_BY_ID[id].column).filter((c) => !existing.has(c));
+}
+
+export function checkColumnDdl(column: string): string {
+  if (!/^c_[a-z0-9_]+$/.test(column)) throw new Error(`check column '${column}' is not a safe SQL name (c_[a-z0-9_]+)`);
+  return `ALTER TABLE agent_latest ADD COLUMN ${column} TEXT`;
+}

@@ -3,17 +3,23 @@
  * Kept apart from the store's logic (sqlite.ts).
  */
 import type Database from 'better-sqlite3';
-import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
-import { MIGRATIONS } from './sqlite-schema.js';
-import { STORED_CHECKS, type AgentSummary } from './types.js';
+import { CHECK_BY_ID, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
+import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
-export const HOUR_MS = 3_600_000;
+/** The latest state's per-check columns, in registry order (CHECK.column of every stored check). */
+export const CHECK_COLUMNS: readonly { id: StoredCheckId; column: string }[] = STORED_CHECKS.map((id) => ({ id, column: CHECK_BY_ID[id].column }));
+const CHECK_COLUMN_LIST = CHECK_COLUMNS.map((c) => c.column).join(', ');
+/** Number of check columns: the raw-row offsets below depend on it. */
+const NC = CHECK_COLUMNS.length;
+
+export { HOUR_MS } from '@clockwatch/shared';
 
 /** The fleet status at `@now`: stale once the last delivery is older than the agent's limit. */
 export const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
 
 export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
-  c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,
+  ${CHECK_COLUMN_LIST}, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,
   timezone, ntp_sync, ${STATUS_SQL} AS status`;
 
 /**
@@ -21,7 +27,7 @@ export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_see
  * fleet view caches these per agent and version, and reads only (key, version, status) per call.
  */
 export const BASE_COLUMNS = `version, agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
-  c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync`;
+  ${CHECK_COLUMN_LIST}, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync`;
 
 export interface BaseSummary {
   version: number;
@@ -33,7 +39,7 @@ export interface BaseSummary {
 /** From a raw row: agent_key, then BASE_COLUMNS in order. */
 export function baseSummaryOf(r: unknown[]): BaseSummary {
   const checks: Record<string, CheckStatus> = {};
-  STORED_CHECKS.forEach((id, i) => {
+  CHECK_COLUMNS.forEach(({ id }, i) => {
     const v = r[10 + i] as CheckStatus | null;
     if (v) checks[id] = v;
   });
@@ -46,12 +52,12 @@ export function baseSummaryOf(r: unknown[]): BaseSummary {
       status: 'unknown',
       lastSeenMs: r[6] as number,
       atMs: r[7] as number,
-      offsetMs: r[15] as number | null,
-      uncertaintyMs: r[16] as number | null,
-      rtcOffsetS: r[17] as number | null,
-      clocksource: r[18] as string | null,
-      timezone: r[19] as string | null,
-      ntpSynchronized: bool(r[20] as number | null),
+      offsetMs: r[10 + NC] as number | null,
+      uncertaintyMs: r[11 + NC] as number | null,
+      rtcOffsetS: r[12 + NC] as number | null,
+      clocksource: r[13 + NC] as string | null,
+      timezone: r[14 + NC] as string | null,
+      ntpSynchronized: bool(r[15 + NC] as number | null),
       systemUuid: r[4] as string | null,
       labels: parseLabels(r[5] as string),
       intervalS: r[8] as number,
@@ -74,11 +80,6 @@ export interface LatestRow {
   at_ms: number;
   interval_s: number;
   stale_after_ms: number | null;
-  c_clocksource: CheckStatus | null;
-  c_offset: CheckStatus | null;
-  c_rtc: CheckStatus | null;
-  c_timezone: CheckStatus | null;
-  c_ntp: CheckStatus | null;
   offset_ms: number | null;
   uncertainty_ms: number | null;
   rtc_offset_s: number | null;
@@ -103,6 +104,7 @@ export type SampleRow = [
   status: number,
   checks: number,
   steps: number,
+  placedBy: number | null,
 ];
 
 export const bool = (v: number | null): boolean | null => (v === null ? null : v !== 0);
@@ -122,11 +124,11 @@ function parseLabels(text: string): Record<string, string> {
 
 export function summaryOf(r: LatestRow): AgentSummary {
   const checks: Record<string, CheckStatus> = {};
-  if (r.c_clocksource) checks.clocksource = r.c_clocksource;
-  if (r.c_offset) checks.offset = r.c_offset;
-  if (r.c_rtc) checks.rtc = r.c_rtc;
-  if (r.c_timezone) checks.timezone = r.c_timezone;
-  if (r.c_ntp) checks.ntp = r.c_ntp;
+  const cols = r as unknown as Record<string, CheckStatus | null>;
+  for (const { id, column } of CHECK_COLUMNS) {
+    const v = cols[column];
+    if (v) checks[id] = v;
+  }
   if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
   return {
     id: r.agent_id,
@@ -152,22 +154,32 @@ export function likePattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
 
+/** What orders an agent's reports: its own sequence, its life, its clock (never the receive time). */
+export interface ReportOrder {
+  seq: number;
+  /** The agent life (agent.instanceId); null when the agent does not send one. */
+  instanceId: string | null;
+  /** The guest's wall clock at collection; null for latest states written before it was kept. */
+  guestEpochMs: number | null;
+}
+
 /**
- * Whether a record replaces the latest state: it was measured at or after the stored one — or the
- * stored one claims to be measured after this record was received, which only a step back of the
- * collector's own clock explains (a measurement is never later than its receipt): the stored
- * state is from the host's "future" and would otherwise shadow every new report until the clock
- * caught up. A report delivered late from a spool (measured earlier, received now) never replaces.
+ * Whether a report replaces the latest state: the latest state follows the guest, not the wire.
+ * Within one agent life the higher `seq` is the newer report, whatever arrived first (a spool
+ * flushed after an outage delivers old reports after fresh ones). A new life — another
+ * `agent.instanceId`, or, from agents that send none, a sequence that went back (a reinstalled
+ * agent starts again at 1) — is ordered by the guest's own clock: the report collected later by
+ * the guest replaces, an old report of the previous life delivered late does not.
  */
-export const NEWER_SQL = 'excluded.at_ms >= agent_latest.at_ms OR agent_latest.at_ms > excluded.recv_ms';
+export function replacesLatest(candidate: ReportOrder, current: ReportOrder): boolean {
+  const otherLife = candidate.instanceId !== null && current.instanceId !== null && candidate.instanceId !== current.instanceId;
+  if (!otherLife && candidate.seq > current.seq) return true;
+  if (current.guestEpochMs === null || candidate.guestEpochMs === null) return !otherLife && candidate.seq >= current.seq;
+  return candidate.seq === current.seq && !otherLife ? candidate.guestEpochMs >= current.guestEpochMs : candidate.guestEpochMs > current.guestEpochMs;
+}
 
 /** The last delivery: the later of the two, unless the stored one lies after this receipt (host clock stepped back). */
 const LAST_SEEN_SQL = 'CASE WHEN last_seen_ms > @lastSeen THEN @lastSeen ELSE max(last_seen_ms, @lastSeen) END';
-
-/** The same rule as NEWER_SQL, for choosing the newest record of one agent within a batch. */
-export function replacesLatest(candidate: { atMs: number; receivedAtMs: number }, current: { atMs: number }): boolean {
-  return candidate.atMs >= current.atMs || current.atMs > candidate.receivedAtMs;
-}
 
 type Stmt = Database.Statement;
 
@@ -181,6 +193,10 @@ export interface Statements {
   insertStep: Stmt;
   upsertRollup: Stmt;
   upsertLatest: Stmt;
+  latestOrder: Stmt;
+  rejudgeRows: Stmt;
+  updateVerdict: Stmt;
+  lastMeasured: Stmt;
   touchLatest: Stmt;
   maxVersion: Stmt;
   baseByKey: Stmt;
@@ -213,7 +229,7 @@ export function prepareStatements(db: Database.Database): Statements {
     findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_hash = ? AND report_id = ?').pluck(),
     insertSample: db.prepare(`INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
       static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
-      ntp_last_sync_s, report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
     upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant)
       VALUES (@agent, @hour, @n, @measured, @min, @max, @sum, @unc, @compliant)
@@ -226,39 +242,47 @@ export function prepareStatements(db: Database.Database): Statements {
         unc_max = max(coalesce(unc_max, excluded.unc_max), coalesce(excluded.unc_max, unc_max)),
         n_compliant = n_compliant + excluded.n_compliant`),
     upsertLatest: db.prepare(`INSERT INTO agent_latest (agent_key, agent_id, hostname, system_uuid, labels, last_seen_ms,
-        at_ms, interval_s, stale_after_ms, base_status, c_clocksource, c_offset, c_rtc, c_timezone, c_ntp, offset_ms,
-        uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key, recv_ms, host_sync, version)
+        at_ms, interval_s, stale_after_ms, base_status, ${CHECK_COLUMN_LIST}, offset_ms,
+        uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key, recv_ms, host_sync, version,
+        guest_ms, instance_id, host_res_ms)
       VALUES (@agentKey, @agentId, @hostname, @systemUuid, @labels, @lastSeen, @atMs, @intervalS, @staleAfterMs,
-        @baseStatus, @cClocksource, @cOffset, @cRtc, @cTimezone, @cNtp, @offsetMs, @uncertaintyMs, @rtcOffsetS,
-        @clocksource, @timezone, @ntpSync, @seq, @reportId, @staticKey, @recvMs, @hostSync, @version)
+        @baseStatus, ${CHECK_COLUMNS.map((_, i) => `@k${i}`).join(', ')}, @offsetMs, @uncertaintyMs, @rtcOffsetS,
+        @clocksource, @timezone, @ntpSync, @seq, @reportId, @staticKey, @recvMs, @hostSync, @version,
+        @guestMs, @instanceId, @hostResMs)
       ON CONFLICT (agent_key) DO UPDATE SET
         hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
         last_seen_ms = ${LAST_SEEN_SQL.replace(/@lastSeen/g, 'excluded.last_seen_ms')}, at_ms = excluded.at_ms,
         interval_s = excluded.interval_s, stale_after_ms = excluded.stale_after_ms, base_status = excluded.base_status,
-        c_clocksource = excluded.c_clocksource, c_offset = excluded.c_offset, c_rtc = excluded.c_rtc,
-        c_timezone = excluded.c_timezone, c_ntp = excluded.c_ntp, offset_ms = excluded.offset_ms,
+        ${CHECK_COLUMNS.map((c) => `${c.column} = excluded.${c.column}`).join(', ')}, offset_ms = excluded.offset_ms,
         uncertainty_ms = excluded.uncertainty_ms, rtc_offset_s = excluded.rtc_offset_s,
         clocksource = excluded.clocksource, timezone = excluded.timezone, ntp_sync = excluded.ntp_sync,
         seq = excluded.seq, report_id = excluded.report_id, static_key = excluded.static_key,
-        recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version
-      WHERE ${NEWER_SQL}`),
+        recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version,
+        guest_ms = excluded.guest_ms, instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`),
+    latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
+    rejudgeRows: db.prepare(`SELECT l.agent_key, l.agent_id, l.recv_ms, l.host_sync, l.host_res_ms, l.last_seen_ms, l.base_status,
+        l.stale_after_ms, d.report, ${CHECK_COLUMNS.map((c) => `l.${c.column}`).join(', ')}
+      FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),
+    updateVerdict: db.prepare(`UPDATE agent_latest SET base_status = @baseStatus, stale_after_ms = @staleAfterMs,
+        ${CHECK_COLUMNS.map((c, i) => `${c.column} = @k${i}`).join(', ')}, version = @version WHERE agent_key = @agentKey`),
+    lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1').pluck(),
     touchLatest: db.prepare(`UPDATE agent_latest SET last_seen_ms = ${LAST_SEEN_SQL}, version = @version WHERE agent_key = @agentKey`),
     maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
     baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
     upsertDocs: db.prepare('INSERT OR REPLACE INTO agent_docs (agent_key, report) VALUES (?, ?)'),
-    latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync,
+    latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync, host_res_ms,
         (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms, d.report
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),
     history: db.prepare(`SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
-        ntp_sync, ntp_offset_ms, status, checks, steps
-      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, sample_key DESC LIMIT ?`).raw(),
+        ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
+      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, sample_key DESC LIMIT ?`).raw(),
     rollups: db.prepare(`SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms <= ? ORDER BY hour_ms LIMIT ?`),
     steps: db.prepare('SELECT at_ms AS atMs, step_ms AS stepMs FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),
     statics: db.prepare('SELECT hash, first_seen_ms, body FROM statics WHERE agent_key = ? ORDER BY first_seen_ms, static_key'),
     statusCounts: db.prepare(`SELECT ${STATUS_SQL} AS status, count(*) AS n FROM agent_latest GROUP BY 1`),
     checkCounts: db.prepare(
-      `SELECT ${STORED_CHECKS.map((c) => `sum(c_${c} = 'fail') AS ${c}_fail, sum(c_${c} = 'warn') AS ${c}_warn, sum(c_${c} = 'unknown') AS ${c}_unknown`).join(', ')},
+      `SELECT ${CHECK_COLUMNS.map((c, i) => `sum(${c.column} = 'fail') AS k${i}_fail, sum(${c.column} = 'warn') AS k${i}_warn, sum(${c.column} = 'unknown') AS k${i}_unknown`).join(', ')},
        sum(stale_after_ms IS NOT NULL) AS reporting_enabled FROM agent_latest`,
     ),
     allAgentKeys: db.prepare('SELECT agent_key, agent_id FROM agents ORDER BY agent_key'),
@@ -287,5 +311,11 @@ export function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+  const missing = missingCheckColumns(latestColumns(db));
+  if (missing.length > 0) db.transaction(() => missing.forEach((c) => db.exec(checkColumnDdl(c))))();
+}
+
+export function latestColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(agent_latest)').all() as { name: string }[]).map((c) => c.name));
 }
 

@@ -17,13 +17,15 @@ import type { AgentStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
-import { SCHEMA_VERSION } from './sqlite-schema.js';
+import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
   bool,
   boolInt,
   HOUR_MS,
   BASE_COLUMNS,
   baseSummaryOf,
+  CHECK_COLUMNS,
+  latestColumns,
   LATEST_COLUMNS,
   likePattern,
   migrate,
@@ -38,9 +40,13 @@ import {
   type Statements,
 } from './sqlite-sql.js';
 import {
+  PLACED_BY,
   SEVERITY_ORDER,
   STORED_CHECKS,
   type AgentDetailRecord,
+  type LatestState,
+  type RejudgeResult,
+  type StoredVerdictRow,
   type AgentPeriodRecord,
   type PeriodQuery,
   type SeriesPoint,
@@ -57,6 +63,7 @@ import {
   type StaticVersion,
   type Store,
   type StoreStats,
+  type PlacedBy,
   type TimeRange,
   type WriteOutcome,
 } from './types.js';
@@ -128,6 +135,10 @@ export class SqliteStore implements Store {
               ? `database schema version ${version} is newer than this collector understands (${SCHEMA_VERSION}); upgrade the collector`
               : `database schema version ${version} is older than this collector's (${SCHEMA_VERSION}); run 'clockwatch-collector serve' on it once to migrate it`,
           );
+        }
+        const missing = missingCheckColumns(latestColumns(db));
+        if (missing.length > 0) {
+          throw new Error(`database has no column for the check(s) ${missing.join(', ')}; run 'clockwatch-collector serve' on it once to add them`);
         }
       } catch (err) {
         db.close();
@@ -208,6 +219,7 @@ export class SqliteStore implements Store {
     const outcomes: WriteOutcome[] = [];
     const rollups = new Map<string, { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number }>();
     const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
+    const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     for (const r of records) {
       const ridHash = stringHash64(r.reportId);
       const contentHash = hexToInt64(r.contentHash);
@@ -238,6 +250,7 @@ export class SqliteStore implements Store {
         r.ntpOffsetMs,
         r.ntpLastSyncAgeS,
         r.reportId,
+        PLACED_BY.indexOf(r.placedBy),
       );
       for (const st of r.steps) this.s.insertStep.run(agentKey, Math.round(st.atMs), st.stepMs);
 
@@ -263,7 +276,7 @@ export class SqliteStore implements Store {
       if (!cur) newest.set(agentKey, { r, staticKey, lastSeen });
       else {
         cur.lastSeen = Math.max(cur.lastSeen, lastSeen);
-        if (replacesLatest(r, cur.r)) {
+        if (replacesLatest(order(r), order(cur.r))) {
           cur.r = r;
           cur.staticKey = staticKey;
         }
@@ -276,7 +289,14 @@ export class SqliteStore implements Store {
   }
 
   private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
-    const changed = this.s.upsertLatest.run({
+    const cur = this.s.latestOrder.get(agentKey) as { seq: number; instance_id: string | null; guest_ms: number | null } | undefined;
+    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instance_id, guestEpochMs: cur.guest_ms })) {
+      // An older report delivered late (from a spool): history gets it, the latest state keeps the
+      // newer one, but the agent was still heard from now.
+      this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
+      return;
+    }
+    const params: Record<string, unknown> = {
       agentKey,
       agentId: r.agentId,
       hostname: r.hostname,
@@ -287,11 +307,6 @@ export class SqliteStore implements Store {
       intervalS: r.intervalS,
       staleAfterMs: r.staleAfterMs,
       baseStatus: r.baseStatus,
-      cClocksource: r.checks.clocksource ?? null,
-      cOffset: r.checks.offset ?? null,
-      cRtc: r.checks.rtc ?? null,
-      cTimezone: r.checks.timezone ?? null,
-      cNtp: r.checks.ntp ?? null,
       offsetMs: r.offsetMs,
       uncertaintyMs: r.uncertaintyMs,
       rtcOffsetS: r.rtcOffsetS,
@@ -304,14 +319,13 @@ export class SqliteStore implements Store {
       version: ++this.version,
       recvMs: r.receivedAtMs,
       hostSync: boolInt(r.measurement.hostSynchronized),
-    }).changes;
-    if (changed > 0) {
-      this.s.upsertDocs.run(agentKey, r.reportJson);
-    } else {
-      // Older reports delivered late (from a spool): history gets them, the latest state keeps the
-      // newer one, but the agent was still heard from now.
-      this.s.touchLatest.run({ lastSeen, version: this.version, agentKey });
-    }
+      guestMs: r.guestEpochMs,
+      instanceId: r.instanceId,
+      hostResMs: r.hostResolutionMs,
+    };
+    CHECK_COLUMNS.forEach(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
+    this.s.upsertLatest.run(params);
+    this.s.upsertDocs.run(agentKey, r.reportJson);
   }
 
   private assertOpen(): void {
@@ -394,7 +408,7 @@ export class SqliteStore implements Store {
   async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
     this.assertOpen();
     const row = this.s.latestById.get({ id: agentId, now: nowMs }) as
-      | (LatestRow & { seq: number; report_id: string; recv_ms: number; host_sync: number | null; first_seen_ms: number; report: string })
+      | (LatestRow & { seq: number; report_id: string; recv_ms: number; host_sync: number | null; host_res_ms: number | null; first_seen_ms: number; report: string })
       | undefined;
     if (!row) return null;
     return {
@@ -402,6 +416,8 @@ export class SqliteStore implements Store {
       report: JSON.parse(row.report) as Report,
       receivedAtMs: row.recv_ms,
       hostSynchronized: bool(row.host_sync),
+      hostResolutionMs: row.host_res_ms,
+      lastSeenMs: row.last_seen_ms,
       firstSeenMs: row.first_seen_ms,
       seq: row.seq,
       reportId: row.report_id,
@@ -437,6 +453,7 @@ export class SqliteStore implements Store {
         status: decodeStatus(r[10]),
         checks: decodeChecks(r[11]),
         stepCount: r[12],
+        placedBy: placedByOf(r[13], r[5]),
       };
     }
     return { truncated, rows };
@@ -494,9 +511,9 @@ export class SqliteStore implements Store {
     }
     const c = (this.s.checkCounts.get() ?? {}) as Record<string, number | null>;
     const byCheck: FleetSummary['byCheck'] = {};
-    for (const id of STORED_CHECKS) {
-      byCheck[id] = { fail: c[`${id}_fail`] ?? 0, warn: c[`${id}_warn`] ?? 0, unknown: c[`${id}_unknown`] ?? 0 };
-    }
+    CHECK_COLUMNS.forEach(({ id }, i) => {
+      byCheck[id] = { fail: c[`k${i}_fail`] ?? 0, warn: c[`k${i}_warn`] ?? 0, unknown: c[`k${i}_unknown`] ?? 0 };
+    });
     byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
     return { agents, byStatus, byCheck };
   }
@@ -517,6 +534,54 @@ export class SqliteStore implements Store {
     const key = this.existingKey(agentId);
     if (key === undefined || !(toMs > fromMs)) return [];
     return this.period.series(key, fromMs, toMs, maxPoints);
+  }
+
+  async rejudge(judge: (state: LatestState) => StoredVerdictRow): Promise<RejudgeResult> {
+    this.assertOpen();
+    if (this.readonly) throw new Error('store is open read-only');
+    const started = performance.now();
+    const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    // One transaction: every surface sees the old verdicts or the new ones, never a mix.
+    this.db.transaction(() => {
+      // In pages: better-sqlite3 runs no other statement while an iterator is open, and a page bounds the memory.
+      let after = -1;
+      for (;;) {
+        const page = this.s.rejudgeRows.all(after, 1000) as unknown[][];
+        if (page.length === 0) break;
+        after = (page.at(-1) as unknown[])[0] as number;
+        for (const row of page) this.rejudgeOne(row, judge, result);
+      }
+    })();
+    result.durationMs = performance.now() - started;
+    return result;
+  }
+
+  private rejudgeOne(row: unknown[], judge: (state: LatestState) => StoredVerdictRow, result: RejudgeResult): void {
+    result.agents++;
+    const [agentKey, agentId, recvMs, hostSync, hostResMs, lastSeenMs, baseStatus, staleAfterMs, doc] = row as [number, string, number, number | null, number | null, number, AgentStatus, number | null, string];
+    const v = judge({ agentId, report: JSON.parse(doc) as Report, receivedAtMs: recvMs, hostSynchronized: bool(hostSync), hostResolutionMs: hostResMs, lastSeenMs });
+    const params: Record<string, unknown> = { agentKey, baseStatus: v.baseStatus, staleAfterMs: v.staleAfterMs };
+    let same = v.baseStatus === baseStatus && v.staleAfterMs === staleAfterMs;
+    CHECK_COLUMNS.forEach(({ id }, i) => {
+      const next = v.checks[id] ?? null;
+      if (next !== row[9 + i]) same = false;
+      params[`k${i}`] = next;
+    });
+    if (same) return;
+    params.version = ++this.version;
+    this.s.updateVerdict.run(params);
+    result.changed++;
+    if (v.baseStatus !== baseStatus) {
+      const k = `${baseStatus}→${v.baseStatus}`;
+      result.statusChanges[k] = (result.statusChanges[k] ?? 0) + 1;
+    }
+  }
+
+  async lastMeasuredOffset(agentId: string): Promise<number | null> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    if (key === undefined) return null;
+    return (this.s.lastMeasured.get(key) as number | undefined) ?? null;
   }
 
   async prune(options: PruneOptions): Promise<PruneResult> {
@@ -566,6 +631,11 @@ export class SqliteStore implements Store {
     await this.checkpointer?.stop();
     this.db.close();
   }
+}
+
+/** Rows written before placed_by was kept: placed by the probe, or (no offset) at receipt. */
+function placedByOf(code: number | null, offsetMs: number | null): PlacedBy {
+  return code === null ? (offsetMs === null ? 'receipt' : 'probe') : (PLACED_BY[code] ?? 'receipt');
 }
 
 function periodOptions(o: SqliteStoreOptions) {

@@ -10,11 +10,16 @@
  * Status that depends on *now* (`stale`) is never stored: the latest state keeps the status of the
  * other checks (`baseStatus`) and the staleness limit, and queries combine them with `nowMs`.
  */
-import type { AgentStatus, CheckStatus, Report, ReportMeasurement, Verdict } from '@clockwatch/shared';
+import { STORED_CHECK_IDS, type AgentStatus, type CheckId, type CheckStatus, type Report, type ReportMeasurement, type Verdict } from '@clockwatch/shared';
 
-/** The checks stored per sample, in a fixed order (the `reporting` check is recomputed at query time). */
-export const STORED_CHECKS = ['clocksource', 'offset', 'rtc', 'timezone', 'ntp'] as const;
-export type StoredCheckId = (typeof STORED_CHECKS)[number];
+/**
+ * The checks stored per sample and per latest state, in registry order (shared checks/index.ts:
+ * every check that does not depend on the instant; `reporting` is combined with now at query time).
+ * Sample rows pack them three bits each in this order (codes.ts): a new check goes at the end of
+ * the registry.
+ */
+export const STORED_CHECKS = STORED_CHECK_IDS;
+export type StoredCheckId = CheckId;
 
 /** One ingested report, computed and ready to store. */
 export interface SampleRecord {
@@ -23,8 +28,14 @@ export interface SampleRecord {
   seq: number;
   /** Hex digest (≥ 16 hex digits) of `reportJson`: same reportId + same hash = duplicate. */
   contentHash: string;
-  /** Host time of the measurement (guest clock at collection − offset), ms; receivedAtMs when no offset. */
+  /** Host time of the measurement: the guest clock at collection − offset, ms (see placedBy). */
   atMs: number;
+  /** How atMs was found (see PlacedBy). */
+  placedBy: PlacedBy;
+  /** The agent life (report agent.instanceId); null from agents that do not send one. */
+  instanceId: string | null;
+  /** Resolution of the host's timestamps when it was received, ms (to measure the report again). */
+  hostResolutionMs: number;
   /** Host time the collector received the report, ms. */
   receivedAtMs: number;
   /** The guest's wall clock at collection (report.systemTime.epochMs). */
@@ -62,6 +73,42 @@ export interface SampleRecord {
   reportJson: string;
   measurement: ReportMeasurement;
   verdict: Verdict;
+}
+
+/**
+ * How a sample was placed in host time. 'probe': the guest clock at collection corrected by the
+ * offset measured in this report; 'last-offset': the report has no time probe (the exchange failed,
+ * e.g. spooled while the collector was down), corrected by the agent's last measured offset;
+ * 'guest-clock': no offset was ever measured for the agent, the guest clock as it is; 'receipt':
+ * the placement would lie after the report was received (impossible), so the receive time.
+ */
+export type PlacedBy = 'probe' | 'last-offset' | 'guest-clock' | 'receipt';
+export const PLACED_BY: readonly PlacedBy[] = ['probe', 'last-offset', 'guest-clock', 'receipt'];
+
+/** One latest state as the store hands it to rejudge(). */
+export interface LatestState {
+  agentId: string;
+  report: Report;
+  receivedAtMs: number;
+  hostSynchronized: boolean | null;
+  hostResolutionMs: number | null;
+  lastSeenMs: number;
+}
+
+/** The stored part of a verdict (Compliance.storedOf). */
+export interface StoredVerdictRow {
+  baseStatus: AgentStatus;
+  checks: Partial<Record<StoredCheckId, CheckStatus>>;
+  staleAfterMs: number | null;
+}
+
+export interface RejudgeResult {
+  agents: number;
+  /** Agents whose stored verdict (status or a check) changed. */
+  changed: number;
+  /** Agents whose status (without reporting) changed, by "from→to". */
+  statusChanges: Record<string, number>;
+  durationMs: number;
 }
 
 export type WriteOutcome = 'stored' | 'duplicate' | 'conflict';
@@ -117,6 +164,10 @@ export interface AgentDetailRecord {
    * policy they determine its measurement and verdict. */
   receivedAtMs: number;
   hostSynchronized: boolean | null;
+  /** Host timestamp resolution at receipt, ms (null in rows written before it was kept). */
+  hostResolutionMs: number | null;
+  /** The last delivery (summary.lastSeenMs): the reporting check is judged against it. */
+  lastSeenMs: number;
   firstSeenMs: number;
   seq: number;
   reportId: string;
@@ -142,6 +193,7 @@ export interface HistoryRow {
   status: AgentStatus;
   checks: Partial<Record<StoredCheckId, CheckStatus>>;
   stepCount: number;
+  placedBy: PlacedBy;
 }
 
 export interface HistoryPage {
@@ -298,6 +350,14 @@ export interface Store {
    * with an uncertainty that covers every sample of the bucket. Time order.
    */
   periodSeries(agentId: string, fromMs: number, toMs: number, maxPoints: number): Promise<SeriesPoint[]>;
+  /**
+   * Judges every latest state again (`judge` returns its stored verdict) and writes the ones that
+   * changed, in one transaction: the per-check columns stay a cache of the judge's output when the
+   * policy or the libvirt snapshot changes.
+   */
+  rejudge(judge: (state: LatestState) => StoredVerdictRow): Promise<RejudgeResult>;
+  /** The agent's offset of its latest measured report (to place reports without a time probe); null when none. */
+  lastMeasuredOffset(agentId: string): Promise<number | null>;
   prune(options: PruneOptions): Promise<PruneResult>;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;

@@ -13,7 +13,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { parentPort, workerData } from 'node:worker_threads';
-import { AnchoredWallClock } from '../wall-clock.js';
+import { AnchoredWallClock } from '@clockwatch/shared/node';
 import { TIME_BODY_LIMIT_BYTES, timeReplyPayload, timeRequestT1 } from './time-exchange.js';
 
 export interface TimeWorkerData {

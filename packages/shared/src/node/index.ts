@@ -3,3 +3,6 @@
  * (which has no Node types and so cannot reach I/O).
  */
 export * from './runner.js';
+export * from './wall-clock.js';
+export * from './durable-write.js';
+export * from './options.js';

@@ -4,6 +4,7 @@
  * status read them.
  */
 import Type, { type Static } from 'typebox';
+import { CHECK_IDS, type CheckId } from '../checks/index.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -34,8 +35,11 @@ export const AgentStatusSchema = Type.Union([
   Type.Literal('unknown'),
 ]);
 
+/** A check id: one of the registry's (checks/index.ts), so the OpenAPI document lists them. */
+export const CheckIdSchema = Type.Unsafe<CheckId>(Type.String({ enum: [...CHECK_IDS] }));
+
 export const CheckResultSchema = Type.Object({
-  id: Type.String(),
+  id: CheckIdSchema,
   status: CheckStatusSchema,
   reason: Type.String(),
 });
@@ -128,6 +132,12 @@ export const HistoryPointSchema = Type.Object({
   ntpOffsetMs: Type.Optional(Nullable(Type.Number())),
   /** Per-check status at ingest (the reporting check is not kept per sample). */
   checks: Type.Optional(Type.Record(Type.String(), CheckStatusSchema)),
+  /**
+   * How atMs was found: 'probe' (this report's offset), 'last-offset' (no time probe — e.g. spooled
+   * during an outage — so the guest clock corrected by the agent's last measured offset),
+   * 'guest-clock' (no offset ever measured), 'receipt' (the placement would lie after receipt).
+   */
+  placedBy: Type.Optional(Type.Union([Type.Literal('probe'), Type.Literal('last-offset'), Type.Literal('guest-clock'), Type.Literal('receipt')])),
 });
 export type HistoryPoint = Static<typeof HistoryPointSchema>;
 

@@ -63,6 +63,13 @@ export const AgentSchema = Type.Object(
     systemUuid: Nullable(Str(64)),
     idSource: Type.Optional(Type.Union([Type.Literal('config'), Type.Literal('machine-id'), Type.Literal('smbios'), Type.Literal('generated')])),
     labels: Labels,
+    /**
+     * One agent life: generated when the agent starts with an empty spool (a reinstall, a wiped
+     * state directory) and kept with it. `seq` counts within a life; a new instanceId tells the
+     * collector that a sequence that starts again is a new life, not old reports. Optional: older
+     * agents send none, and the collector then tells a reset by the guest's clock.
+     */
+    instanceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' })),
     intervalS: Type.Number({ minimum: 1, maximum: 86_400 }),
     /** Delivery bookkeeping from the agent's spool. */
     spool: Type.Optional(
