@@ -9,7 +9,8 @@
  * the NTP offset cannot be recomputed from the message: offsetMs stays null. domain.md §3.2.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { NtpReaderContext as ReaderContext } from './context.js';
 
 /** `Key=Value` lines. */
 export function parseKeyValues(text: string): Record<string, string> {

@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { ErrorCodes, type NtpSection } from '@clockwatch/shared';
-import { readOptional, underRoot, type ReaderContext } from '../context.js';
+import { readOptional, underRoot, type NtpReaderContext as ReaderContext } from './context.js';
 import { readChrony } from './chrony.js';
 import { readNtpd } from './ntpd.js';
 import { readTimesyncd } from './timesyncd.js';

@@ -7,7 +7,8 @@
  * host", i.e. server − guest. domain.md §5.4.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { NtpReaderContext as ReaderContext } from './context.js';
 
 /** Seconds between the NTP era-0 epoch (1900-01-01) and the Unix epoch (RFC 5905 §6). */
 export const NTP_UNIX_OFFSET_S = 2_208_988_800;

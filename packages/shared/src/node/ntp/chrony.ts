@@ -6,7 +6,8 @@
  * domain.md §5.2.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ChronycTarget, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { ChronycTarget, NtpReaderContext as ReaderContext } from './context.js';
 
 export interface ChronyTracking {
   refId: string;
