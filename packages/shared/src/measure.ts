@@ -42,7 +42,9 @@ export function measureReport(report: Report, opts: MeasureOptions): ReportMeasu
   let offsetError: string | null = null;
   const probe = report.timeProbe;
   if (isOk(probe)) {
-    const resolution = Math.max(probe.resolutionMs ?? 1, opts.hostResolutionMs ?? 0.001);
+    // t1/t4 carry the agent's quantisation and t2/t3 the host's: the two add (each side's reading
+    // may be off by up to its resolution), so the bound takes their sum, not the larger one.
+    const resolution = (probe.resolutionMs ?? 1) + (opts.hostResolutionMs ?? 0.001);
     const m = measureSamples(probe.samples, resolution);
     if (m) {
       offsetMs = m.offsetMs;
