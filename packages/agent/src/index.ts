@@ -6,7 +6,7 @@ export { AGENT_VERSION } from './version.js';
 export { type ReaderContext, type ChronycTarget, underRoot, readText, DEFAULT_COMMAND_TIMEOUT_MS } from './context.js';
 export { createCommandRunner, createReplayRunner, recordingName, type CommandRunnerOptions } from './runner.js';
 
-export { parseClocksource, readClocksource, CLOCKSOURCE_DIR } from './readers/clocksource.js';
+export { parseClocksource, parseInvariantTsc, readClocksource, CLOCKSOURCE_DIR } from './readers/clocksource.js';
 export { parseAdjtime, parseSysconfigClock, parseShellVars, readRtcMode, type RtcModeResult } from './readers/rtc-mode.js';
 export { chooseRtcDevice, parseSinceEpoch, parseProcDriverRtc, parseHwclockShow, readRtc, type RtcReadOptions } from './readers/rtc.js';
 export { isTzif, parseTzif, tzifAt, parsePosixTz, posixTzAt, type Tzif, type TzType } from './readers/tzif.js';

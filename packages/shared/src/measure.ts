@@ -6,7 +6,7 @@
 import { inferRtcMode, rtcOffsetS, type RtcAnalysis } from './rtc.js';
 import { isOk, type Report } from './schema/report.js';
 import { measureSamples } from './time-math.js';
-import { zoneStandardOffsetS } from './timezone.js';
+import { zoneDaylightOffsetS, zoneStandardOffsetS } from './timezone.js';
 
 export interface ReportMeasurement {
   offsetMs: number | null;
@@ -65,7 +65,8 @@ export function measureReport(report: Report, opts: MeasureOptions): ReportMeasu
     const tz = report.timezone;
     const zoneOffset = isOk(tz) ? tz.offsetS : null;
     const std = isOk(tz) && tz.name ? zoneStandardOffsetS(tz.name, report.systemTime.epochMs) : null;
-    rtc = inferRtcMode(rtcOff, zoneOffset, std, opts.rtcToleranceS ?? 5);
+    const dst = isOk(tz) && tz.name ? zoneDaylightOffsetS(tz.name, report.systemTime.epochMs) : null;
+    rtc = inferRtcMode(rtcOff, zoneOffset, std, opts.rtcToleranceS ?? 5, dst);
   }
   return {
     offsetMs,

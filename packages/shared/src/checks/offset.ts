@@ -35,7 +35,9 @@ export const offsetCheck = defineCheck<'offset', OffsetSettings>({
     const u = m.uncertaintyMs;
     const lo = Math.max(0, Math.abs(o) - u);
     const hi = Math.abs(o) + u;
-    const shown = `offset ${fmtMs(o)} ${fmtUnc(u)}`;
+    // A clock days or years off (a guest that fell back to 1999 or 1970) is shown in days or years too.
+    const far = Math.abs(o) >= 2 * 86_400_000 ? ` (${Math.abs(o) >= 2 * 31_557_600_000 ? `${(o / 31_557_600_000).toFixed(1)} years` : `${(o / 86_400_000).toFixed(1)} days`})` : '';
+    const shown = `offset ${fmtMs(o)} ${fmtUnc(u)}${far}`;
     let status: CheckStatus;
     let reason: string;
     // The true |offset| lies in [|o| − u, |o| + u] (RFC 5905 §8: θ ± δ/2, plus quantisation). Judge
