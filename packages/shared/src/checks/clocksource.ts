@@ -102,18 +102,14 @@ export const clocksourceCheck = defineCheck<'clocksource', ClocksourceSettings>(
             'clocksource tsc with an invariant TSC (constant_tsc, nonstop_tsc) and kvm-clock available: kvmclock_init lowers kvm-clock to rating 299 so that tsc (300) wins, the kernel\'s correct choice (arch/x86/kernel/kvmclock.c)',
         };
       }
-      if (cs.invariantTsc === undefined && p.acceptInvariantTsc && cs.available.includes('kvm-clock')) {
-        return {
-          id: 'clocksource',
-          status: 'unknown',
-          reason: 'clocksource tsc with kvm-clock available: right only with an invariant TSC, and this agent does not report the CPU flags; upgrade the agent (or check constant_tsc nonstop_tsc in /proc/cpuinfo)',
-        };
-      }
+      // An agent that does not report the CPU flags (older versions) gives no evidence of an
+      // invariant TSC: a tsc without that evidence fails, and the reason says how to get it.
+      const noFlags = cs.invariantTsc === undefined ? ' (this agent does not report the CPU flags: upgrade it, or check constant_tsc nonstop_tsc in /proc/cpuinfo)' : '';
       return {
         id: 'clocksource',
         status: 'fail',
         reason:
-          `clocksource is tsc without an invariant TSC${cs.invariantTsc === false ? ' (the CPU flags lack constant_tsc or nonstop_tsc)' : ''}: its rate may change or stop with the vCPU; ` +
+          `clocksource is tsc without an invariant TSC${cs.invariantTsc === false ? ' (the CPU flags lack constant_tsc or nonstop_tsc)' : noFlags}: its rate may change or stop with the vCPU; ` +
           `${wanted ? `${wanted} is available: boot with clocksource=${wanted} (kernel command line) or write it to ${SYSFS}` : platformFix(platform, cs.current, cs.available, undefined)}` +
           "; or expose an invariant TSC to the guest (libvirt <cpu mode='host-passthrough'> or <feature policy='require' name='invtsc'/>)",
       };
