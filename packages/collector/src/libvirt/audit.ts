@@ -122,7 +122,7 @@ export class LibvirtAudit {
   }
 
   evaluate(entry: DomainEntry, facts: GuestClockFacts | null): LibvirtClockResult {
-    return evaluateLibvirtClock(entry.domain, facts?.family ?? null, facts?.measured, { toleranceS: facts?.toleranceS ?? 5 });
+    return evaluateLibvirtClock(entry.domain, facts?.family ?? null, facts?.measured, { toleranceS: facts?.toleranceS ?? 5, nextBoot: entry.nextBoot ?? null });
   }
 
   /** The verdict for an agent's latest report and its measurement (the agent view). */
