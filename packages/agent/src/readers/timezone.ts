@@ -106,7 +106,9 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
     const full = lt.resolved ? zoneNameFromPath(lt.resolved) : null;
     sources.push({ source: '/etc/localtime symlink', name: hop?.name ?? null, detail: `-> ${lt.target}` });
     sources.push({ source: '/etc/localtime realpath', name: full?.name ?? null, detail: lt.resolved ?? 'does not resolve under the root' });
-    if (hop?.right || full?.right) disagreements.push('/etc/localtime is a right/ zone: it counts leap seconds, so local time is off by the TAI−UTC difference');
+    // right/ zones count the leap seconds in time_t (tzfile(5)); with a POSIX system clock local
+    // time is then off by the leap seconds since 1972: 27 s since 2017-01-01 (IERS Bulletin C).
+    if (hop?.right || full?.right) disagreements.push('/etc/localtime is a right/ zone: it counts leap seconds, so local time shown is 27 s off (the leap seconds inserted since 1972); link a zone outside right/');
     if (!lt.resolved) disagreements.push(`/etc/localtime -> ${lt.target} is a dangling link: glibc falls back to UTC`);
     ltName = hop && isKnownZone(hop.name) ? hop.name : (full?.name ?? hop?.name ?? null);
     if (!chosen && !lt.resolved) chosen = { name: 'UTC', source: 'default', tzif: null };
@@ -114,7 +116,10 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
   } else if (lt.kind === 'file') {
     const names = lt.match?.names ?? [];
     const hint = [f.sysconfigZone, f.etcTimezone].find((h): h is string => !!h && names.includes(h));
-    ltName = hint ?? lt.match?.canonical[0] ?? names[0] ?? null;
+    // A copy of UTC matches UTC, Etc/UTC, Etc/UCT, Zulu …: name it Etc/UTC (tzdata's canonical
+    // zone; UCT is a backward-compatibility link).
+    const utcName = names.includes('Etc/UTC') && names.some((n) => /^(Etc\/)?(UTC|UCT|Zulu|Universal)$/.test(n)) ? 'Etc/UTC' : null;
+    ltName = hint ?? utcName ?? lt.match?.canonical[0] ?? names[0] ?? null;
     const detail = !lt.tzif
       ? 'a regular file that is not TZif'
       : names.length === 0
