@@ -66,6 +66,9 @@ export class AnchoredWallClock implements WallClock {
   }
 
   get resolutionMs(): number {
+    // While a step is being absorbed, now() answers Date.now() + 0.5 (the true time lies anywhere
+    // in that millisecond): claim ±0.5 ms then, not the anchor's µs.
+    if (this.stepping) return 0.5;
     // Timestamps are µs-resolution reads of a clock anchored within errMs.
     return Math.max(0.001, this.errMs);
   }
