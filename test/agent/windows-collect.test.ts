@@ -56,7 +56,7 @@ t.test("win32 injected: a whole Windows report from recorded outputs", async (t)
   const m = measureReport(withProbe, { receivedAtMs: r.systemTime.epochMs + 5, hostSynchronized: true, hostResolutionMs: 0.001 });
   const verdict = evaluate(withProbe, m, DEFAULT_POLICY, r.systemTime.epochMs + 10);
   t.same(verdict.rules, ['builtin:windows-has-no-clocksource']);
-  t.match(Object.fromEntries(verdict.checks.map((c) => [c.id, c.status])), { offset: 'pass', timezone: 'pass', ntp: 'pass' });
+  t.match(Object.fromEntries(verdict.checks.map((c) => [c.id, c.status])), { offset: 'pass', timezone: 'pass', ntp: 'warn' }); // the recorded w32time polls every 1024 s: past the 300 s limit
 });
 
 t.test('win32: unsynchronised and stopped time service, German output', async (t) => {
@@ -118,7 +118,7 @@ t.test('win32 --once into a real collector on 127.0.0.1: accepted, judged as a W
   const byId = Object.fromEntries(detail.verdict.checks.map((c) => [c.id, c]));
   t.same(detail.verdict.rules, ['builtin:windows-has-no-clocksource']);
   t.notOk(byId.clocksource, 'no clocksource check for Windows');
-  t.equal(byId.ntp?.status, 'pass', String(byId.ntp?.reason));
+  t.equal(byId.ntp?.status, 'warn', String(byId.ntp?.reason)); // polls every 1024 s: past ntp.maxPollIntervalS
   t.match(byId.ntp?.reason, /w32time synchronised to time\.windows\.com/);
   t.equal(byId.timezone?.status, 'pass', String(byId.timezone?.reason));
   t.match(byId.timezone?.reason, /Asia\/Shanghai/);

@@ -6,7 +6,7 @@
  * and reopen the same storage.
  */
 import type { Test } from 'tap';
-import { driftPpm } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import type { SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
@@ -300,7 +300,7 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.equal(a.staleAfterMs, 180_000);
       t.equal((a.staticParts?.agent as { id: string }).id, 'vm-a');
       const hist = await store.history('vm-a', { ...period, limit: 1000 });
-      const fit = driftPpm(hist.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })));
+      const fit = driftPpm(hist.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [], PLAIN_FIT);
       t.ok(a.drift && fit && Math.abs(a.drift.ppm - fit.ppm) <= 1e-9 * Math.abs(fit.ppm), `drift ${a.drift?.ppm} = driftPpm ${fit?.ppm}`);
       t.equal(a.drift?.points, 10);
 
@@ -312,7 +312,7 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
 
       const d = recs[2]!;
       const dh = await store.history('vm-d', { ...period, limit: 1000 });
-      const dfit = driftPpm(dh.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [stepAt]);
+      const dfit = driftPpm(dh.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [stepAt], PLAIN_FIT);
       t.ok(d.drift && dfit && Math.abs(d.drift.ppm - dfit.ppm) < 1e-9, `a step splits the fit: ${d.drift?.ppm} = ${dfit?.ppm}`);
       t.ok(Math.abs(d.drift!.ppm - (0.05 / (5 * MIN)) * 1e6) < 1e-4, 'the step is not drift');
 

@@ -4,6 +4,7 @@
  * virsh is installed, the real runner against libvirt's built-in test driver.
  */
 import t from 'tap';
+import { evaluateLibvirtClock } from '@clockwatch/shared';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +95,9 @@ t.test('virsh: list then dumpxml each, from recorded outputs', async (t) => {
   t.same(r.errors, []);
   t.equal(r.domains.length, 6);
   t.same(runner.calls[0], ['virsh', '-c', URI, 'list', '--all', '--uuid']);
-  t.equal(runner.calls.length, 7);
+  // list, six dumpxml, and for each running domain its inactive definition (what it boots with next).
+  t.equal(runner.calls.length, 13);
+  t.equal(runner.calls.filter((c) => c.includes('--inactive')).length, 6);
   t.ok(runner.maxConcurrent <= 3, `at most 3 at once (saw ${runner.maxConcurrent})`);
   t.same(
     r.domains.map((d) => d.domain.name),
@@ -202,4 +205,18 @@ t.test('real virsh against libvirt\'s test driver', { skip: VIRSH ? false : 'vir
       ['web-deb12', 'utc'],
     ],
   );
+});
+
+t.test('virsh: a running domain redefined to localtime shows the pending change', async (t) => {
+  const uuid = '3f5b2c8e-6a1d-4e2f-9b7c-0d4e8a1f2b3c';
+  const runner = replay({ [`-c ${URI} dumpxml --inactive ${uuid}`]: { code: 0, stdout: readFileSync(join(recorded, '..', 'linux-localtime.xml'), 'utf8'), stderr: '' } });
+  const r = await readDomainsViaVirsh(runner, URI, { concurrency: 2 });
+  const web = r.domains.find((d) => d.domain.uuid === uuid)!;
+  t.equal(web.domain.clock?.offset, 'utc', 'running with its old utc config');
+  t.equal(web.nextBoot?.clock?.offset, 'localtime', 'the next boot uses localtime');
+  t.equal(r.domains.filter((d) => d.nextBoot).length, 1);
+  const v = evaluateLibvirtClock(web.domain, 'linux', { rtcOffsetS: 0.4 }, { nextBoot: web.nextBoot ?? null });
+  t.equal(v.status, 'warn', v.reason);
+  t.ok(v.reason.includes("from the next boot: <clock offset='localtime'>, which will fail"), v.reason);
+  t.ok(v.reason.includes("set <clock offset='utc'>"), 'and names the fix');
 });

@@ -18,7 +18,7 @@ import {
 } from '@clockwatch/shared';
 import type { ReaderContext } from './context.js';
 import { readClocksource } from './readers/clocksource.js';
-import { readNtp } from './readers/ntp.js';
+import { readNtp } from '@clockwatch/shared/node';
 import { readPlatform, readUptimeS } from './readers/platform.js';
 import { readRtc, type RtcReadOptions } from './readers/rtc.js';
 import { readTimezone } from './readers/timezone.js';

@@ -49,7 +49,14 @@ function timePortOf(value: string | string[] | undefined): number | null {
   return port >= 1 && port <= 65535 ? port : null;
 }
 
+/** The collector's clock (t2/t3): 2000–2100, anything else is not a reading (report schema EpochMs). */
 const inRange = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= LIMITS.minEpochMs && x <= LIMITS.maxEpochMs;
+/**
+ * The guest's own clock (t1/t4): from the epoch on (schema GuestEpochMs). A guest whose clock
+ * reads 1999 or 1970 is exactly what must be measured (≈ −27 years), never filtered out as
+ * "no usable sample".
+ */
+const guestInRange = (x: number): boolean => Number.isFinite(x) && x >= 0 && x <= LIMITS.maxGuestEpochMs;
 
 async function exchange(o: Pick<ProbeOptions, 'dispatcher' | 'basePath' | 'clock' | 'timeoutMs' | 'token'>, t1: number): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -111,7 +118,7 @@ export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection
     const t1 = o.clock.now();
     try {
       const r = await exchange(via, t1);
-      if (inRange(t1) && inRange(r.t4)) samples.push({ t1, t2: r.t2, t3: r.t3, t4: r.t4 });
+      if (guestInRange(t1) && guestInRange(r.t4)) samples.push({ t1, t2: r.t2, t3: r.t3, t4: r.t4 });
     } catch (err) {
       failure = errorMessage(err);
       break;

@@ -14,6 +14,11 @@ export interface DomainEntry {
   /** Where it came from: the file path, or `virsh -c URI dumpxml UUID`. */
   source: string;
   domain: LibvirtDomain;
+  /**
+   * The inactive definition of a running domain (`virsh dumpxml --inactive`), what it boots with
+   * next; absent when it could not be read or the domain is not running.
+   */
+  nextBoot?: LibvirtDomain | null;
 }
 
 export interface DomainSourceError {
@@ -166,6 +171,16 @@ export async function readDomainsViaVirsh(runner: CommandRunner, uri: string, op
       if (r.code !== 0 || r.error) slot.errors.push(commandError(source, r));
       else if (r.stdout.length > maxBytes) slot.errors.push({ source, code: ErrorCodes.READ, message: `${source}: output larger than ${maxBytes} bytes` });
       else parseInto(slot, source, r.stdout);
+      // A running domain may have been redefined (virsh define / edit) since it started: its
+      // inactive XML is what the next boot uses (virsh(1) dumpxml --inactive).
+      const live = slot.domains[slot.domains.length - 1];
+      if (live && live.domain.live) {
+        const inactive = await run(['-c', uri, 'dumpxml', '--inactive', uuid]);
+        if (inactive.code === 0 && !inactive.error && inactive.stdout.length <= maxBytes) {
+          const parsed = parseDomainXml(inactive.stdout);
+          if (parsed.ok) live.nextBoot = parsed.domain;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, uuids.length)) }, worker));

@@ -127,7 +127,11 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
         store.steps(id, from, to),
         store.staticVersions(id),
       ]);
-      const points = hist.rows.filter((p) => p.offsetMs !== null).map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number }));
+      // Each point with its uncertainty and seq: the fit carries its own uncertainty and splits at
+      // an agent restart (seq not increasing) as at a recorded step (shared time-math driftPpm).
+      const points = hist.rows
+        .filter((p) => p.offsetMs !== null)
+        .map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number, uncertaintyMs: p.uncertaintyMs, seq: p.seq }));
       const d = driftPpm(points, steps.map((s) => s.atMs));
       return {
         agent: view.agent,

@@ -7,7 +7,8 @@
  * host", i.e. server − guest. domain.md §5.4.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { NtpReaderContext as ReaderContext } from './context.js';
 
 /** Seconds between the NTP era-0 epoch (1900-01-01) and the Unix epoch (RFC 5905 §6). */
 export const NTP_UNIX_OFFSET_S = 2_208_988_800;
@@ -45,13 +46,21 @@ const round = (x: number, digits = 6) => Number(x.toFixed(digits));
  * - offsetMs (guest − server) = −offset.
  * - lastSyncAgeS = clock − reftime, both ntpd's own timestamps from the same answer.
  * - maxErrorMs = root distance rootdelay/2 + rootdisp (RFC 5905 §A.5.5.2), when synchronised.
+ * - A sys_peer that is the undisciplined local clock (refclock driver 1, 127.127.1.0; refid
+ *   `LOCL`, shown `LOCAL(0)` by older ntpq) is no time source: the clock is free-running, so the
+ *   daemon is reported as not synchronised with localReferenceOnly (ntp.org refclock_local.c:
+ *   "this driver … should be used only … as a backup").
+ * - leap: the leap bits (RFC 5905 §7.3 LI: 00 none, 01 insert, 10 delete, 11 alarm).
+ * - pollIntervalS: 2^tc, the system poll exponent ntpd uses for its peers (ntpq(1) `tc`, EL6 `poll`).
  */
 export function ntpqToNtp(text: string): NtpInfo | null {
   const v = parseNtpqVars(text);
   if (v.stratum === undefined && v.leap === undefined) return null;
   const leap = v.leap ?? null;
   const stratum = finite(v.stratum);
-  const synced = leap !== '11' && leap !== '3' && stratum !== null && stratum >= 1 && stratum <= 15;
+  const refidRaw = v.refid ?? '';
+  const localOnly = /^\.?(LOCL|LOCAL\(\d+\))\.?$|^127\.127\.1\.\d+$/.test(refidRaw);
+  const synced = leap !== '11' && leap !== '3' && stratum !== null && stratum >= 1 && stratum <= 15 && !localOnly;
   const ref = parseNtpTimestamp(v.reftime);
   const clock = parseNtpTimestamp(v.clock);
   const tc = finite(v.tc ?? v.poll);
@@ -60,7 +69,9 @@ export function ntpqToNtp(text: string): NtpInfo | null {
   const rootDisp = finite(v.rootdisp ?? v.rootdispersion);
   // refid is the server's address when synchronised to one (ntpq -n keeps it numeric), or a refclock/kiss code.
   const refid = v.refid && /^[\x20-\x7e]+$/.test(v.refid) ? v.refid.replace(/^\.(.*)\.$/, '$1') : null;
-  return {
+  const leapBits = leap === null ? null : leap.length === 1 ? Number(leap).toString(2).padStart(2, '0') : leap;
+  const leapName = ({ '00': 'none', '01': 'insert', '10': 'delete', '11': 'unsynchronised' } as const)[leapBits as '00'] ?? null;
+  const out: NtpInfo = {
     daemon: 'ntpd',
     synchronized: synced,
     server: synced ? refid : null,
@@ -69,7 +80,12 @@ export function ntpqToNtp(text: string): NtpInfo | null {
     lastSyncAgeS: ref !== null && clock !== null && clock >= ref ? round(clock - ref, 3) : null,
     pollIntervalS: tc !== null ? 2 ** tc : null,
     maxErrorMs: synced && rootDelay !== null && rootDisp !== null ? round(rootDelay / 2 + rootDisp) : null,
+    // ntpd's refid of a server is its address (IPv4; an IPv6 server's refid is a hash); no name.
+    serverAddress: synced && refid !== null && /^\d+\.\d+\.\d+\.\d+$/.test(refid) ? refid : null,
+    leap: leapName,
   };
+  if (localOnly) out.localReferenceOnly = true;
+  return out;
 }
 
 function ntpqFailure(res: CommandResult): ErrorInfo {

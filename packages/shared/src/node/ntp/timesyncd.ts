@@ -9,7 +9,8 @@
  * the NTP offset cannot be recomputed from the message: offsetMs stays null. domain.md §3.2.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { NtpReaderContext as ReaderContext } from './context.js';
 
 /** `Key=Value` lines. */
 export function parseKeyValues(text: string): Record<string, string> {
@@ -101,12 +102,17 @@ export function timesyncdToNtp(showText: string, timesyncText: string | null, no
     daemon: 'systemd-timesyncd',
     synchronized: synced,
     server: ts.ServerName || ts.ServerAddress || null,
+    // timesyncd names the server it was configured with (NTP= / FallbackNTP=) and the address it
+    // resolved; the policy matches either (org.freedesktop.timesync1(5) ServerName, ServerAddress).
+    serverName: ts.ServerName || null,
+    serverAddress: ts.ServerAddress || null,
     stratum,
     offsetMs: null,
     lastSyncAgeS: heard && msg.destinationMs !== null ? round(Math.max(0, (nowMs - msg.destinationMs) / 1000), 3) : null,
     pollIntervalS: poll,
     // Root distance (RFC 5905 §A.5.5.2: root delay / 2 + root dispersion), timesyncd's own quality limit (RootDistanceMaxSec).
     maxErrorMs: synced && distance !== null ? round(distance) : null,
+    ...(heard && msg.leap !== null ? { leap: (['none', 'insert', 'delete', 'unsynchronised'] as const)[msg.leap & 3]! } : {}),
   };
 }
 

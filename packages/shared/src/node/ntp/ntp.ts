@@ -9,9 +9,11 @@
  * asked (chronyc: 1 process, timedatectl: 2, ntpq: 1).
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { ErrorCodes, type NtpSection } from '@clockwatch/shared';
-import { readOptional, underRoot, type ReaderContext } from '../context.js';
+import { ErrorCodes, type NtpInfo, type NtpSection } from '@clockwatch/shared';
+import { readOptional, underRoot, type NtpReaderContext as ReaderContext } from './context.js';
 import { readChrony } from './chrony.js';
+import { readKernelTimex } from './kernel.js';
+import { readOneShotSync } from './oneshot.js';
 import { readNtpd } from './ntpd.js';
 import { readTimesyncd } from './timesyncd.js';
 
@@ -36,9 +38,28 @@ const PID_FILES: ReadonlyArray<readonly [string, string]> = [
 export interface DaemonScan {
   /** Daemons found, in preference order, each once. */
   daemons: string[];
-  /** How: a full /proc scan, a pid file, the cached pid, or nothing found. */
-  via: 'proc' | 'pidfile' | 'cached' | 'none';
+  /**
+   * How: a full /proc scan, a pid file, a pid file whose process /proc hides (hidepid), the cached
+   * pid, nothing found, or nothing visible because /proc hides other users' processes.
+   */
+  via: 'proc' | 'pidfile' | 'pidfile-hidden' | 'cached' | 'none' | 'hidden';
   processes: number;
+}
+
+/**
+ * The hidepid= option of the /proc mount (proc(5): hidepid=1|noaccess, 2|invisible, 4|ptraceable):
+ * with it, other users' /proc/<pid> cannot be read (1) or are not even listed (2), so not seeing a
+ * daemon proves nothing.
+ */
+export function procHidepid(mounts: string): string | null {
+  for (const line of mounts.split('\n')) {
+    const f = line.split(/\s+/);
+    if (f[1] !== '/proc' || f[2] !== 'proc') continue;
+    const opt = (f[3] ?? '').split(',').find((o) => o.startsWith('hidepid='));
+    const v = opt?.slice('hidepid='.length);
+    if (v && v !== '0' && v !== 'off') return v;
+  }
+  return null;
 }
 
 /**
@@ -51,6 +72,8 @@ export interface DaemonCache {
   daemon?: string;
   noneUntilMs?: number;
   rescanMs?: number;
+  /** chronyc sourcename answers by address (null: no name). */
+  chronyNames?: Record<string, string | null>;
 }
 
 /** Pure: the comm names of running processes → known daemons in preference order. */
@@ -73,9 +96,16 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
   }
   // Pid files first (a few reads). They also tell under hidepid=1, where /proc/<pid> is listed but
   // its files are not readable; a pid reused by another program is caught by its comm.
+  const hidepid = procHidepid((await readOptional(root, '/proc/mounts')) ?? '');
   for (const [file, daemon] of PID_FILES) {
     const pid = await readOptional(root, file);
-    if (!pid || !/^\d+$/.test(pid) || !existsSync(underRoot(root, `/proc/${pid}`))) continue;
+    if (!pid || !/^\d+$/.test(pid)) continue;
+    if (!existsSync(underRoot(root, `/proc/${pid}`))) {
+      // hidepid=2 hides the process the pid file names: it may well run; ask it (chronyc and ntpq
+      // talk over UDP, unaffected by hidepid) rather than report "no daemon".
+      if (hidepid) return { daemons: [daemon], via: 'pidfile-hidden', processes: 0 };
+      continue;
+    }
     const comm = await readOptional(root, `/proc/${pid}/comm`);
     if (comm !== null && !commOf(daemon).includes(comm)) continue;
     if (cache && comm !== null) Object.assign(cache, { pid, daemon });
@@ -102,10 +132,11 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
       if (pid) Object.assign(cache, { pid, daemon: first });
     } else cache.noneUntilMs = nowMs + (cache.rescanMs ?? 300_000);
   }
+  if (daemons.length === 0 && hidepid) return { daemons: [], via: 'hidden', processes: pids.length };
   return { daemons, via: daemons.length > 0 ? 'proc' : 'none', processes: pids.length };
 }
 
-const unknownStatus = (daemon: string): NtpSection => ({
+const unknownStatus = (daemon: string): NtpInfo => ({
   daemon,
   synchronized: null,
   server: null,
@@ -119,21 +150,45 @@ const unknownStatus = (daemon: string): NtpSection => ({
 
 /**
  * The NTP section of the report. The collector imports this to read its host's own NTP state.
- * No daemon: `daemon: 'none'` with every value null (the clock is free-running; nothing measured).
+ * No daemon: a periodic one-shot sync (cron / systemd timer) when one is configured, else
+ * `daemon: 'none'` with every value null (the clock is free-running; nothing measured). Processes
+ * hidden by hidepid: `unknown`, never "none".
  */
 export async function readNtp(ctx: ReaderContext): Promise<NtpSection> {
   const scan = await detectNtpDaemons(ctx.root, ctx.daemonCache, (ctx.nowMs ?? Date.now)());
   const daemon = scan.daemons[0];
+  let out: NtpInfo;
   switch (daemon) {
-    case undefined:
-      return { daemon: 'none', synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null };
+    case undefined: {
+      const oneShot = await readOneShotSync(ctx.root);
+      if (oneShot) {
+        out = { daemon: oneShot.tool, synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: oneShot.intervalS, maxErrorMs: null, oneShot };
+        break;
+      }
+      if (scan.via === 'hidden') {
+        return {
+          ...unknownStatus('unknown'),
+          statusError: { code: ErrorCodes.PERMISSION, message: 'no NTP daemon is visible, but /proc is mounted with hidepid: other users\' processes cannot be seen' },
+        };
+      }
+      out = { daemon: 'none', synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null };
+      break;
+    }
     case 'chronyd':
-      return readChrony(ctx);
+      out = await readChrony(ctx);
+      break;
     case 'ntpd':
-      return readNtpd(ctx);
+      out = await readNtpd(ctx);
+      break;
     case 'systemd-timesyncd':
-      return readTimesyncd(ctx);
+      out = await readTimesyncd(ctx);
+      break;
     default:
-      return unknownStatus(daemon);
+      out = unknownStatus(daemon);
   }
+  if (scan.via === 'pidfile-hidden' && out.statusError) {
+    out = { ...out, statusError: { code: out.statusError.code, message: `${out.statusError.message} (its pid file is present but /proc hides the process: hidepid)` } };
+  }
+  const kernel = await readKernelTimex(ctx);
+  return kernel ? { ...out, kernel } : out;
 }

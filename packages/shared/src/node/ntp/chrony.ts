@@ -6,7 +6,8 @@
  * domain.md §5.2.
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
-import { DEFAULT_COMMAND_TIMEOUT_MS, type ChronycTarget, type ReaderContext } from '../context.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
+import type { ChronycTarget, NtpReaderContext as ReaderContext } from './context.js';
 
 export interface ChronyTracking {
   refId: string;
@@ -98,24 +99,64 @@ export function refIdText(refId: string): string | null {
 
 const round = (x: number, digits = 6) => Number(x.toFixed(digits));
 
+/** chrony's refid of its own `local` reference: 127.127.1.1, "LOCL" (reference.c, LOCAL_REFERENCE_ID 0x7F7F0101). */
+export const CHRONY_LOCAL_REFID = '7F7F0101';
+
+/** chronyc "Leap status" (client.c print_report: Normal, Insert second, Delete second, Not synchronised). */
+export function chronyLeap(text: string): 'none' | 'insert' | 'delete' | 'unsynchronised' | null {
+  switch (text) {
+    case 'Normal':
+      return 'none';
+    case 'Insert second':
+      return 'insert';
+    case 'Delete second':
+      return 'delete';
+    case 'Not synchronised':
+      return 'unsynchronised';
+    default:
+      return null;
+  }
+}
+
+/**
+ * Source counts. chronyc(1) "sources": state `*` selected, `+` combined, `-` selectable but not
+ * combined, `?` unusable (no reply yet / lost), `x` falseticker, `~` too variable; Reach is the
+ * 8-bit register of the last eight polls (octal), so reach ≠ 0 = answered at least once recently.
+ * Local refclocks (`#`) count like servers; peers (`=`) too.
+ */
+export function chronySourceCounts(sources: readonly ChronySource[]): { total: number; reachable: number; selectable: number } {
+  return {
+    total: sources.length,
+    reachable: sources.filter((s) => s.reach > 0).length,
+    selectable: sources.filter((s) => s.state === '*' || s.state === '+' || s.state === '-').length,
+  };
+}
+
 /**
  * Pure: tracking + sources → the report's NTP section.
- * - synchronised: leap status other than "Not synchronised", stratum > 0 and a reference ID.
+ * - synchronised: leap status other than "Not synchronised", stratum > 0, a reference ID, and a
+ *   reference other than chrony's own `local stratum N` (refid 7F7F0101, "LOCL"): chronyd then
+ *   follows nothing but its own clock, which is free-running (chrony.conf(5) `local`: "the
+ *   computer … will appear synchronised … even though it has no real reference").
  * - offsetMs (guest − reference) = −"System time" (positive System time = clock slow).
  * - maxErrorMs: chronyc(1) "the absolute bound on the computer's clock accuracy … is
  *   |system time offset| + root dispersion + 0.5 × root delay"; reported only when synchronised
  *   (unsynchronised chrony prints placeholder delay/dispersion of 1 s).
  * - pollIntervalS: 2^poll of the selected (`*`) source; tracking's update interval is not the poll.
  * - stratum: RFC 5905 §7.3 stratum 0 is "unspecified or invalid": reported as null.
+ * - server: the address in use (chronyc -c prints addresses, no DNS); serverName the configured
+ *   name of that address when known (`chronyc sourcename`, chrony ≥ 4.0).
  */
-export function chronyToNtp(tracking: ChronyTracking, sources: readonly ChronySource[], nowMs: number): NtpInfo {
-  const synced = tracking.leap !== 'Not synchronised' && tracking.stratum > 0 && tracking.refId !== '00000000';
+export function chronyToNtp(tracking: ChronyTracking, sources: readonly ChronySource[], nowMs: number, serverName: string | null = null): NtpInfo {
+  const localOnly = tracking.refId === CHRONY_LOCAL_REFID;
+  const synced = tracking.leap !== 'Not synchronised' && tracking.stratum > 0 && tracking.refId !== '00000000' && !localOnly;
   const selected = sources.find((s) => s.state === '*') ?? null;
-  const server = tracking.address || (synced ? refIdText(tracking.refId) : null) || null;
+  const address = tracking.address || null;
+  const server = address || (synced ? refIdText(tracking.refId) : null) || null;
   let lastSyncAgeS: number | null = null;
   if (tracking.refTimeS > 0) lastSyncAgeS = round(Math.max(0, nowMs / 1000 - tracking.refTimeS), 3);
   else if (selected?.lastRxS != null) lastSyncAgeS = selected.lastRxS;
-  return {
+  const out: NtpInfo = {
     daemon: 'chronyd',
     synchronized: synced,
     server: synced ? server : null,
@@ -124,7 +165,13 @@ export function chronyToNtp(tracking: ChronyTracking, sources: readonly ChronySo
     lastSyncAgeS,
     pollIntervalS: selected && Number.isFinite(selected.poll) ? 2 ** selected.poll : null,
     maxErrorMs: synced ? round((Math.abs(tracking.systemTimeS) + tracking.rootDispersionS + tracking.rootDelayS / 2) * 1000) : null,
+    serverName: synced ? serverName : null,
+    serverAddress: synced ? address : null,
+    sources: chronySourceCounts(sources),
+    leap: chronyLeap(tracking.leap),
   };
+  if (localOnly) out.localReferenceOnly = true;
+  return out;
 }
 
 export function chronycArgs(target: ChronycTarget | undefined, commands: readonly string[]): string[] {
@@ -173,5 +220,20 @@ export async function readChrony(ctx: ReaderContext): Promise<NtpInfo> {
     if (res.code === 0 && !res.error) return down({ code: ErrorCodes.PARSE, message: `chronyc printed no tracking line: ${JSON.stringify(res.stdout.slice(0, 200))}` });
     return down(chronycFailure(res));
   }
-  return chronyToNtp(parsed.tracking, parsed.sources, (ctx.nowMs ?? Date.now)());
+  const address = parsed.tracking.address;
+  let name: string | null = null;
+  if (address && address !== '' && parsed.tracking.refId !== CHRONY_LOCAL_REFID) {
+    // The configured name of the address in use (chrony.conf `server ntp1.example.net`), asked once
+    // per address and kept in the daemon cache: a server name in the policy then matches.
+    const cache = ctx.daemonCache;
+    if (cache?.chronyNames?.[address] !== undefined) name = cache.chronyNames[address] ?? null;
+    else {
+      const r = await ctx.run('chronyc', chronycArgs(ctx.chrony, [`sourcename ${address}`]), { timeoutMs });
+      const line = r.code === 0 ? r.stdout.trim().split('\n')[0]?.trim() ?? '' : '';
+      name = line && /^[A-Za-z0-9._:-]+$/.test(line) ? line : null;
+      // Kept even when chronyc cannot answer (chrony < 4.0 has no sourcename): asked once per address.
+      if (cache && r.error !== 'TIMEOUT') cache.chronyNames = { ...(cache.chronyNames ?? {}), [address]: name };
+    }
+  }
+  return chronyToNtp(parsed.tracking, parsed.sources, (ctx.nowMs ?? Date.now)(), name);
 }
