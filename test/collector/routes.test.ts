@@ -51,6 +51,9 @@ t.test('POST /v1/time', async (t) => {
   const ct = await call(app, { method: 'POST', url: '/v1/time', payload: 't1=1', headers: { 'content-type': 'text/plain' } });
   t.equal(ct.status, 415);
   t.equal(ct.body.code, 'CW_ERR_CONTENT_TYPE');
+  const cs = await call(app, { method: 'POST', url: '/v1/time', payload: '{"t1":1}', headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
+  t.equal(cs.status, 415, 'a charset other than UTF-8 (issue 11, item 6)');
+  t.equal(cs.body.code, 'CW_ERR_CHARSET');
   const big = await call(app, post('/v1/time', { t1: 1, pad: 'x'.repeat(2000) }));
   t.equal(big.status, 413);
   t.equal(big.body.code, 'CW_ERR_BODY_TOO_LARGE');

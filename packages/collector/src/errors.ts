@@ -23,6 +23,7 @@ export const Errors = {
   BAD_PARAM: { statusCode: 400, message: 'a query or path parameter is invalid' },
   BAD_REQUEST: { statusCode: 400, message: 'malformed request' },
   CONTENT_TYPE: { statusCode: 415, message: 'send Content-Type: application/json' },
+  CHARSET: { statusCode: 415, message: 'send the body as UTF-8 (no charset, or charset=utf-8)' },
   BODY_TOO_LARGE: { statusCode: 413, message: 'the body is larger than the limit' },
   BATCH_TOO_LARGE: { statusCode: 413, message: 'too many reports in one request' },
   REQUEST_TIMEOUT: { statusCode: 408, message: 'the request did not arrive within the request timeout' },
