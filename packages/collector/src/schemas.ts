@@ -26,7 +26,8 @@ export const AgentListQuery = Type.Object(
   {
     status: Type.Optional(Type.String({ maxLength: 100, description: 'comma-separated statuses: compliant, warning, noncompliant, stale, unknown' })),
     q: Type.Optional(Type.String({ maxLength: 128, description: 'substring of the agent id or hostname (case-insensitive)' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    // Bounded: 1e19 is an integer to JSON Schema but no SQLite INTEGER ("datatype mismatch", a 500).
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
   },
   { additionalProperties: false },
