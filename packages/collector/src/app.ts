@@ -46,6 +46,8 @@ export interface AppOptions {
   agentTokens?: readonly TokenEntry[] | null;
   /** Read tokens (--read-tokens); null or absent: reads are open. */
   readTokens?: readonly TokenEntry[] | null;
+  /** Admin tokens (--admin-tokens): who may run an export; null or absent: loopback clients only. */
+  adminTokens?: readonly TokenEntry[] | null;
   /** Largest POST /v1/reports body, bytes (default 4 MiB). */
   bodyLimit?: number;
   /** Most reports in one array (default 1000). */
@@ -62,6 +64,8 @@ export interface AppOptions {
   retention?: (RetentionOptions & { everyMs?: number; firstAfterMs?: number }) | null;
   /** Refused-request log bound (default 20 lines per 10 s; the rest counted in one line). */
   refusalLog?: Pick<RefusalLogOptions, 'perWindow' | 'windowMs'>;
+  /** How often the database file's identity is checked, ms (default 1000; also on every write). */
+  storeCheckMs?: number;
   /** fastify/pino logger options; default: no logging. */
   logger?: FastifyServerOptions['logger'];
   loggerInstance?: FastifyServerOptions['loggerInstance'];
@@ -256,6 +260,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         onSkipped: (periods) => app.log.warn({ periods }, `exports: ${periods.length} missed period(s) older than the catch-up limit were not exported`),
       })
     : null;
+  // The database file deleted or replaced under the open connection (store/file-identity.ts):
+  // checked every second and on every write; once gone, reports get 503 (agents keep their spool),
+  // /healthz fails, and one error line says why.
+  let dbGoneLogged = false;
+  const checkStore = () => {
+    const h = store.health();
+    if (!h.ok && !dbGoneLogged) {
+      dbGoneLogged = true;
+      app.log.error({ code: codeOf('DB_GONE') }, h.message);
+    }
+    return h;
+  };
+  const storeWatch = setInterval(checkStore, options.storeCheckMs ?? 1000);
+  storeWatch.unref();
   const ctx: AppContext = {
     store,
     compliance,
@@ -266,6 +284,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     rateLimiter: new RateLimiter(options.rateLimit ?? { perMinute: 60 }),
     agentTokens: options.agentTokens ?? null,
     readTokens: options.readTokens ?? null,
+    adminTokens: options.adminTokens ?? null,
+    storeHealth: checkStore,
     version: options.version ?? COLLECTOR_VERSION,
     startedAtMs: clock.now(),
     exports,
@@ -288,7 +308,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     void reply.code(404).send(errorBody(404, codeOf('ROUTE_NOT_FOUND'), `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 
+
   app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'POST' && request.url.split('?')[0] === '/v1/reports') {
+      const h = checkStore();
+      if (!h.ok) {
+        done(new HttpError('DB_GONE', h.message, { 'retry-after': '60' }));
+        return;
+      }
+    }
     if (request.raw.httpVersion === '1.1' && !request.headers.host) {
       done(new HttpError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)'));
       return;
@@ -347,6 +375,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (exports) void exports.start().catch((err: unknown) => app.log.error({ err }, 'exports: the scheduler did not start'));
   });
   app.addHook('onClose', async () => {
+    clearInterval(storeWatch);
     hostClock.stop?.();
     refusalLog.flush();
     // The export in flight finishes (and its files are complete) before the store closes.

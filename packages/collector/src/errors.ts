@@ -32,6 +32,8 @@ export const Errors = {
   TOKEN_INVALID: { statusCode: 401, message: 'the token is not known to this collector' },
   FORBIDDEN: { statusCode: 403, message: 'the token is not allowed to report for this agent' },
   NOT_LOOPBACK: { statusCode: 403, message: 'without --tokens this collector accepts reports from loopback addresses only' },
+  AGENT_BOUND: { statusCode: 403, message: 'this agent id belongs to the token that first reported for it' },
+  ADMIN_REQUIRED: { statusCode: 403, message: 'running an export needs a token from --admin-tokens (without --admin-tokens: a loopback client)' },
   // ingest
   REPORT_CONFLICT: { statusCode: 409, message: 'a different report with this reportId is already stored' },
   RATE_LIMITED: { statusCode: 429, message: 'too many requests for this agent' },
@@ -46,6 +48,7 @@ export const Errors = {
   LIBVIRT_NOT_CONFIGURED: { statusCode: 404, message: 'the libvirt audit is not configured on this collector (start it with --libvirt-xml-dir DIR or --libvirt-uri URI)' },
   // server side
   STORE: { statusCode: 503, message: 'the store could not commit' },
+  DB_GONE: { statusCode: 503, message: 'the database file was deleted or replaced while the collector had it open; nothing is acknowledged until it is restarted' },
   SHUTTING_DOWN: { statusCode: 503, message: 'the collector is shutting down' },
   INTERNAL: { statusCode: 500, message: 'internal error' },
 } as const satisfies Record<string, CatalogEntry>;

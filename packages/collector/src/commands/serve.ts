@@ -7,6 +7,7 @@ import { describeBinding } from '../auth.js';
 import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
+import { acquireServeLock, ServeLockError, type ServeLock } from '../store/serve-lock.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
@@ -28,10 +29,23 @@ export const serveCommand: Command = {
         throw new ConfigError(`${cfg.sources.exportDir ?? '--export-dir'}: cannot create ${cfg.exportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
     }
+    // One serve per database (store/serve-lock.ts); export, status, prune and backups need no lock.
+    let lock: ServeLock | null = null;
+    if (cfg.db !== ':memory:') {
+      try {
+        const { mkdirSync } = await import('node:fs');
+        const { dirname } = await import('node:path');
+        mkdirSync(dirname(cfg.db), { recursive: true });
+        lock = acquireServeLock(cfg.db, { pid: process.pid, startedAtMs: Date.now() });
+      } catch (err) {
+        throw new ConfigError(`${cfg.sources.db ?? '--db'}: ${err instanceof ServeLockError ? err.message : `cannot create the directory of ${cfg.db}: ${(err as Error).message}`}`);
+      }
+    }
     let store: SqliteStore;
     try {
       store = openSqliteStore({ path: cfg.db, durability: cfg.durability, backgroundCheckpoint: true });
     } catch (err) {
+      lock?.release();
       throw new ConfigError(`${cfg.sources.db ?? '--db'}: cannot open ${cfg.db}: ${(err as Error).message}`);
     }
 
@@ -74,6 +88,7 @@ export const serveCommand: Command = {
       });
     } catch (err) {
       await store.close();
+      lock?.release();
       throw err;
     }
     const log = app.log;
@@ -102,6 +117,7 @@ export const serveCommand: Command = {
     } catch (err) {
       await app.close();
       await store.close();
+      lock?.release();
       const code = (err as NodeJS.ErrnoException).code;
       throw new ConfigError(`${cfg.sources.listen ?? '--listen'}: cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code ?? (err as Error).message}`);
     }
@@ -121,6 +137,7 @@ export const serveCommand: Command = {
           try {
             await a?.close();
             await store.close();
+            lock?.release();
             log.info('stopped');
             resolve(0);
           } catch (err) {

@@ -16,6 +16,7 @@
  *   not page through 10,000 documents. Its verdict with every reason is not stored: it is a pure
  *   function of the report, the receive time and the host's NTP state at receipt (both kept in
  *   agent_latest) and the policy, recomputed in ~30 µs when one agent is viewed.
+ * - `agent_tokens` (2): which token owns an agent id (identity binding, sqlite-identity.ts).
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -108,6 +109,16 @@ export const MIGRATIONS: readonly string[] = [
     agent_key   INTEGER PRIMARY KEY,
     report      TEXT NOT NULL
   );
+  `,
+  // 2: agent id → the token that first delivered it (sqlite-identity.ts). Keyed by the id, not the
+  // agent key: a binding outlives retention forgetting the agent, so an id never becomes free to
+  // claim by waiting.
+  `
+  CREATE TABLE agent_tokens (
+    agent_id  TEXT PRIMARY KEY,
+    token_fp  TEXT NOT NULL,
+    bound_ms  INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 
