@@ -562,6 +562,33 @@ t.test('/v1/libvirt lists domains, their verdicts, and what has no partner', asy
   t.match(localtime.check.recommendedXml, /^<clock offset='utc'>/);
 });
 
+t.test('identity binding, the admin right to run an export, a database file gone (issue 11)', async (t) => {
+  const a = newToken();
+  const b = newToken();
+  const tokens = parseTokensText(`${a.line}\n${b.line}\n`);
+  const dir = t.testdir();
+  const { unlinkSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dbPath = join(dir, 'c.db');
+  const { app, close } = await appWith({ agentTokens: tokens, dbPath, exports: { dir: join(dir, 'exports'), schedule: false } });
+  t.teardown(close);
+  const r = makeReport({ agentId: 'vm-owned', atMs: Date.now() - 100 });
+  t.equal((await call(app, post('/v1/reports', r, { authorization: `Bearer ${a.token}` }))).status, 200, 'the first token owns vm-owned');
+  const other = await call(app, post('/v1/reports', { ...r, reportId: 'other-report-1' }, { authorization: `Bearer ${b.token}` }));
+  t.equal(other.status, 403);
+  t.equal(other.body.code, 'CW_ERR_AGENT_BOUND');
+
+  const remote = await call(app, { ...post('/v1/exports', {}), remoteAddress: '10.1.2.3' });
+  t.equal(remote.status, 403, 'without --admin-tokens a remote client may not run an export');
+  t.equal(remote.body.code, 'CW_ERR_ADMIN_REQUIRED');
+
+  unlinkSync(dbPath);
+  const gone = await call(app, post('/v1/reports', { ...r, reportId: 'after-unlink-1' }, { authorization: `Bearer ${a.token}` }));
+  t.equal(gone.status, 503);
+  t.equal(gone.body.code, 'CW_ERR_DB_GONE');
+  t.equal((await call(app, { method: 'GET', url: '/healthz' })).status, 503, '/healthz fails');
+});
+
 t.test('every error code of the catalog is produced by some test above', async (t) => {
   // Server-side codes that no request can produce on purpose; CW_ERR_REQUEST_TIMEOUT needs a real
   // socket that stalls (test/fault/abusive.test.ts), which inject() has not.

@@ -172,7 +172,8 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   });
 
   // ---- verify ----
-  const manifestPath = join(dir, 'exports', run.manifest);
+  // A manual run (POST /v1/exports) lives in <export-dir>/manual, under a name of its own (issue 11, item 2).
+  const manifestPath = join(dir, 'exports', 'manual', run.manifest);
   const ok = runCli(['verify', manifestPath, '--public-key', keys.publicKey]);
   t.equal(ok.code, 0, ok.code === 0 ? 'verify: exit 0' : ok.stdout + ok.stderr);
   t.match(ok.stdout, /^OK: 3\/3 files match .*; signature valid \(sha256:[0-9a-f]{64}\)$/m);
@@ -181,7 +182,7 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(wrongKey.code, 1, 'another key: the signature does not verify');
   t.match(wrongKey.stderr, /signature-invalid/);
   // One byte of the CSV changed (same size): verify fails and says which file.
-  const csvPath = join(dir, 'exports', fileOf('csv').name);
+  const csvPath = join(dir, 'exports', 'manual', fileOf('csv').name);
   const bytes = readFileSync(csvPath);
   const at = bytes.indexOf(Buffer.from('noncompliant'));
   bytes[at] = 'N'.charCodeAt(0);
@@ -212,11 +213,12 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(exp.code, 0, exp.stderr);
   t.notMatch(exp.stderr, /\r/, 'no progress line when stderr is not a terminal');
   const cliManifest = exp.stdout.trim();
-  t.match(cliManifest, new RegExp(`${run.name}\\.manifest\\.json$`), 'the same export name');
+  const baseName = run.name.replace(/-manual-[0-9TZ]+$/, '');
+  t.match(cliManifest, new RegExp(`${baseName}\\.manifest\\.json$`), 'the same export name (without the manual suffix)');
   t.equal(runCli(['verify', cliManifest, '--public-key', keys.publicKey]).code, 0, 'the CLI export verifies');
-  const cliJson = JSON.parse(readFileSync(join(cliDir, `${run.name}.json`), 'utf8'));
+  const cliJson = JSON.parse(readFileSync(join(cliDir, `${baseName}.json`), 'utf8'));
   t.same(cliJson.rows, jsonDoc.rows, 'the same rows as the served export');
-  t.equal(readFileSync(join(cliDir, `${run.name}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
+  t.equal(readFileSync(join(cliDir, `${baseName}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
   const stdoutCsv = await runCliAsync(['export', '--db', dbPath, '--format', 'csv', '--from', String(fromMs)]);
   t.equal(stdoutCsv.code, 0, stdoutCsv.stderr);
   t.equal(stdoutCsv.stdout, csvText, 'one format, no --out: on stdout (--from alone: that day)');

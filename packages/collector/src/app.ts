@@ -81,8 +81,10 @@ export interface AppOptions {
     everyMs?: number;
     /** Run the schedule (default true); false: on-demand only. */
     schedule?: boolean;
-    /** Exports kept (--export-keep); null: all. */
+    /** Scheduled exports kept (--export-keep); null: all. */
     keep?: number | null;
+    /** Manual exports kept in <dir>/manual (--export-manual-keep; default 10). */
+    manualKeep?: number | null;
     /** Ed25519 key the manifests are signed with (--export-key). */
     signingKey?: KeyObject | null;
     formats?: readonly ExportFormat[];
@@ -246,6 +248,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         everyMs: exportsOpt.everyMs ?? 86_400_000,
         schedule: exportsOpt.schedule,
         keep: exportsOpt.keep ?? null,
+        manualKeep: exportsOpt.manualKeep === undefined ? 10 : exportsOpt.manualKeep,
         signingKey: exportsOpt.signingKey ?? null,
         formats: exportsOpt.formats,
         settleMs: exportsOpt.settleMs,

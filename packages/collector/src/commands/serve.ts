@@ -73,6 +73,7 @@ export const serveCommand: Command = {
         hostClock,
         agentTokens: cfg.agentTokens,
         readTokens: cfg.readTokens,
+        adminTokens: cfg.adminTokens,
         bodyLimit: cfg.bodyLimit,
         maxBatch: cfg.maxBatch,
         rateLimit: { perMinute: cfg.rateLimitPerMinute },
@@ -80,7 +81,7 @@ export const serveCommand: Command = {
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,
-        exports: cfg.exportDir === null ? null : { dir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signingKey: cfg.exportKey },
+        exports: cfg.exportDir === null ? null : { dir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, manualKeep: cfg.exportManualKeep, signingKey: cfg.exportKey },
         libvirt:
           cfg.libvirtXmlDir === null && cfg.libvirtUri === null
             ? null
@@ -98,6 +99,7 @@ export const serveCommand: Command = {
       log.info({ tokens: cfg.tokensFile, entries: cfg.agentTokens.map((e) => describeBinding(e.binding)) }, 'agent tokens loaded');
     }
     if (cfg.readTokens === null) log.info('no --read-tokens: read endpoints are open');
+    if (cfg.exportDir !== null && cfg.adminTokens === null) log.info('no --admin-tokens: only loopback clients may run an export (POST /v1/exports)');
     if (cfg.exportDir !== null) {
       log.info(
         { exportDir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signed: cfg.exportKey !== null, keyFile: cfg.exportKeyFile },

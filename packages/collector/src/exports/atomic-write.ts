@@ -4,7 +4,7 @@
  * or a crash sees the old file or the new one, never half of one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
 
@@ -32,8 +32,12 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and SHA-256. */
-export async function writeFileAtomic(dir: string, name: string, data: string | Uint8Array): Promise<ManifestFile> {
+/**
+ * Writes `data` to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and
+ * SHA-256. `noReplace`: link(2) instead of rename(2), which fails with EEXIST rather than replace a
+ * file already there (scheduled exports are evidence: never overwritten).
+ */
+export async function writeFileAtomic(dir: string, name: string, data: string | Uint8Array, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
   if (!SAFE_FILE_NAME.test(name)) throw new ClockwatchError(ErrorCodes.CONFIG_INVALID, `export file name '${name}' is not a plain file name`);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
@@ -45,7 +49,12 @@ export async function writeFileAtomic(dir: string, name: string, data: string | 
     } finally {
       await fh.close();
     }
-    await rename(tmp, join(dir, name));
+    if (opts.noReplace) {
+      await link(tmp, join(dir, name));
+      await unlink(tmp);
+    } else {
+      await rename(tmp, join(dir, name));
+    }
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw e;

@@ -63,6 +63,11 @@ export interface RunExportOptions extends BuildOptions {
   formats?: readonly ExportFormat[];
   signingKey?: KeyObject | null;
   keep?: number | null;
+  /** Stem of the file names (default: exportBaseName(period)). */
+  name?: string;
+  /** Recorded in the manifest; scheduled exports are written with noReplace (never overwritten). */
+  kind?: 'scheduled' | 'manual';
+  noReplace?: boolean;
 }
 
 type StaticParts = {
@@ -304,8 +309,11 @@ export class ExportService {
   /** Builds, renders and writes one export; resolves with the manifest written. */
   async run(o: RunExportOptions): Promise<WriteExportResult & { data: ExportData }> {
     const data = await this.buildData(o.period, o.generatedAtMs, o);
-    const files = await this.renderAsync(data, o.formats ?? EXPORT_FORMATS);
+    const files = await this.renderAsync(data, o.formats ?? EXPORT_FORMATS, o.name ?? exportBaseName(o.period));
     const result = await writeExport({
+      name: o.name,
+      kind: o.kind,
+      noReplace: o.noReplace,
       dir: o.dir,
       period: o.period,
       generatedAtMs: o.generatedAtMs,

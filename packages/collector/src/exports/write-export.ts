@@ -28,6 +28,10 @@ export interface WriteExportOptions {
   signingKey?: KeyObject | string | Buffer | null;
   /** Keep only the newest `keep` exports in `dir` after writing (retention). */
   keep?: number | null;
+  /** Recorded in the (signed) manifest: a schedule run or a manual one. */
+  kind?: 'scheduled' | 'manual';
+  /** Fail with EEXIST rather than replace any file already there (scheduled exports). */
+  noReplace?: boolean;
 }
 
 export interface WriteExportResult {
@@ -49,7 +53,7 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
   const key = o.signingKey ? (typeof o.signingKey === 'string' || Buffer.isBuffer(o.signingKey) ? loadSigningKey(o.signingKey) : o.signingKey) : null;
   await mkdir(o.dir, { recursive: true });
   const files: ManifestFile[] = [];
-  for (const f of o.files) files.push(await writeFileAtomic(o.dir, f.name, f.content));
+  for (const f of o.files) files.push(await writeFileAtomic(o.dir, f.name, f.content, { noReplace: o.noReplace }));
   let manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -57,10 +61,11 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
     period: { fromMs: o.period.fromMs, toMs: o.period.toMs, from: isoUtc(o.period.fromMs), to: isoUtc(o.period.toMs) },
     generatedAtMs: o.generatedAtMs,
     generatedAt: isoUtc(o.generatedAtMs),
+    ...(o.kind ? { kind: o.kind } : {}),
     files,
   };
   if (key) manifest = signManifest(manifest, key);
-  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n', { noReplace: o.noReplace });
   const removed = o.keep !== undefined && o.keep !== null ? (await pruneExports(o.dir, o.keep)).removed : [];
   return { manifestPath: join(o.dir, name + MANIFEST_SUFFIX), manifest, removed };
 }
