@@ -89,7 +89,7 @@ t.test('WAL, synchronous per durability, schema version', async (t) => {
   t.equal(normal.db.pragma('journal_mode', { simple: true }), 'wal');
   t.equal(normal.db.pragma('synchronous', { simple: true }), 1, 'NORMAL');
   t.equal(full.db.pragma('synchronous', { simple: true }), 2, 'FULL');
-  t.equal(normal.db.pragma('user_version', { simple: true }), 1);
+  t.equal(normal.db.pragma('user_version', { simple: true }), 2, 'migration 2: agent_tokens');
 });
 
 t.test('a database from a newer collector is refused, not damaged', async (t) => {
