@@ -375,6 +375,21 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.equal(after.drift?.points, 6, 'drift from the samples kept');
     });
 
+    t.test('agent ids belong to the first token that delivers them; rebind moves them; kept across a reopen', async (t) => {
+      const h = await factory(t);
+      const A = 'a'.repeat(32);
+      const B = 'b'.repeat(32);
+      t.equal(await h.store.bindAgentsToToken(['vm-1', 'vm-2'], A, { rebind: false, nowMs: T0 }), null, 'A takes vm-1 and vm-2');
+      t.equal(await h.store.bindAgentsToToken(['vm-1'], A, { rebind: false, nowMs: T0 }), null, 'A again: fine');
+      t.same(await h.store.bindAgentsToToken(['vm-3', 'vm-2'], B, { rebind: false, nowMs: T0 }), { agentId: 'vm-2', ownerFingerprint: A }, 'B cannot take vm-2');
+      t.same(await h.store.bindAgentsToToken(['vm-3'], A, { rebind: false, nowMs: T0 }), null, 'and nothing of that refused request was bound: vm-3 is free');
+      const store = await h.reopen();
+      t.same(await store.bindAgentsToToken(['vm-1'], B, { rebind: false, nowMs: T0 }), { agentId: 'vm-1', ownerFingerprint: A }, 'kept across a reopen');
+      t.equal(await store.bindAgentsToToken(['vm-1'], B, { rebind: true, nowMs: T0 }), null, 'rebind moves it');
+      t.same(await store.bindAgentsToToken(['vm-1'], A, { rebind: false, nowMs: T0 }), { agentId: 'vm-1', ownerFingerprint: B }, 'to B');
+      t.same(store.health(), { ok: true }, 'the store is healthy');
+    });
+
     t.test('reopen serves the same data and keeps idempotency', async (t) => {
       const h = await factory(t);
       const r = rec('vm-a', 0, { reportId: 'persist-0001', offsetMs: 7 });

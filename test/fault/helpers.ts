@@ -150,6 +150,25 @@ export function samplesOf(db: string, agentId?: string): SampleRow[] {
   );
 }
 
+/**
+ * Runs a collector command to its end (killed after `ms`: a command that should have exited at
+ * once, such as a second serve refused by the lock, shows as code null rather than a hang).
+ */
+export function cli(args: string[], ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [collectorCli, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => c.kill('SIGKILL'), ms);
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Report files waiting in an agent's spool. */
 export function spooled(dir: string): string[] {
   try {

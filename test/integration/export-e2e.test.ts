@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { driftPpm, formatOffset } from '@clockwatch/shared';
+import { PLAIN_FIT, driftPpm, formatOffset } from '@clockwatch/shared';
 import { fixedClock, openSqliteStore } from '@clockwatch/collector';
 import { CSV_COLUMNS, loadSigningKey } from '@clockwatch/collector/exports';
 import { appWith } from '../collector/helpers.js';
@@ -132,9 +132,12 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
     t.equal(row.worstUncertaintyMs, worst?.uncertaintyMs, `${row.id}: its uncertainty`);
     t.equal(row.compliantShare, pts.filter((p) => p.status === 'compliant').length / pts.length, `${row.id}: share compliant`);
     // Drift: the agent view's (window = the period, steps excluded) and a fit of the history.
-    t.ok(detail.drift && row.driftPpm !== null && Math.abs(row.driftPpm - detail.drift.ppm) <= 1e-9 * Math.max(1, Math.abs(detail.drift.ppm)), `${row.id}: drift ${row.driftPpm} = agent view ${detail.drift?.ppm}`);
+    // The agent view gives no drift when its uncertainty exceeds it (shared driftPpm); the export's
+    // period pass still fits without an uncertainty (a known gap, see the README), so the two are
+    // compared where the agent view states one.
+    if (detail.drift) t.ok(row.driftPpm !== null && Math.abs(row.driftPpm - detail.drift.ppm) <= 1e-9 * Math.max(1, Math.abs(detail.drift.ppm)), `${row.id}: drift ${row.driftPpm} = agent view ${detail.drift.ppm}`);
     const stepsAt = row.id === 'db-drift' ? [fromMs + 720 * 60_000 + 7_000 - 2_000] : [];
-    const fit = driftPpm(pts.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs })), stepsAt);
+    const fit = driftPpm(pts.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs })), stepsAt, PLAIN_FIT);
     t.ok(fit && Math.abs((row.driftPpm as number) - fit.ppm) <= 1e-6, `${row.id}: drift = driftPpm over the history`);
     // Plots only for agents that are not compliant, with at most 400 points.
     if (row.status === 'compliant') t.equal(row.series.atMs.length, 0, `${row.id}: no plot`);
@@ -197,7 +200,8 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   });
 
   // ---- verify ----
-  const manifestPath = join(dir, 'exports', run.manifest);
+  // A manual run (POST /v1/exports) lives in <export-dir>/manual, under a name of its own (issue 11, item 2).
+  const manifestPath = join(dir, 'exports', 'manual', run.manifest);
   const ok = runCli(['verify', manifestPath, '--public-key', keys.publicKey]);
   t.equal(ok.code, 0, ok.code === 0 ? 'verify: exit 0' : ok.stdout + ok.stderr);
   t.match(ok.stdout, /^OK: 3\/3 files match .*; signature valid \(sha256:[0-9a-f]{64}\)$/m);
@@ -206,7 +210,7 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(wrongKey.code, 1, 'another key: the signature does not verify');
   t.match(wrongKey.stderr, /signature-invalid/);
   // One byte of the CSV changed (same size): verify fails and says which file.
-  const csvPath = join(dir, 'exports', fileOf('csv').name);
+  const csvPath = join(dir, 'exports', 'manual', fileOf('csv').name);
   const bytes = readFileSync(csvPath);
   const at = bytes.indexOf(Buffer.from('noncompliant'));
   bytes[at] = 'N'.charCodeAt(0);
@@ -237,24 +241,25 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(exp.code, 0, exp.stderr);
   t.notMatch(exp.stderr, /\r/, 'no progress line when stderr is not a terminal');
   const cliManifest = exp.stdout.trim();
-  t.match(cliManifest, new RegExp(`${run.name}\\.manifest\\.json$`), 'the same export name');
+  const baseName = run.name.replace(/-manual-[0-9TZ]+$/, '');
+  t.match(cliManifest, new RegExp(`${baseName}\\.manifest\\.json$`), 'the same export name (without the manual suffix)');
   t.equal(runCli(['verify', cliManifest, '--public-key', keys.publicKey]).code, 0, 'the CLI export verifies');
-  const cliJson = JSON.parse(readFileSync(join(cliDir, `${run.name}.json`), 'utf8'));
+  const cliJson = JSON.parse(readFileSync(join(cliDir, `${baseName}.json`), 'utf8'));
   t.same(cliJson.rows, jsonDoc.rows, 'the same rows as the served export');
-  t.equal(readFileSync(join(cliDir, `${run.name}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
+  t.equal(readFileSync(join(cliDir, `${baseName}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
   // --detail: every stored sample, in the manifest, verified with the rest.
   const detailDir = join(dir, 'detail');
   const withDetail = await runCliAsync(['export', '--db', dbPath, '--from', String(fromMs), '--to', String(toMs), '--out', detailDir + '/', '--detail', '--export-key', keys.privateKey]);
   t.equal(withDetail.code, 0, withDetail.stderr);
   const detailManifest = JSON.parse(readFileSync(withDetail.stdout.trim(), 'utf8')) as { files: { name: string }[] };
-  const detailName = `${run.name}-detail.csv`;
+  const detailName = `${baseName}-detail.csv`;
   t.ok(detailManifest.files.some((f) => f.name === detailName), 'the detail CSV is listed in the manifest');
   const verified = runCli(['verify', withDetail.stdout.trim(), '--public-key', keys.publicKey]);
   t.match(verified.stdout, /^OK: 4\/4 files match/m, 'and verified with the other files');
   const detailRows = parseCsv(readFileSync(join(detailDir, detailName), 'utf8'));
   t.equal(detailRows.length - 1, written, `one line per stored sample (${written})`);
   const dh = detailRows[0] as string[];
-  const detailJson = JSON.parse(readFileSync(join(detailDir, `${run.name}.json`), 'utf8'));
+  const detailJson = JSON.parse(readFileSync(join(detailDir, `${baseName}.json`), 'utf8'));
   t.equal(detailJson.about.detail.file, detailName, 'the JSON names the detail file');
   const drift = detailJson.rows.find((r: JsonRow) => r.id === 'db-drift') as JsonRow;
   const worstLine = detailRows.find((r) => r[dh.indexOf('report_id')] === drift.worstSample?.reportId) as string[];

@@ -35,9 +35,11 @@ export const SERVE_OPTIONS = defineOptions([
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
   { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },
+  { key: 'adminTokens', flag: 'admin-tokens', arg: 'FILE', help: 'tokens that may run an export (POST /v1/exports); without it only loopback clients may', parse: nonEmpty },
   { key: 'exportDir', flag: 'export-dir', arg: 'DIR', help: 'write compliance exports here (scheduled, and POST /v1/exports); created if missing', parse: nonEmpty },
   { key: 'exportEvery', flag: 'export-every', arg: 'DURATION', help: 'export period, aligned to UTC (24h: each UTC day; 1h, 6h, 7d...)', default: 86_400_000, parse: exportInterval },
-  { key: 'exportKeep', flag: 'export-keep', arg: 'N', help: 'exports kept in --export-dir (older ones are deleted)', default: 30, parse: atLeastOne },
+  { key: 'exportKeep', flag: 'export-keep', arg: 'N', help: 'scheduled exports kept in --export-dir (older ones are deleted; manual runs never count)', default: 30, parse: atLeastOne },
+  { key: 'exportManualKeep', flag: 'export-manual-keep', arg: 'N', help: 'manual exports (POST /v1/exports) kept in --export-dir/manual', default: 10, parse: atLeastOne },
   { key: 'exportKey', flag: 'export-key', arg: 'FILE', help: 'Ed25519 private key (PEM, openssl genpkey -algorithm ed25519) that signs each manifest', parse: nonEmpty },
   { key: 'libvirtXmlDir', flag: 'libvirt-xml-dir', arg: 'DIR', help: 'libvirt domain XML files to audit (e.g. /etc/libvirt/qemu)', parse: nonEmpty },
   { key: 'libvirtUri', flag: 'libvirt-uri', arg: 'URI', help: "audit every domain of this libvirt connection through virsh (e.g. qemu:///system)", parse: libvirtUri },
@@ -111,6 +113,8 @@ export interface ServeConfig {
   tokensFile: string | null;
   readTokens: TokenEntry[] | null;
   readTokensFile: string | null;
+  adminTokens: TokenEntry[] | null;
+  exportManualKeep: number;
   exportDir: string | null;
   exportEveryMs: number;
   exportKeep: number;
@@ -157,7 +161,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
       throw new ConfigError(`${where('policy')}: ${policyFile}: ${(err as Error).message}`);
     }
   }
-  const tokensOf = (key: 'tokens' | 'readTokens'): TokenEntry[] | null => {
+  const tokensOf = (key: 'tokens' | 'readTokens' | 'adminTokens'): TokenEntry[] | null => {
     const f = v[key];
     if (!f) return null;
     readFileFor(where(key), f);
@@ -171,6 +175,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   };
   const agentTokens = tokensOf('tokens');
   const readTokens = tokensOf('readTokens');
+  const adminTokens = tokensOf('adminTokens');
 
   const cert = v.tlsCert;
   const key = v.tlsKey;
@@ -222,6 +227,8 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     tokensFile: v.tokens ?? null,
     readTokens,
     readTokensFile: v.readTokens ?? null,
+    adminTokens,
+    exportManualKeep: v.exportManualKeep,
     exportDir: v.exportDir ?? null,
     exportEveryMs: v.exportEvery,
     exportKeep: v.exportKeep,

@@ -29,7 +29,8 @@ export const AgentListQuery = Type.Object(
     q: Type.Optional(Type.String({ maxLength: 128, description: 'substring of the agent id or hostname (case-insensitive)' })),
     label: Type.Optional(Type.Array(Type.String({ maxLength: 256, pattern: '^[^=]+=.*$' }), { maxItems: 16, description: 'k=v: agents whose label k is v (repeat for several, all must hold)' })),
     sort: Type.Optional(Type.Union([Type.Literal('id'), Type.Literal('severity')], { default: 'id', description: 'id (default) or severity: worst status first, then hostname, then id' })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    // Bounded: 1e19 is an integer to JSON Schema but no SQLite INTEGER ("datatype mismatch", a 500).
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
   },
   { additionalProperties: false },

@@ -14,6 +14,8 @@ import { ConfigError, helpText } from '../options.js';
 import { openStore, redactDbUrl } from '../store/open.js';
 import { isSharedStore, type Store } from '../store/types.js';
 import { startTimeService, type TimeService } from '../time/time-service.js';
+import { acquireServeLock, ServeLockError, type ServeLock } from '../store/serve-lock.js';
+import { isPostgresUrl } from '../store/postgres.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -34,7 +36,25 @@ export const serveCommand: Command = {
         throw new ConfigError(`${cfg.sources.exportDir ?? '--export-dir'}: cannot create ${cfg.exportDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }
     }
-    const store: Store = await openStore({ db: cfg.db, where: cfg.sources.db ?? '--db', durability: cfg.durability, backgroundCheckpoint: true, collector: cfg.name });
+    // One serve per database (store/serve-lock.ts); export, status, prune and backups need no lock.
+    let lock: ServeLock | null = null;
+    if (cfg.db !== ':memory:' && !isPostgresUrl(cfg.db)) {
+      try {
+        const { mkdirSync } = await import('node:fs');
+        const { dirname } = await import('node:path');
+        mkdirSync(dirname(cfg.db), { recursive: true });
+        lock = acquireServeLock(cfg.db, { pid: process.pid, startedAtMs: Date.now() });
+      } catch (err) {
+        throw new ConfigError(`${cfg.sources.db ?? '--db'}: ${err instanceof ServeLockError ? err.message : `cannot create the directory of ${cfg.db}: ${(err as Error).message}`}`);
+      }
+    }
+    let store: Store;
+    try {
+      store = await openStore({ db: cfg.db, where: cfg.sources.db ?? '--db', durability: cfg.durability, backgroundCheckpoint: true, collector: cfg.name });
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
 
     let app: Awaited<ReturnType<typeof buildApp>> | undefined;
     let timeService: TimeService | null = null;
@@ -63,6 +83,7 @@ export const serveCommand: Command = {
         hostClock,
         agentTokens: cfg.agentTokens,
         readTokens: cfg.readTokens,
+        adminTokens: cfg.adminTokens,
         bodyLimit: cfg.bodyLimit,
         maxBatch: cfg.maxBatch,
         rateLimit: { perMinute: cfg.rateLimitPerMinute },
@@ -71,7 +92,7 @@ export const serveCommand: Command = {
         retention: { retentionDays: cfg.retentionDays, rollupRetentionDays: cfg.rollupRetentionDays, everyMs: cfg.pruneEveryMs },
         logger: loggerOptions(cfg.logLevel),
         https: cfg.tls,
-        exports: cfg.exportDir === null ? null : { dir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signingKey: cfg.exportKey },
+        exports: cfg.exportDir === null ? null : { dir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, manualKeep: cfg.exportManualKeep, signingKey: cfg.exportKey },
         libvirt:
           cfg.libvirtXmlDir === null && cfg.libvirtUri === null
             ? null
@@ -79,6 +100,7 @@ export const serveCommand: Command = {
       });
     } catch (err) {
       await store.close();
+      lock?.release();
       throw err;
     }
     const log = app.log;
@@ -88,6 +110,7 @@ export const serveCommand: Command = {
       log.info({ tokens: cfg.tokensFile, entries: cfg.agentTokens.map((e) => describeBinding(e.binding)) }, 'agent tokens loaded');
     }
     if (cfg.readTokens === null) log.info('no --read-tokens: read endpoints are open');
+    if (cfg.exportDir !== null && cfg.adminTokens === null) log.info('no --admin-tokens: only loopback clients may run an export (POST /v1/exports)');
     if (cfg.exportDir !== null) {
       log.info(
         { exportDir: cfg.exportDir, everyMs: cfg.exportEveryMs, keep: cfg.exportKeep, signed: cfg.exportKey !== null, keyFile: cfg.exportKeyFile },
@@ -143,6 +166,7 @@ export const serveCommand: Command = {
     } catch (err) {
       await app.close();
       await store.close();
+      lock?.release();
       const code = (err as NodeJS.ErrnoException).code;
       throw new ConfigError(`${cfg.sources.listen ?? '--listen'}: cannot listen on ${cfg.listen.host}:${cfg.listen.port}: ${code ?? (err as Error).message}`);
     }
@@ -214,6 +238,7 @@ export const serveCommand: Command = {
           try {
             await a?.close();
             await store.close();
+            lock?.release();
             log.info('stopped');
             resolve(0);
           } catch (err) {

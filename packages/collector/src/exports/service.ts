@@ -84,6 +84,11 @@ export interface RunExportOptions extends BuildOptions {
   keep?: number | null;
   /** Also write the full-resolution CSV of every sample (`<name>-detail.csv`, in the manifest). */
   detail?: boolean;
+  /** Stem of the file names (default: exportBaseName(period)). */
+  name?: string;
+  /** Recorded in the manifest; scheduled exports are written with noReplace (never overwritten). */
+  kind?: 'scheduled' | 'manual';
+  noReplace?: boolean;
 }
 
 type StaticParts = {
@@ -366,7 +371,7 @@ export class ExportService {
 
   /** Builds, renders and writes one export; resolves with the manifest written. */
   async run(o: RunExportOptions): Promise<WriteExportResult & { data: ExportData }> {
-    const baseName = exportBaseName(o.period);
+    const baseName = o.name ?? exportBaseName(o.period);
     const data = await this.buildData(o.period, o.generatedAtMs, {
       ...o,
       signerKeyId: o.signingKey ? keyIdOf(o.signingKey) : null,
@@ -375,6 +380,9 @@ export class ExportService {
     const files = this.files(data, o.formats ?? EXPORT_FORMATS, baseName);
     if (o.detail) files.push(this.detail(data, baseName));
     const result = await writeExport({
+      name: o.name,
+      kind: o.kind,
+      noReplace: o.noReplace,
       dir: o.dir,
       period: o.period,
       generatedAtMs: o.generatedAtMs,

@@ -7,7 +7,7 @@
  * so a served collector's event loop runs between them.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
 import { fsyncDir, SAFE_FILE_NAME, writeFileAtomic, type ManifestFile } from './atomic-write.js';
@@ -27,7 +27,7 @@ export interface ExportFileInput {
 const FLUSH_BYTES = 256 * 1024;
 
 /** Writes chunks to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and SHA-256. */
-export async function writeChunksAtomic(dir: string, name: string, chunks: ExportChunks): Promise<ManifestFile> {
+export async function writeChunksAtomic(dir: string, name: string, chunks: ExportChunks, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
   if (!SAFE_FILE_NAME.test(name)) throw new ClockwatchError(ErrorCodes.CONFIG_INVALID, `export file name '${name}' is not a plain file name`);
   const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   const hash = createHash('sha256');
@@ -56,7 +56,13 @@ export async function writeChunksAtomic(dir: string, name: string, chunks: Expor
     } finally {
       await fh.close();
     }
-    await rename(tmp, join(dir, name));
+    // Scheduled exports are evidence: link(2) fails with EEXIST instead of replacing a file.
+    if (opts.noReplace) {
+      await link(tmp, join(dir, name));
+      await unlink(tmp);
+    } else {
+      await rename(tmp, join(dir, name));
+    }
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw e;
@@ -78,6 +84,10 @@ export interface WriteExportOptions {
   signingKey?: KeyObject | string | Buffer | null;
   /** Keep only the newest `keep` exports in `dir` after writing (retention). */
   keep?: number | null;
+  /** Recorded in the (signed) manifest: a schedule run or a manual one. */
+  kind?: 'scheduled' | 'manual';
+  /** Fail with EEXIST rather than replace any file already there (scheduled exports). */
+  noReplace?: boolean;
 }
 
 export interface WriteExportResult {
@@ -99,7 +109,7 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
   const key = o.signingKey ? (typeof o.signingKey === 'string' || Buffer.isBuffer(o.signingKey) ? loadSigningKey(o.signingKey) : o.signingKey) : null;
   await mkdir(o.dir, { recursive: true });
   const files: ManifestFile[] = [];
-  for (const f of o.files) files.push(isChunks(f.content) ? await writeChunksAtomic(o.dir, f.name, f.content) : await writeFileAtomic(o.dir, f.name, f.content));
+  for (const f of o.files) files.push(isChunks(f.content) ? await writeChunksAtomic(o.dir, f.name, f.content, { noReplace: o.noReplace }) : await writeFileAtomic(o.dir, f.name, f.content, { noReplace: o.noReplace }));
   let manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -107,10 +117,11 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
     period: { fromMs: o.period.fromMs, toMs: o.period.toMs, from: isoUtc(o.period.fromMs), to: isoUtc(o.period.toMs) },
     generatedAtMs: o.generatedAtMs,
     generatedAt: isoUtc(o.generatedAtMs),
+    ...(o.kind ? { kind: o.kind } : {}),
     files,
   };
   if (key) manifest = signManifest(manifest, key);
-  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n', { noReplace: o.noReplace });
   const removed = o.keep !== undefined && o.keep !== null ? (await pruneExports(o.dir, o.keep)).removed : [];
   return { manifestPath: join(o.dir, name + MANIFEST_SUFFIX), manifest, removed };
 }

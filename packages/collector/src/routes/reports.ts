@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestResponseSchema } from '@clockwatch/shared';
-import { authenticate, bindingAllows, describeBinding, isLoopback, type TokenEntry } from '../auth.js';
+import { authenticate, bindingAllows, describeBinding, isLoopback, reservedForOthers, tokenFingerprint, type TokenEntry } from '../auth.js';
 import type { RouteOptions } from '../context.js';
 import { codeOf, HttpError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
@@ -58,6 +58,14 @@ export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: Rep
             const allowed = entries.map((e) => describeBinding(e.binding)).join(' or ');
             throw new HttpError('FORBIDDEN', `this token may report for ${allowed}, not for agent '${v.report.agent.id}'`);
           }
+        }
+        // Identity (auth.ts): before the rate limit, so an impersonator cannot spend another's budget.
+        const ids = [...new Set(valid.map((v) => v.report.agent.id))];
+        const reserved = ids.find((id) => reservedForOthers(ctx.agentTokens ?? [], entries, id));
+        if (reserved !== undefined) throw new HttpError('AGENT_BOUND', `agent '${reserved}' is reserved by an agent-id pattern of another token in the tokens file`);
+        const conflict = ids.length ? await ctx.store.bindAgentsToToken(ids, tokenFingerprint(entries[0]!), { rebind: entries.some((e) => e.rebind), nowMs: receivedAtMs }) : null;
+        if (conflict) {
+          throw new HttpError('AGENT_BOUND', `agent '${conflict.agentId}' belongs to the token that first reported for it; a tokens-file line with 'rebind' lets another token take it over`);
         }
       }
       const limited = rateLimiter.take(new Set(valid.map((v) => v.report.agent.id)), receivedAtMs);

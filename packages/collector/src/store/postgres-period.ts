@@ -7,7 +7,7 @@
  * fitted by the one function that defines it (shared driftPpm) and memory stays bounded.
  */
 import type pg from 'pg';
-import { driftPpm } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
 import { HOUR_MS } from './sqlite-sql.js';
 import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, SeriesPoint } from './types.js';
@@ -187,7 +187,7 @@ export class PostgresPeriodReader {
       }
     }
     const pts = rows.filter((r) => r[1] !== null).map((r) => ({ atMs: r[0], offsetMs: r[1] as number }));
-    const d = pts.length >= 2 ? driftPpm(pts, stepsAt.filter((s) => s >= rawFrom)) : null;
+    const d = pts.length >= 2 ? driftPpm(pts, stepsAt.filter((s) => s >= rawFrom), PLAIN_FIT) : null;
     const drift = d ? { ppm: d.ppm, points: d.points } : null;
     const lastSeenMs = a.last_seen_ms !== null && a.last_seen_ms <= to ? a.last_seen_ms : (last?.receivedAtMs ?? null);
     const state: PeriodAgentState = {

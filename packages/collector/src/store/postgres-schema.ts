@@ -107,6 +107,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     report         TEXT NOT NULL
   );
   CREATE INDEX agent_latest_hostname ON agent_latest (lower(hostname));
+  CREATE TABLE agent_tokens (
+    agent_id  TEXT COLLATE "C" PRIMARY KEY,
+    token_fp  TEXT NOT NULL,
+    bound_ms  BIGINT NOT NULL
+  );
   CREATE TABLE cw_jobs (
     name        TEXT PRIMARY KEY,
     last_run_ms BIGINT NOT NULL,

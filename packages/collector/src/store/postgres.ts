@@ -22,7 +22,9 @@ import { HOUR_MS, likePattern, replacesLatest } from './sqlite-sql.js';
 import { PLACED_BY } from './types.js';
 import {
   STORED_CHECKS,
+  type AgentBindingConflict,
   type AgentDetailRecord,
+  type StoreHealth,
   type AgentPage,
   type AgentPeriodRecord,
   type AgentQuery,
@@ -696,6 +698,39 @@ export class PostgresStore implements Store {
     result.steps += (await this.query('DELETE FROM steps WHERE at_ms < $1', [cutoff])).rowCount ?? 0;
     result.rollups += (await this.query('DELETE FROM rollups WHERE hour_ms < $1', [Math.floor(options.rollupsBeforeMs)])).rowCount ?? 0;
     return result;
+  }
+
+  /**
+   * An agent id belongs to the token that first delivered it (sqlite-identity.ts has the rule),
+   * fleet-wide: the binding lives in the shared database, so a token cannot claim on one collector
+   * an id another token owns on another. Rows are locked, so two collectors decide one after the other.
+   */
+  async bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null> {
+    const ids = [...new Set(agentIds)];
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO agent_tokens (agent_id, token_fp, bound_ms) SELECT unnest($1::text[]), $2, $3 ON CONFLICT (agent_id) DO NOTHING', [ids, tokenFingerprint, Math.round(options.nowMs)]);
+      const owners = await c.query<{ agent_id: string; token_fp: string }>('SELECT agent_id, token_fp FROM agent_tokens WHERE agent_id = ANY($1::text[]) FOR UPDATE', [ids]);
+      const other = owners.rows.find((r) => r.token_fp !== tokenFingerprint);
+      if (other && !options.rebind) {
+        await c.query('ROLLBACK');
+        return { agentId: other.agent_id, ownerFingerprint: other.token_fp };
+      }
+      if (other) await c.query('UPDATE agent_tokens SET token_fp = $2, bound_ms = $3 WHERE agent_id = ANY($1::text[])', [ids, tokenFingerprint, Math.round(options.nowMs)]);
+      await c.query('COMMIT');
+      return null;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** A database server that is down answers every write with an error (503 CW_ERR_STORE); there is no file to lose. */
+  health(): StoreHealth {
+    return { ok: true };
   }
 
   async stats(): Promise<StoreStats> {

@@ -18,6 +18,7 @@ import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
  *   not page through 10,000 documents. Its verdict with every reason is not stored: it is a pure
  *   function of the report, the receive time and the host's NTP state at receipt (both kept in
  *   agent_latest) and the policy, recomputed in ~30 µs when one agent is viewed.
+ * - `agent_tokens` (2): which token owns an agent id (identity binding, sqlite-identity.ts).
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -122,6 +123,16 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE samples ADD COLUMN placed_by INTEGER;
   UPDATE agent_latest SET guest_ms = (SELECT s.guest_ms FROM samples s
     WHERE s.agent_key = agent_latest.agent_key AND s.report_id = agent_latest.report_id);
+  `,
+  // 3: agent id → the token that first delivered it (sqlite-identity.ts). Keyed by the id, not the
+  // agent key: a binding outlives retention forgetting the agent, so an id never becomes free to
+  // claim by waiting.
+  `
+  CREATE TABLE agent_tokens (
+    agent_id  TEXT PRIMARY KEY,
+    token_fp  TEXT NOT NULL,
+    bound_ms  INTEGER NOT NULL
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -15,7 +15,10 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
+import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
+import { AgentTokenBindings } from './sqlite-identity.js';
+import { pruneSqlite } from './sqlite-prune.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -61,7 +64,9 @@ import {
   type RollupRow,
   type SampleRecord,
   type StaticVersion,
+  type AgentBindingConflict,
   type Store,
+  type StoreHealth,
   type StoreStats,
   type PlacedBy,
   type TimeRange,
@@ -114,6 +119,10 @@ export class SqliteStore implements Store {
   private readonly period: SqlitePeriodReader;
   readonly readonly: boolean;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** The database file as opened (null: in memory); a different file at the path means it is gone. */
+  private opened: FileIdentity | null = null;
+  private lost: StoreHealth | null = null;
+  private bindings: AgentTokenBindings | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -177,6 +186,8 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(db);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
+    this.bindings = new AgentTokenBindings(db);
+    if (options.path !== ':memory:' && options.path !== '') this.opened = identityOf(options.path);
     this.period = new SqlitePeriodReader(db, periodOptions(options));
     if (options.backgroundCheckpoint === true && options.path !== ':memory:') {
       this.checkpointer = new BackgroundCheckpointer({
@@ -332,11 +343,32 @@ export class SqliteStore implements Store {
     if (this.closed) throw new Error('store is closed');
   }
 
+  health(): StoreHealth {
+    if (this.lost) return this.lost;
+    if (this.opened === null || this.closed) return { ok: true };
+    const c = checkIdentity(this.path, this.opened);
+    if (c.ok) return { ok: true };
+    // Once gone, always gone: a file put back at the path is still not the one written to.
+    this.lost = { ok: false, code: 'DB_GONE', message: `the database file ${c.reason} while this collector had it open; nothing is acknowledged any more — restart the collector` };
+    return this.lost;
+  }
+
+  async bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null> {
+    this.assertOpen();
+    if (!this.bindings) throw new Error('store is open read-only');
+    return this.bindings.bind(agentIds, tokenFingerprint, options.rebind, options.nowMs);
+  }
+
   async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
     this.assertOpen();
     if (records.length === 0) return [];
+    const h = this.health();
+    if (!h.ok) throw Object.assign(new Error(h.message), { code: 'CW_ERR_DB_GONE' });
     try {
-      return this.writeTx(records);
+      // IMMEDIATE: take the write lock first, so a writer beside this one (`prune`) is waited for
+      // (busy_timeout) instead of failing with SQLITE_BUSY on a stale read snapshot (sqlite-prune.ts).
+      const tx = this.writeTx as { immediate?: (r: readonly SampleRecord[]) => WriteOutcome[] };
+      return tx.immediate ? tx.immediate(records) : this.writeTx(records);
     } catch (err) {
       // The transaction rolled back: keys cached during it may not exist.
       this.agentKeys.clear();
@@ -587,32 +619,15 @@ export class SqliteStore implements Store {
   async prune(options: PruneOptions): Promise<PruneResult> {
     this.assertOpen();
     if (this.readonly) throw new Error('store is open read-only');
-    const result: PruneResult = { samples: 0, steps: 0, rollups: 0, agents: 0 };
-    const agents = this.s.allAgentKeys.all() as { agent_key: number; agent_id: string }[];
-    // One short transaction per agent, yielding to the event loop in between, so pruning a large
-    // backlog never holds up ingest for long.
-    const pruneAgent = this.db.transaction((key: number, agentId: string) => {
-      const lastSeen = this.s.lastSeen.get(key) as number | undefined;
-      if (lastSeen === undefined || lastSeen < options.rollupsBeforeMs) {
-        result.samples += this.s.forget[0]!.run(key).changes;
-        result.steps += this.s.forget[1]!.run(key).changes;
-        result.rollups += this.s.forget[2]!.run(key).changes;
-        for (const st of this.s.forget.slice(3)) st.run(key);
+    // Small IMMEDIATE transactions with pauses in between (sqlite-prune.ts): safe beside a serve.
+    return pruneSqlite(this.db, {
+      ...options,
+      stopped: () => this.closed,
+      onForgotten: (key, agentId) => {
         this.agentKeys.delete(agentId);
         this.currentStatic.delete(key);
-        result.agents++;
-        return;
-      }
-      result.samples += this.s.pruneSamples.run(key, options.samplesBeforeMs).changes;
-      result.steps += this.s.pruneSteps.run(key, options.samplesBeforeMs).changes;
-      result.rollups += this.s.pruneRollups.run(key, options.rollupsBeforeMs).changes;
+      },
     });
-    for (const a of agents) {
-      if (this.closed) break;
-      pruneAgent(a.agent_key, a.agent_id);
-      await yieldToLoop();
-    }
-    return result;
   }
 
   async stats(): Promise<StoreStats> {

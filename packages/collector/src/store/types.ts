@@ -321,6 +321,16 @@ export interface SeriesPoint {
   uncertaintyMs: number;
 }
 
+/** An agent id already owned by another token (sqlite-identity.ts). */
+export interface AgentBindingConflict {
+  agentId: string;
+  /** Fingerprint of the owning token (first 16 bytes of its SHA-256, hex). */
+  ownerFingerprint: string;
+}
+
+/** Whether the store can still commit what it acknowledges. */
+export type StoreHealth = { ok: true } | { ok: false; code: 'DB_GONE'; message: string };
+
 export interface Store {
   /** 'sqlite', 'postgres', ... */
   readonly kind: string;
@@ -359,6 +369,14 @@ export interface Store {
   /** The agent's offset of its latest measured report (to place reports without a time probe); null when none. */
   lastMeasuredOffset(agentId: string): Promise<number | null>;
   prune(options: PruneOptions): Promise<PruneResult>;
+  /**
+   * Binds agent ids to the token that delivers them: the first token to deliver an id owns it;
+   * another may only with `rebind` (which moves it). Null when every id is (now) this token's;
+   * otherwise the first id owned by another token, and nothing is bound.
+   */
+  bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null>;
+  /** Checked on every write and by the app's watchdog: a database file deleted or replaced under it. */
+  health(): StoreHealth;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;
 }

@@ -34,6 +34,11 @@ const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-
 const EpochMs = Type.Number({ minimum: LIMITS.minEpochMs, maximum: LIMITS.maxEpochMs });
 const GuestEpochMs = Type.Number({ minimum: 0, maximum: LIMITS.maxGuestEpochMs });
 const NonNeg = Type.Number({ minimum: 0 });
+/**
+ * A count or sequence number: an integer JSON can carry exactly. 1e308 is an integer to JSON
+ * Schema, and 2^53+1 parses to 2^53; both would be stored rounded (or as REAL in SQLite).
+ */
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ErrorInfoSchema = Type.Object(
@@ -75,9 +80,9 @@ export const AgentSchema = Type.Object(
     spool: Type.Optional(
       Type.Object(
         {
-          pending: Type.Integer({ minimum: 0 }),
-          dropped: Type.Integer({ minimum: 0 }),
-          rejected: Type.Integer({ minimum: 0 }),
+          pending: Count,
+          dropped: Count,
+          rejected: Count,
         },
         { additionalProperties: false },
       ),
@@ -281,7 +286,7 @@ export const ReportSchema = Type.Object(
   {
     schemaVersion: Type.Literal(SCHEMA_VERSION),
     reportId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
-    seq: Type.Integer({ minimum: 0 }),
+    seq: Count,
     agent: AgentSchema,
     os: section(OsData),
     clocksource: section(ClocksourceData),
