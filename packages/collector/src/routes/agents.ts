@@ -60,6 +60,8 @@ function libvirtView(systemUuid: string | null, joined: JoinedDomain | null, ver
   const c = verdict.checks.find((x) => x.id === 'libvirt-clock');
   return {
     domain: { name: joined.domain.name, uuid: joined.domain.uuid, source: joined.source, live: joined.domain.live, readAtMs: joined.readAtMs, ageS: Math.max(0, Math.round((nowMs - joined.readAtMs) / 1000)), readError: joined.readError ?? null },
+    /** The domain's <clock> as configured (null: no <clock> element, libvirt then uses offset='utc'). */
+    clock: joined.domain.clock,
     check: lv && c ? { status: c.status, reason: c.reason, findings: lv.findings, family: lv.family, familySource: lv.familySource, recommendedXml: lv.recommendedXml } : null,
     note: joined.readError ? `the latest read of the domain failed (${joined.readError}); judged on the XML read ${Math.round((nowMs - joined.readAtMs) / 1000)} s ago` : null,
   };
