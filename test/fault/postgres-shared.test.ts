@@ -10,19 +10,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { makeReport } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired, startCluster, withDatabase } from '../helpers/pg.js';
+import { clusterUrl, freshDatabase, pgRequired, startCluster, reportIdsIn, withDatabase } from '../helpers/pg.js';
 import { baseEnv, collectorCli, fixtureRoot, spooled, startAgent, startCollector, waitFor } from './helpers.js';
-
-async function reportIdsIn(url: string): Promise<{ reportId: string; agentId: string; seq: number }[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    const r = await c.query('SELECT s.report_id AS "reportId", a.agent_id AS "agentId", s.seq::int AS seq FROM samples s JOIN agents a USING (agent_key) ORDER BY s.seq');
-    return r.rows;
-  } finally {
-    await c.end();
-  }
-}
 
 const admin = clusterUrl();
 if (!admin) {

@@ -114,3 +114,15 @@ export function withDatabase(url: string, db: string): string {
   u.pathname = `/${db}`;
   return u.toString();
 }
+
+/** Every stored sample of a PostgreSQL store (report id, agent id, seq), in seq order: what the fault tests count. */
+export async function reportIdsIn(url: string): Promise<{ reportId: string; agentId: string; seq: number }[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query('SELECT s.report_id AS "reportId", a.agent_id AS "agentId", s.seq::int AS seq FROM samples s JOIN agents a USING (agent_key) ORDER BY s.seq');
+    return r.rows;
+  } finally {
+    await c.end();
+  }
+}
