@@ -6,9 +6,7 @@
  * record-chrony.sh), then the same three daemons live on random loopback ports, read by the
  * agent's readNtp and by `clockwatch-agent --print`, judged by the ntp check.
  */
-import t, { type Test } from 'tap';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCommandRunner, createReplayRunner, readChrony, readNtp } from '@clockwatch/agent';
@@ -16,6 +14,7 @@ import { DEFAULT_POLICY, evaluate, measureReport, type NtpInfo, type NtpSection,
 import { commandsDir, repoRoot } from './helpers/paths.js';
 import { cleanEnv, runCli } from './helpers/run-cli.js';
 import { tmpdir } from './helpers/tmp.js';
+import { chronySkip, freeUdpPort, startChronyd } from './helpers/chronyd.js';
 
 const baseReport = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/cases/kvm-linux-compliant/report.json'), 'utf8')) as Report;
 
@@ -54,38 +53,10 @@ t.test('recorded: server unreachable', async (t) => {
   t.match(v.reason, 'none of its 1 source(s) answers');
 });
 
-function which(cmd: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd} || ls /usr/sbin/${cmd} 2>/dev/null`], { encoding: 'utf8' }).trim().split('\n')[0] || null;
-  } catch {
-    return null;
-  }
-}
-const chronyd = which('chronyd');
-const chronyc = which('chronyc');
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
-function start(t: Test, conf: string, name: string): ChildProcess {
-  // -d foreground (this test owns the process), -x never adjust the clock, -u root no privilege drop.
-  const child = spawn(chronyd!, ['-d', '-x', '-u', 'root', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d));
-  child.stderr!.on('data', (d: Buffer) => (log += d));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    if (!t.passing()) t.comment(`${name} log:\n${log}`);
-  });
-  return child;
-}
 
-t.test('live chronyd -x: synchronised, local reference only, unreachable', { skip: chronyd && chronyc ? false : 'chronyd/chronyc not installed (Debian package chrony; .ci/run installs it)' }, async (t) => {
+t.test('live chronyd -x: synchronised, local reference only, unreachable', { skip: chronySkip }, async (t) => {
   const dir = tmpdir(t, 'cw-chrony-live-');
   const [ntpPort, serverCmd, clientCmd, deadCmd, deadPort] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
   const conf = (name: string, lines: string[]) => {
@@ -93,9 +64,9 @@ t.test('live chronyd -x: synchronised, local reference only, unreachable', { ski
     writeFileSync(file, [...lines, `pidfile ${dir}/${name}.pid`, `driftfile ${dir}/${name}.drift`, 'bindcmdaddress /', ''].join('\n'));
     return file;
   };
-  start(t, conf('server', [`port ${ntpPort}`, 'bindaddress 127.0.0.1', 'local stratum 10', 'allow 127.0.0.1', `cmdport ${serverCmd}`, 'bindcmdaddress 127.0.0.1']), 'server');
-  start(t, conf('client', [`server localhost port ${ntpPort} iburst minpoll -4 maxpoll -4`, 'port 0', `cmdport ${clientCmd}`, 'bindcmdaddress 127.0.0.1']), 'client');
-  start(t, conf('dead', [`server 127.0.0.1 port ${deadPort} iburst minpoll -4 maxpoll -4`, 'port 0', `cmdport ${deadCmd}`, 'bindcmdaddress 127.0.0.1']), 'dead');
+  startChronyd(t, conf('server', [`port ${ntpPort}`, 'bindaddress 127.0.0.1', 'local stratum 10', 'allow 127.0.0.1', `cmdport ${serverCmd}`, 'bindcmdaddress 127.0.0.1']), 'server');
+  startChronyd(t, conf('client', [`server localhost port ${ntpPort} iburst minpoll -4 maxpoll -4`, 'port 0', `cmdport ${clientCmd}`, 'bindcmdaddress 127.0.0.1']), 'client');
+  startChronyd(t, conf('dead', [`server 127.0.0.1 port ${deadPort} iburst minpoll -4 maxpoll -4`, 'port 0', `cmdport ${deadCmd}`, 'bindcmdaddress 127.0.0.1']), 'dead');
   const ctx = (port: number) => ({ root: '/', run: createCommandRunner(), chrony: { host: '127.0.0.1', port }, commandTimeoutMs: 3000 });
 
   const seen: NtpInfo[] = [];
@@ -104,10 +75,12 @@ t.test('live chronyd -x: synchronised, local reference only, unreachable', { ski
   while (Date.now() < deadline && !synced) {
     const n = await readChrony(ctx(clientCmd));
     seen.push(n);
-    if (n.synchronized) synced = n;
+    // Right after the first update chrony's error bound (root dispersion) can still be hundreds of
+    // ms, which the ntp check rightly warns about; wait until it is inside the 100 ms offset limit.
+    if (n.synchronized && n.maxErrorMs !== null && n.maxErrorMs < 100) synced = n;
     else await new Promise((r) => setTimeout(r, 250));
   }
-  t.ok(synced, `client synchronised within 20 s (${seen.length} reads, last ${JSON.stringify(seen.at(-1))})`);
+  t.ok(synced, `client synchronised with an error bound under 100 ms within 20 s (${seen.length} reads, last ${JSON.stringify(seen.at(-1))})`);
   if (!synced) return;
   t.match(synced, { synchronized: true, serverName: 'localhost', serverAddress: '127.0.0.1', stratum: 11, sources: { total: 1, reachable: 1, selectable: 1 } });
   t.equal(ntpVerdict(synced).status, 'pass', ntpVerdict(synced).reason);
