@@ -28,6 +28,11 @@ export const AgentListQuery = Type.Object(
     q: Type.Optional(Type.String({ maxLength: 128, description: 'substring of the agent id or hostname (case-insensitive)' })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+    sort: Type.Optional(
+      Type.Union([Type.Literal('id'), Type.Literal('severity')], {
+        description: "'id' (default) or 'severity': worst first — stale agents, then noncompliant, unknown, warning, compliant; by agent id within each",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

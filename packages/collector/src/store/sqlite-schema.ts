@@ -123,6 +123,17 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE agent_latest SET guest_ms = (SELECT s.guest_ms FROM samples s
     WHERE s.agent_key = agent_latest.agent_key AND s.report_id = agent_latest.report_id);
   `,
+  // 3: queries built for the question. `severity` ranks the status without `reporting` (the order
+  // of shared agentStatus: noncompliant, unknown, warning, compliant), a generated column so that
+  // every write and rejudge keeps it exact; the worst-first page walks its index. The index on the
+  // instant an agent turns stale (last delivery + its limit) finds the stale agents of any instant
+  // without a scan (a NULL limit — reporting check off — is never stale and is not in range).
+  `
+  ALTER TABLE agent_latest ADD COLUMN severity INTEGER GENERATED ALWAYS AS (
+    CASE base_status WHEN 'noncompliant' THEN 3 WHEN 'unknown' THEN 2 WHEN 'warning' THEN 1 WHEN 'compliant' THEN 0 ELSE 4 END) VIRTUAL;
+  CREATE INDEX agent_latest_severity ON agent_latest (severity DESC, agent_id);
+  CREATE INDEX agent_latest_stale_at ON agent_latest (last_seen_ms + stale_after_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,6 +18,16 @@ export const HOUR_MS = 3_600_000;
 /** The fleet status at `@now`: stale once the last delivery is older than the agent's limit. */
 export const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
 
+/**
+ * Stale at `@now`, read through the index on last_seen_ms + stale_after_ms: the range picks every
+ * candidate (one ms of slack so that the rounding of the sum never drops one), the second term is
+ * STATUS_SQL's own rule, so the set is exactly the agents STATUS_SQL calls stale.
+ */
+export const STALE_AT_SQL = `last_seen_ms + stale_after_ms < @now + 1 AND (@now - last_seen_ms) > stale_after_ms`;
+
+/** Ranks of the status without `reporting`, as the generated `severity` column has them (higher: worse). */
+export const SEVERITY_OF: Readonly<Record<string, number>> = { compliant: 0, warning: 1, unknown: 2, noncompliant: 3 };
+
 export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
   ${CHECK_COLUMN_LIST}, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,
   timezone, ntp_sync, ${STATUS_SQL} AS status`;
@@ -194,6 +204,12 @@ export interface Statements {
   upsertRollup: Stmt;
   upsertLatest: Stmt;
   latestOrder: Stmt;
+  latestIndexRows: Stmt;
+  staleCounts: Stmt;
+  staleKeys: Stmt;
+  freshKeysBySeverity: Stmt;
+  countLatest: Stmt;
+  allBase: Stmt;
   rejudgeRows: Stmt;
   updateVerdict: Stmt;
   lastMeasured: Stmt;
@@ -260,6 +276,15 @@ export function prepareStatements(db: Database.Database): Statements {
         recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version,
         guest_ms = excluded.guest_ms, instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`),
     latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
+    latestIndexRows: db.prepare(`SELECT agent_key, seq, instance_id, guest_ms, base_status, ${CHECK_COLUMN_LIST} FROM agent_latest`).raw(),
+    staleCounts: db.prepare(`SELECT base_status AS status, count(*) AS n FROM agent_latest WHERE ${STALE_AT_SQL} GROUP BY 1`),
+    // The worst-first page: the stale agents (few; from the stale-time index), then the others
+    // along the severity index, skipping the stale ones.
+    staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY severity DESC, agent_id`).raw(),
+    freshKeysBySeverity: db.prepare(`SELECT agent_key, version, base_status FROM agent_latest INDEXED BY agent_latest_severity
+      WHERE NOT (stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms) ORDER BY severity DESC, agent_id LIMIT @limit OFFSET @offset`).raw(),
+    countLatest: db.prepare('SELECT count(*) FROM agent_latest').pluck(),
+    allBase: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest`).raw(),
     rejudgeRows: db.prepare(`SELECT l.agent_key, l.agent_id, l.recv_ms, l.host_sync, l.host_res_ms, l.last_seen_ms, l.base_status,
         l.stale_after_ms, d.report, ${CHECK_COLUMNS.map((c) => `l.${c.column}`).join(', ')}
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),

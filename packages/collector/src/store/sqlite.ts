@@ -13,9 +13,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { AgentStatus, Report } from '@clockwatch/shared';
+import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
+import { LatestIndex } from './sqlite-latest-index.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -112,6 +113,10 @@ export class SqliteStore implements Store {
   private readonly period: SqlitePeriodReader;
   readonly readonly: boolean;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** The latest states' order and verdicts in memory (writer connections only; see sqlite-latest-index.ts). */
+  private readonly latest = new LatestIndex(CHECK_COLUMNS.length);
+  private dataVersion: Database.Statement | null = null;
+  private seenDataVersion = -1;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -176,6 +181,8 @@ export class SqliteStore implements Store {
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
     this.period = new SqlitePeriodReader(db, periodOptions(options));
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.reloadCaches();
     if (options.backgroundCheckpoint === true && options.path !== ':memory:') {
       this.checkpointer = new BackgroundCheckpointer({
         path: options.path,
@@ -186,6 +193,20 @@ export class SqliteStore implements Store {
       });
       this.checkpointer.start();
     }
+  }
+
+  /** Rebuilds what this connection caches of the tables (after a rollback, or another connection's commit). */
+  private reloadCaches(): void {
+    this.agentKeys.clear();
+    this.currentStatic.clear();
+    this.latest.load(this.s.latestIndexRows.all() as unknown[][]);
+    this.seenDataVersion = this.dataVersion?.get() as number;
+  }
+
+  /** Reloads the caches when another connection (e.g. `prune` next to `serve`) committed since the last look. */
+  private syncCaches(): void {
+    if (this.dataVersion === null) return;
+    if ((this.dataVersion.get() as number) !== this.seenDataVersion) this.reloadCaches();
   }
 
   private agentKey(agentId: string, seenMs: number): number {
@@ -287,8 +308,9 @@ export class SqliteStore implements Store {
   }
 
   private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
-    const cur = this.s.latestOrder.get(agentKey) as { seq: number; instance_id: string | null; guest_ms: number | null } | undefined;
-    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instance_id, guestEpochMs: cur.guest_ms })) {
+    // The order of the row it would replace, from memory (no read per agent per batch).
+    const cur = this.latest.get(agentKey);
+    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instanceId, guestEpochMs: cur.guestMs })) {
       // An older report delivered late (from a spool): history gets it, the latest state keeps the
       // newer one, but the agent was still heard from now.
       this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
@@ -321,9 +343,10 @@ export class SqliteStore implements Store {
       instanceId: r.instanceId,
       hostResMs: r.hostResolutionMs,
     };
-    CHECK_COLUMNS.forEach(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
+    const checks = CHECK_COLUMNS.map(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
     this.s.upsertLatest.run(params);
     this.s.upsertDocs.run(agentKey, r.reportJson);
+    this.latest.set(agentKey, { seq: r.seq, instanceId: r.instanceId, guestMs: r.guestEpochMs, base: r.baseStatus, checks });
   }
 
   private assertOpen(): void {
@@ -333,25 +356,43 @@ export class SqliteStore implements Store {
   async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
     this.assertOpen();
     if (records.length === 0) return [];
+    this.syncCaches();
     try {
       return this.writeTx(records);
     } catch (err) {
-      // The transaction rolled back: keys cached during it may not exist.
-      this.agentKeys.clear();
-      this.currentStatic.clear();
+      // The transaction rolled back: what was cached during it may not be in the tables.
+      this.reloadCaches();
       throw err;
     }
   }
 
-  private listStatement(statuses: number, hasQ: boolean) {
-    const key = `${statuses}:${hasQ}`;
+  /**
+   * The worst-first page of the whole fleet from two indexes: the agents stale at nowMs (read
+   * through the stale-time index, ordered among themselves), then the others along the severity
+   * index with the stale ones skipped. Exact for any instant: both parts use STATUS_SQL's rule.
+   */
+  private worstFirst(nowMs: number, offset: number, limit: number): { total: number; keys: [number, number, AgentStatus][] } {
+    const total = this.s.countLatest.get() as number;
+    const stale = this.s.staleKeys.all({ now: nowMs }) as [number, number, AgentStatus][];
+    const keys = stale.slice(offset, offset + limit);
+    if (keys.length < limit) {
+      const fresh = this.s.freshKeysBySeverity.all({ now: nowMs, limit: limit - keys.length, offset: Math.max(0, offset - stale.length) }) as [number, number, AgentStatus][];
+      for (const k of fresh) keys.push(k);
+    }
+    return { total, keys };
+  }
+
+  private listStatement(statuses: number, hasQ: boolean, sort: 'id' | 'severity' = 'id') {
+    const key = `${statuses}:${hasQ}:${sort}`;
     let st = this.listStatements.get(key);
     if (!st) {
       const where: string[] = [];
       if (statuses > 0) where.push(`(${STATUS_SQL}) IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`);
       if (hasQ) where.push(`(agent_id LIKE @q ESCAPE '\\' OR hostname LIKE @q ESCAPE '\\')`);
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const page = `${w} ORDER BY agent_id LIMIT @limit OFFSET @offset`;
+      // With a filter the worst-first order is sorted over the matching rows (the same order as worstFirst).
+      const order = sort === 'severity' ? `(${STATUS_SQL}) = 'stale' DESC, severity DESC, agent_id` : 'agent_id';
+      const page = `${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
       st = {
         keys: this.db.prepare(`SELECT agent_key, version, ${STATUS_SQL} FROM agent_latest ${page}`).raw(),
         rows: this.db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest ${page}`).raw(),
@@ -375,12 +416,21 @@ export class SqliteStore implements Store {
     const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
     statuses.forEach((s, i) => (params[`s${i}`] = s));
     if (q !== null) params.q = likePattern(q);
-    const total = st.count.get(params) as number;
-    const keys = st.keys.all(params) as [number, number, AgentStatus][];
+    let total: number;
+    let keys: [number, number, AgentStatus][];
+    if (query.sort === 'severity' && statuses.length === 0 && q === null) {
+      ({ total, keys } = this.worstFirst(query.nowMs, query.offset, query.limit));
+    } else {
+      total = st.count.get(params) as number;
+      keys = (query.sort === 'severity' ? this.listStatement(statuses.length, q !== null, 'severity') : st).keys.all(params) as [number, number, AgentStatus][];
+    }
     let misses = 0;
     for (const [key, version] of keys) if (this.baseCache.get(key)?.version !== version) misses++;
-    if (misses > 64) {
+    if (misses > 64 && query.sort !== 'severity') {
       for (const r of st.rows.all(params) as unknown[][]) this.baseCache.set(r[0] as number, baseSummaryOf(r));
+    } else if (misses > 1000) {
+      // A worst-first page of many rows not cached yet: one pass over the table fills the cache.
+      for (const r of this.s.allBase.iterate() as Iterable<unknown[]>) this.baseCache.set(r[0] as number, baseSummaryOf(r));
     } else if (misses > 0) {
       for (const [key, version] of keys) {
         if (this.baseCache.get(key)?.version === version) continue;
@@ -493,7 +543,29 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ hash: r.hash, firstSeenMs: r.first_seen_ms, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
+  /**
+   * The fleet summary at nowMs. On the writer connection the counts by status and check are kept
+   * at every write and rejudge (sqlite-latest-index.ts); only the agents stale at nowMs are read,
+   * through the stale-time index. A read-only store (status, export) counts the table.
+   */
   async summary(nowMs: number): Promise<FleetSummary> {
+    this.assertOpen();
+    if (this.readonly) return this.countedSummary(nowMs);
+    this.syncCaches();
+    const byStatus = this.latest.byBaseStatus();
+    for (const r of this.s.staleCounts.all({ now: nowMs }) as { status: AgentStatus; n: number }[]) {
+      byStatus[r.status] -= r.n;
+      byStatus.stale += r.n;
+    }
+    const byCheck: FleetSummary['byCheck'] = {};
+    const counts = this.latest.byCheck();
+    CHECK_COLUMNS.forEach(({ id }, i) => (byCheck[id] = counts[i] as { fail: number; warn: number; unknown: number }));
+    byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
+    return { agents: this.latest.size, byStatus, byCheck };
+  }
+
+  /** The summary counted over the latest-state table (what the kept counts must always equal). */
+  async countedSummary(nowMs: number): Promise<FleetSummary> {
     this.assertOpen();
     const byStatus: Record<AgentStatus, number> = { compliant: 0, warning: 0, noncompliant: 0, stale: 0, unknown: 0 };
     let agents = 0;
@@ -533,7 +605,9 @@ export class SqliteStore implements Store {
     if (this.readonly) throw new Error('store is open read-only');
     const started = performance.now();
     const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    this.syncCaches();
     // One transaction: every surface sees the old verdicts or the new ones, never a mix.
+    try {
     this.db.transaction(() => {
       // In pages: better-sqlite3 runs no other statement while an iterator is open, and a page bounds the memory.
       let after = -1;
@@ -544,6 +618,10 @@ export class SqliteStore implements Store {
         for (const row of page) this.rejudgeOne(row, judge, result);
       }
     })();
+    } catch (err) {
+      this.reloadCaches();
+      throw err;
+    }
     result.durationMs = performance.now() - started;
     return result;
   }
@@ -562,6 +640,8 @@ export class SqliteStore implements Store {
     if (same) return;
     params.version = ++this.version;
     this.s.updateVerdict.run(params);
+    const cur = this.latest.get(agentKey);
+    if (cur) this.latest.set(agentKey, { ...cur, base: v.baseStatus, checks: CHECK_COLUMNS.map((_, i) => params[`k${i}`] as CheckStatus | null) });
     result.changed++;
     if (v.baseStatus !== baseStatus) {
       const k = `${baseStatus}→${v.baseStatus}`;
@@ -592,6 +672,7 @@ export class SqliteStore implements Store {
         for (const st of this.s.forget.slice(3)) st.run(key);
         this.agentKeys.delete(agentId);
         this.currentStatic.delete(key);
+        this.latest.delete(key);
         result.agents++;
         return;
       }

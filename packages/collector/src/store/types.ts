@@ -140,7 +140,15 @@ export interface AgentQuery {
   q?: string;
   offset: number;
   limit: number;
+  /**
+   * 'id' (default): by agent id. 'severity': worst first — the agents stale at nowMs, then the
+   * others; each part by the status without `reporting` (noncompliant, unknown, warning,
+   * compliant), then by agent id.
+   */
+  sort?: AgentSort;
 }
+
+export type AgentSort = 'id' | 'severity';
 
 export interface AgentPage {
   total: number;
