@@ -22,9 +22,23 @@ const CLOSE_BRACE = 0x7d;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
+/** Index just past the string that opens at `i` (raw[i] is a quote): one indexOf per string, not a step per character. */
+function skipString(raw: string, i: number): number {
+  let j = raw.indexOf('"', i + 1);
+  for (;;) {
+    if (j < 0) return raw.length;
+    // An escaped quote has an odd run of backslashes before it.
+    let k = j - 1;
+    while (raw.charCodeAt(k) === BACKSLASH) k--;
+    if ((j - 1 - k) % 2 === 0) return j + 1;
+    j = raw.indexOf('"', j + 1);
+  }
+}
+
 /**
  * Texts of the reports of a body: [text] for an object, one per element for an array; null when
- * the body is neither or `expected` elements were not found.
+ * the body is neither or `expected` elements were not found. One pass over the structure (strings
+ * are jumped over); an element is compacted only when whitespace was seen outside its strings.
  */
 export function reportTexts(raw: string, expected: number): string[] | null {
   let start = 0;
@@ -32,61 +46,59 @@ export function reportTexts(raw: string, expected: number): string[] | null {
   while (start < end && isSpace(raw.charCodeAt(start))) start++;
   while (end > start && isSpace(raw.charCodeAt(end - 1))) end--;
   const first = raw.charCodeAt(start);
-  if (first === OPEN_BRACE) {
-    if (expected !== 1) return null;
-    return [compact(raw, start, end)];
-  }
-  if (first !== OPEN_BRACKET || raw.charCodeAt(end - 1) !== CLOSE_BRACKET) return null;
+  const isArray = first === OPEN_BRACKET;
+  if (!isArray && first !== OPEN_BRACE) return null;
+  if (isArray && raw.charCodeAt(end - 1) !== CLOSE_BRACKET) return null;
+  if (!isArray && expected !== 1) return null;
   const out: string[] = [];
   let depth = 0;
-  let inString = false;
-  let from = start + 1;
-  for (let i = start + 1; i < end - 1; i++) {
+  let spaced = false;
+  const from0 = isArray ? start + 1 : start;
+  const to0 = isArray ? end - 1 : end;
+  let from = from0;
+  const push = (a: number, b: number) => {
+    while (a < b && isSpace(raw.charCodeAt(a))) a++;
+    while (b > a && isSpace(raw.charCodeAt(b - 1))) b--;
+    out.push(spaced ? compact(raw, a, b) : raw.slice(a, b));
+    spaced = false;
+  };
+  for (let i = from0; i < to0; ) {
     const c = raw.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
+    if (c === QUOTE) {
+      i = skipString(raw, i);
       continue;
     }
-    if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
     else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
-    else if (c === COMMA && depth === 0) {
-      out.push(trimmedCompact(raw, from, i));
+    else if (c === COMMA && depth === 0 && isArray) {
+      push(from, i);
       from = i + 1;
-    }
+    } else if (isSpace(c)) spaced = true;
+    i++;
   }
-  const last = trimmedCompact(raw, from, end - 1);
-  if (last.length > 0 || out.length > 0) out.push(last);
+  if (out.length > 0 || from < to0) push(from, to0);
+  if (out.length === 1 && out[0] === '' && isArray) out.pop();
   return out.length === expected ? out : null;
 }
 
-function trimmedCompact(raw: string, from: number, to: number): string {
-  while (from < to && isSpace(raw.charCodeAt(from))) from++;
-  while (to > from && isSpace(raw.charCodeAt(to - 1))) to--;
-  return compact(raw, from, to);
-}
-
-/** raw[from, to) without the whitespace outside strings (a plain slice when there is none: the common case). */
+/** raw[from, to) without the whitespace outside strings. */
 function compact(raw: string, from: number, to: number): string {
-  let parts: string[] | null = null;
+  const parts: string[] = [];
   let runStart = from;
-  let inString = false;
-  for (let i = from; i < to; i++) {
+  for (let i = from; i < to; ) {
     const c = raw.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
+    if (c === QUOTE) {
+      i = skipString(raw, i);
       continue;
     }
-    if (c === QUOTE) inString = true;
-    else if (isSpace(c)) {
-      (parts ??= []).push(raw.slice(runStart, i));
-      while (i + 1 < to && isSpace(raw.charCodeAt(i + 1))) i++;
-      runStart = i + 1;
+    if (isSpace(c)) {
+      parts.push(raw.slice(runStart, i));
+      while (i < to && isSpace(raw.charCodeAt(i))) i++;
+      runStart = i;
+      continue;
     }
+    i++;
   }
-  if (parts === null) return raw.slice(from, to);
   parts.push(raw.slice(runStart, to));
   return parts.join('');
 }
