@@ -207,6 +207,7 @@ export interface Statements {
   latestIndexRows: Stmt;
   staleCounts: Stmt;
   staleKeys: Stmt;
+  staleCount: Stmt;
   freshKeysBySeverity: Stmt;
   countLatest: Stmt;
   allBase: Stmt;
@@ -280,7 +281,8 @@ export function prepareStatements(db: Database.Database): Statements {
     staleCounts: db.prepare(`SELECT base_status AS status, count(*) AS n FROM agent_latest WHERE ${STALE_AT_SQL} GROUP BY 1`),
     // The worst-first page: the stale agents (few; from the stale-time index), then the others
     // along the severity index, skipping the stale ones.
-    staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY severity DESC, agent_id`).raw(),
+    staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY severity DESC, agent_id LIMIT @limit OFFSET @offset`).raw(),
+    staleCount: db.prepare(`SELECT count(*) FROM agent_latest WHERE ${STALE_AT_SQL}`).pluck(),
     freshKeysBySeverity: db.prepare(`SELECT agent_key, version, base_status FROM agent_latest INDEXED BY agent_latest_severity
       WHERE NOT (stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms) ORDER BY severity DESC, agent_id LIMIT @limit OFFSET @offset`).raw(),
     countLatest: db.prepare('SELECT count(*) FROM agent_latest').pluck(),

@@ -373,10 +373,11 @@ export class SqliteStore implements Store {
    */
   private worstFirst(nowMs: number, offset: number, limit: number): { total: number; keys: [number, number, AgentStatus][] } {
     const total = this.s.countLatest.get() as number;
-    const stale = this.s.staleKeys.all({ now: nowMs }) as [number, number, AgentStatus][];
-    const keys = stale.slice(offset, offset + limit);
+    // A top-N of the stale agents (SQLite sorts them without handing every one over), then the rest.
+    const keys = this.s.staleKeys.all({ now: nowMs, limit, offset }) as [number, number, AgentStatus][];
     if (keys.length < limit) {
-      const fresh = this.s.freshKeysBySeverity.all({ now: nowMs, limit: limit - keys.length, offset: Math.max(0, offset - stale.length) }) as [number, number, AgentStatus][];
+      const staleN = keys.length > 0 ? offset + keys.length : (this.s.staleCount.get({ now: nowMs }) as number);
+      const fresh = this.s.freshKeysBySeverity.all({ now: nowMs, limit: limit - keys.length, offset: Math.max(0, offset - staleN) }) as [number, number, AgentStatus][];
       for (const k of fresh) keys.push(k);
     }
     return { total, keys };
