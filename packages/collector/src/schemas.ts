@@ -49,6 +49,44 @@ export const RangeQuery = Type.Object(
 );
 export type RangeQuery = Static<typeof RangeQuery>;
 
+export const HistoryQuery = Type.Object(
+  {
+    from: Type.Optional(Instant),
+    to: Type.Optional(Instant),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    format: Type.Optional(
+      Type.Union([Type.Literal('rows'), Type.Literal('columns')], {
+        description: "'rows' (default): one object per point; 'columns': one array per field (compact)",
+      }),
+    ),
+    resolution: Type.Optional(
+      Type.Union([Type.Literal('raw'), Type.Literal('hour'), Type.Literal('auto')], {
+        description: "columns only: 'raw' samples, 'hour' rollups, 'auto' (default): raw up to a day, hourly beyond",
+      }),
+    ),
+    detail: Type.Optional(Type.Boolean({ description: 'columns, raw: every field of the row form (seq, reportId, receivedAtMs, guestEpochMs, ntpOffsetMs, checks)' })),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+
+
+/** GET /v1/agents/:id/history?format=columns: one array per field, point i across them. */
+export const HistoryColumnsResponse = Type.Object({
+  agentId: Type.String(),
+  fromMs: Type.Number(),
+  toMs: Type.Number(),
+  resolution: Type.Union([Type.Literal('raw'), Type.Literal('hour')]),
+  truncated: Type.Boolean(),
+  points: Type.Integer(),
+  legend: Type.Optional(Type.Object({ status: Type.Array(Type.String()), placedBy: Type.Array(Type.String()) })),
+  columns: Type.Record(Type.String(), Type.Union([Type.Array(Type.Any()), Type.Record(Type.String(), Type.Array(Type.Any()))]), {
+    description: 'raw: atMs, offsetMs, uncertaintyMs, rtcOffsetS, status (legend index), ntpSynchronized, stepCount, placedBy (legend index) [+ detail]; hour: atMs (hour start), reports, measured, offsetMinMs, offsetMaxMs, offsetMeanMs, uncertaintyMaxMs, compliantShare',
+  }),
+});
+
+
 export const AgentDetailQuery = Type.Object(
   { driftHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 24 * 400, description: 'window of the drift estimate (default 24)' })) },
   { additionalProperties: false },
@@ -191,3 +229,6 @@ export const HealthResponse = Type.Object({
 });
 
 export { AgentStatusSchema, CheckResultSchema };
+
+/** The history route answers in the row form or in columns (?format=). */
+export const HistoryAnyResponse = Type.Union([HistoryResponse, HistoryColumnsResponse]);

@@ -15,10 +15,13 @@ import {
   AgentListQuery,
   AgentParams,
   ErrorResponse,
+  HistoryAnyResponse,
+  HistoryQuery,
   HistoryResponse,
   RangeQuery,
   RollupResponse,
 } from '../schemas.js';
+import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -38,6 +41,12 @@ function range(q: RangeQuery, nowMs: number, defaultSpanMs: number, defaultLimit
   const from = fromMs ?? to - defaultSpanMs;
   if (from > to) throw new HttpError('BAD_PARAM', `from (${from}) is after to (${to})`);
   return { fromMs: from, toMs: to, limit: q.limit ?? defaultLimit };
+}
+
+/** The range a query asks for (defaults: the last day), for choosing a resolution before reading. */
+function spanOf(q: RangeQuery, nowMs: number): [number, number] {
+  const r = range(q, nowMs, DAY_MS, 1);
+  return [r.fromMs, r.toMs];
 }
 
 /** The fleet row with the verdict's status and checks (the judge's, as the stored columns cache them). */
@@ -162,23 +171,44 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: RangeQuery }>(
+  app.get<{ Params: { id: string }; Querystring: HistoryQuery }>(
     '/v1/agents/:id/history',
     {
       schema: {
-        summary: 'Stored samples of one agent in time order (default: the last 24 h, at most 1000 points)',
+        summary: 'Stored samples of one agent in time order (default: the last 24 h, at most 1000 points); ?format=columns for one array per field, with hourly rollups for long ranges',
         tags: ['agents'],
         params: AgentParams,
-        querystring: RangeQuery,
-        response: { 200: HistoryResponse, ...errors },
+        querystring: HistoryQuery,
+        response: { 200: HistoryAnyResponse, ...errors },
       },
     },
     async (request, reply) => {
       const id = request.params.id;
-      const r = range(request.query, clock.now(), DAY_MS, 1000);
+      const q = request.query;
+      const format = q.format ?? 'rows';
+      if (format === 'rows' && (q.resolution === 'hour' || q.detail !== undefined)) {
+        throw new HttpError('BAD_PARAM', 'resolution=hour and detail apply to format=columns; the row form is raw samples');
+      }
+      const resolution = format === 'rows' ? 'raw' : chooseResolution(q.resolution ?? 'auto', ...spanOf(q, clock.now()));
+      const r = range(q, clock.now(), DAY_MS, resolution === 'hour' ? 24 * 400 : 1000);
+      const notFound = async () => {
+        if (!(await store.getAgent(id, r.toMs))) throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
+      };
+      if (resolution === 'hour') {
+        // Rollups come earliest first: `truncated` says the range held more than `limit` hours.
+        const rows = await store.rollups(id, { ...r, limit: r.limit + 1 });
+        const truncated = rows.length > r.limit;
+        if (truncated) rows.pop();
+        if (rows.length === 0) await notFound();
+        return reply
+          .type(JSON_TYPE)
+          .send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated, points: rows.length, columns: rollupColumns(rows) }));
+      }
       const page = await store.history(id, r);
-      if (page.rows.length === 0 && !(await store.getAgent(id, r.toMs))) {
-        throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
+      if (page.rows.length === 0) await notFound();
+      if (format === 'columns') {
+        const body = { agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated: page.truncated, points: page.rows.length, legend: LEGEND, columns: sampleColumns(page.rows, q.detail === true) };
+        return reply.type(JSON_TYPE).send(JSON.stringify(body));
       }
       return reply.type(JSON_TYPE).send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, truncated: page.truncated, points: page.rows }));
     },

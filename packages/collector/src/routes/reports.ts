@@ -13,7 +13,8 @@ import { codeOf, HttpError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
 const AUTH = Symbol('clockwatch.auth');
-type Authed = FastifyRequest & { [AUTH]?: TokenEntry[] | null };
+const RAW = Symbol('clockwatch.rawBody');
+type Authed = FastifyRequest & { [AUTH]?: TokenEntry[] | null; [RAW]?: string };
 
 export interface ReportsRouteOptions extends RouteOptions {
   bodyLimit: number;
@@ -21,6 +22,13 @@ export interface ReportsRouteOptions extends RouteOptions {
 
 export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: ReportsRouteOptions): Promise<void> {
   const { ingestor, metrics, rateLimiter, clock } = ctx;
+  // fastify's own JSON parser (same errors, same prototype-poisoning refusal), keeping the text:
+  // each report is hashed and stored as the bytes it came in, never serialised again.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    (request as Authed)[RAW] = body as string;
+    parseJson(request, body as string, done);
+  });
   app.route({
     method: 'POST',
     url: '/v1/reports',
@@ -49,7 +57,7 @@ export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: Rep
     },
     handler: async (request) => {
       const receivedAtMs = clock.now();
-      const { single, valid, rejected } = ingestor.parse(request.body);
+      const { single, valid, rejected } = ingestor.parse(request.body, (request as Authed)[RAW]);
 
       const entries = (request as Authed)[AUTH];
       if (entries) {

@@ -134,6 +134,18 @@ export const MIGRATIONS: readonly string[] = [
     bound_ms  INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: queries built for the question. `severity` is the rank of the status without `reporting` in
+  // SEVERITY_ORDER (store/types.ts: noncompliant 0, unknown 2, warning 3, compliant 4; stale, rank 1,
+  // depends on the instant and is read through the next index), a generated column so that every
+  // write and rejudge keeps it exact; the worst-first page walks its index in page order. The index on the
+  // instant an agent turns stale (last delivery + its limit) finds the stale agents of any instant
+  // without a scan (a NULL limit — reporting check off — is never stale and is not in range).
+  `
+  ALTER TABLE agent_latest ADD COLUMN severity INTEGER GENERATED ALWAYS AS (
+    CASE base_status WHEN 'noncompliant' THEN 0 WHEN 'unknown' THEN 2 WHEN 'warning' THEN 3 WHEN 'compliant' THEN 4 ELSE 5 END) VIRTUAL;
+  CREATE INDEX agent_latest_severity ON agent_latest (severity, hostname, agent_id);
+  CREATE INDEX agent_latest_stale_at ON agent_latest (last_seen_ms + stale_after_ms);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

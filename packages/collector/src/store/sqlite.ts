@@ -13,12 +13,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { AgentStatus, Report } from '@clockwatch/shared';
+import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
 import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
+import { LatestIndex } from './sqlite-latest-index.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -34,6 +35,7 @@ import {
   migrate,
   prepareStatements,
   replacesLatest,
+  SEVERITY_RANK,
   STATUS_SQL,
   summaryOf,
   withStatus,
@@ -123,6 +125,10 @@ export class SqliteStore implements Store {
   private opened: FileIdentity | null = null;
   private lost: StoreHealth | null = null;
   private bindings: AgentTokenBindings | null = null;
+  /** The latest states' order and verdicts in memory (writer connections only; see sqlite-latest-index.ts). */
+  private readonly latest = new LatestIndex(CHECK_COLUMNS.length);
+  private dataVersion: Database.Statement | null = null;
+  private seenDataVersion = -1;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -189,6 +195,8 @@ export class SqliteStore implements Store {
     this.bindings = new AgentTokenBindings(db);
     if (options.path !== ':memory:' && options.path !== '') this.opened = identityOf(options.path);
     this.period = new SqlitePeriodReader(db, periodOptions(options));
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.reloadCaches();
     if (options.backgroundCheckpoint === true && options.path !== ':memory:') {
       this.checkpointer = new BackgroundCheckpointer({
         path: options.path,
@@ -199,6 +207,20 @@ export class SqliteStore implements Store {
       });
       this.checkpointer.start();
     }
+  }
+
+  /** Rebuilds what this connection caches of the tables (after a rollback, or another connection's commit). */
+  private reloadCaches(): void {
+    this.agentKeys.clear();
+    this.currentStatic.clear();
+    this.latest.load(this.s.latestIndexRows.all() as unknown[][]);
+    this.seenDataVersion = this.dataVersion?.get() as number;
+  }
+
+  /** Reloads the caches when another connection (e.g. `prune` next to `serve`) committed since the last look. */
+  private syncCaches(): void {
+    if (this.dataVersion === null) return;
+    if ((this.dataVersion.get() as number) !== this.seenDataVersion) this.reloadCaches();
   }
 
   private agentKey(agentId: string, seenMs: number): number {
@@ -300,8 +322,9 @@ export class SqliteStore implements Store {
   }
 
   private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
-    const cur = this.s.latestOrder.get(agentKey) as { seq: number; instance_id: string | null; guest_ms: number | null } | undefined;
-    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instance_id, guestEpochMs: cur.guest_ms })) {
+    // The order of the row it would replace, from memory (no read per agent per batch).
+    const cur = this.latest.get(agentKey);
+    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instanceId, guestEpochMs: cur.guestMs })) {
       // An older report delivered late (from a spool): history gets it, the latest state keeps the
       // newer one, but the agent was still heard from now.
       this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
@@ -334,9 +357,10 @@ export class SqliteStore implements Store {
       instanceId: r.instanceId,
       hostResMs: r.hostResolutionMs,
     };
-    CHECK_COLUMNS.forEach(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
+    const checks = CHECK_COLUMNS.map(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
     this.s.upsertLatest.run(params);
     this.s.upsertDocs.run(agentKey, r.reportJson);
+    this.latest.set(agentKey, { seq: r.seq, instanceId: r.instanceId, guestMs: r.guestEpochMs, base: r.baseStatus, checks });
   }
 
   private assertOpen(): void {
@@ -364,17 +388,43 @@ export class SqliteStore implements Store {
     if (records.length === 0) return [];
     const h = this.health();
     if (!h.ok) throw Object.assign(new Error(h.message), { code: 'CW_ERR_DB_GONE' });
+    this.syncCaches();
     try {
       // IMMEDIATE: take the write lock first, so a writer beside this one (`prune`) is waited for
       // (busy_timeout) instead of failing with SQLITE_BUSY on a stale read snapshot (sqlite-prune.ts).
       const tx = this.writeTx as { immediate?: (r: readonly SampleRecord[]) => WriteOutcome[] };
       return tx.immediate ? tx.immediate(records) : this.writeTx(records);
     } catch (err) {
-      // The transaction rolled back: keys cached during it may not exist.
-      this.agentKeys.clear();
-      this.currentStatic.clear();
+      // The transaction rolled back: what was cached during it may not be in the tables.
+      this.reloadCaches();
       throw err;
     }
+  }
+
+  /**
+   * The worst-first page of the whole fleet, one status of SEVERITY_ORDER after the other: the
+   * agents stale at nowMs from the stale-time index (sorted among themselves), each other status
+   * along the severity index (severity, hostname, agent_id) with the stale ones skipped. A status
+   * is counted only when the page starts past it. Exact for any instant: every part uses
+   * STATUS_SQL's rule.
+   */
+  private worstFirst(nowMs: number, offset: number, limit: number): { total: number; keys: [number, number, AgentStatus][] } {
+    const total = this.s.countLatest.get() as number;
+    const keys: [number, number, AgentStatus][] = [];
+    let skip = offset;
+    for (const status of SEVERITY_ORDER) {
+      if (keys.length >= limit) break;
+      const page = { now: nowMs, rank: SEVERITY_RANK[status], limit: limit - keys.length, offset: skip };
+      const got = (status === 'stale' ? this.s.staleKeys.all(page) : this.s.freshKeysBySeverity.all(page)) as [number, number, AgentStatus][];
+      if (got.length > 0) {
+        for (const k of got) keys.push(k);
+        skip = 0;
+      } else if (skip > 0) {
+        const n = (status === 'stale' ? this.s.staleCount.get({ now: nowMs }) : this.s.freshCountBySeverity.get({ now: nowMs, rank: SEVERITY_RANK[status] })) as number;
+        skip = Math.max(0, skip - n);
+      }
+    }
+    return { total, keys };
   }
 
   private listStatement(statuses: number, hasQ: boolean, labels: number, sort: 'id' | 'severity') {
@@ -415,12 +465,22 @@ export class SqliteStore implements Store {
     statuses.forEach((s, i) => (params[`s${i}`] = s));
     labels.forEach(([k, v], i) => ((params[`lk${i}`] = k), (params[`lv${i}`] = v)));
     if (q !== null) params.q = likePattern(q);
-    const total = st.count.get(params) as number;
-    const keys = st.keys.all(params) as [number, number, AgentStatus][];
+    let total: number;
+    let keys: [number, number, AgentStatus][];
+    if (query.sort === 'severity' && statuses.length === 0 && q === null && labels.length === 0) {
+      ({ total, keys } = this.worstFirst(query.nowMs, query.offset, query.limit));
+    } else {
+      // With a filter the worst-first order is sorted over the matching rows (STATUS_SQL's rank).
+      total = st.count.get(params) as number;
+      keys = st.keys.all(params) as [number, number, AgentStatus][];
+    }
     let misses = 0;
     for (const [key, version] of keys) if (this.baseCache.get(key)?.version !== version) misses++;
-    if (misses > 64) {
+    if (misses > 64 && query.sort !== 'severity') {
       for (const r of st.rows.all(params) as unknown[][]) this.baseCache.set(r[0] as number, baseSummaryOf(r));
+    } else if (misses > 1000) {
+      // A worst-first page of many rows not cached yet: one pass over the table fills the cache.
+      for (const r of this.s.allBase.iterate() as Iterable<unknown[]>) this.baseCache.set(r[0] as number, baseSummaryOf(r));
     } else if (misses > 0) {
       for (const [key, version] of keys) {
         if (this.baseCache.get(key)?.version === version) continue;
@@ -533,7 +593,29 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ hash: r.hash, firstSeenMs: r.first_seen_ms, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
+  /**
+   * The fleet summary at nowMs. On the writer connection the counts by status and check are kept
+   * at every write and rejudge (sqlite-latest-index.ts); only the agents stale at nowMs are read,
+   * through the stale-time index. A read-only store (status, export) counts the table.
+   */
   async summary(nowMs: number): Promise<FleetSummary> {
+    this.assertOpen();
+    if (this.readonly) return this.countedSummary(nowMs);
+    this.syncCaches();
+    const byStatus = this.latest.byBaseStatus();
+    for (const r of this.s.staleCounts.all({ now: nowMs }) as { status: AgentStatus; n: number }[]) {
+      byStatus[r.status] -= r.n;
+      byStatus.stale += r.n;
+    }
+    const byCheck: FleetSummary['byCheck'] = {};
+    const counts = this.latest.byCheck();
+    CHECK_COLUMNS.forEach(({ id }, i) => (byCheck[id] = counts[i] as { fail: number; warn: number; unknown: number }));
+    byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
+    return { agents: this.latest.size, byStatus, byCheck };
+  }
+
+  /** The summary counted over the latest-state table (what the kept counts must always equal). */
+  async countedSummary(nowMs: number): Promise<FleetSummary> {
     this.assertOpen();
     const byStatus: Record<AgentStatus, number> = { compliant: 0, warning: 0, noncompliant: 0, stale: 0, unknown: 0 };
     let agents = 0;
@@ -573,7 +655,9 @@ export class SqliteStore implements Store {
     if (this.readonly) throw new Error('store is open read-only');
     const started = performance.now();
     const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    this.syncCaches();
     // One transaction: every surface sees the old verdicts or the new ones, never a mix.
+    try {
     this.db.transaction(() => {
       // In pages: better-sqlite3 runs no other statement while an iterator is open, and a page bounds the memory.
       let after = -1;
@@ -584,6 +668,10 @@ export class SqliteStore implements Store {
         for (const row of page) this.rejudgeOne(row, judge, result);
       }
     })();
+    } catch (err) {
+      this.reloadCaches();
+      throw err;
+    }
     result.durationMs = performance.now() - started;
     return result;
   }
@@ -602,6 +690,8 @@ export class SqliteStore implements Store {
     if (same) return;
     params.version = ++this.version;
     this.s.updateVerdict.run(params);
+    const cur = this.latest.get(agentKey);
+    if (cur) this.latest.set(agentKey, { ...cur, base: v.baseStatus, checks: CHECK_COLUMNS.map((_, i) => params[`k${i}`] as CheckStatus | null) });
     result.changed++;
     if (v.baseStatus !== baseStatus) {
       const k = `${baseStatus}→${v.baseStatus}`;
@@ -626,6 +716,7 @@ export class SqliteStore implements Store {
       onForgotten: (key, agentId) => {
         this.agentKeys.delete(agentId);
         this.currentStatic.delete(key);
+        this.latest.delete(key);
       },
     });
   }

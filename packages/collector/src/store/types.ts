@@ -142,11 +142,13 @@ export interface AgentQuery {
   q?: string;
   /** Every one of these labels has exactly this value. */
   labels?: Readonly<Record<string, string>>;
-  /** 'id' (default): by agent id; 'severity': worst status first (SEVERITY_ORDER), then hostname, then id. */
-  sort?: 'id' | 'severity';
+  /** 'id' (default): by agent id; 'severity': worst status as of nowMs first (SEVERITY_ORDER), then hostname, then id. */
+  sort?: AgentSort;
   offset: number;
   limit: number;
 }
+
+export type AgentSort = 'id' | 'severity';
 
 /** Worst first: the order of the fleet page, the status CLI and the exports. */
 export const SEVERITY_ORDER: readonly AgentStatus[] = ['noncompliant', 'stale', 'unknown', 'warning', 'compliant'];
