@@ -17,7 +17,7 @@ export interface PeriodStatements {
   steps: Stmt;
   points: Stmt;
   rollups: Stmt;
-  rollupSums: Stmt;
+  rollupHours: Stmt;
   statics: Stmt;
   extremeHours: Stmt;
   uncertaintyAt: Stmt;
@@ -50,10 +50,10 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
     steps: db.prepare('SELECT at_ms FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms').pluck(),
     points: db.prepare('SELECT at_ms, offset_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').raw(),
     rollups: db.prepare('SELECT n, n_compliant, offset_min, offset_max, unc_max FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?').raw(),
-    // What the rollups know of whole hours: reports, compliant, with an offset, Σ offset, extremes.
-    rollupSums: db.prepare(`SELECT coalesce(sum(n), 0), coalesce(sum(n_compliant), 0), coalesce(sum(n_offset), 0), total(offset_sum),
-        coalesce(max(offset_max), -1e308), coalesce(min(offset_min), 1e308)
-      FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?`).raw(),
+    // What the rollups know of whole hours: per hour reports, compliant, with an offset, Σ offset,
+    // extremes, and the drift fit's sums (schema 5, store/drift-sums.ts).
+    rollupHours: db.prepare(`SELECT hour_ms, n, n_compliant, n_offset, offset_sum, offset_max, offset_min, dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2
+      FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms`).raw(),
     statics: db.prepare('SELECT body FROM statics WHERE static_key = ?').pluck(),
     extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
     uncertaintyAt: db.prepare('SELECT uncertainty_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1').pluck(),
@@ -65,6 +65,18 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
   };
 }
 
+export type RollupHourRow = [
+  hourMs: number,
+  n: number,
+  nc: number,
+  no: number,
+  offsetSum: number | null,
+  omax: number | null,
+  omin: number | null,
+  dtSum: number | null,
+  dtSqSum: number | null,
+  dtOffsetSum: number | null,
+];
 export type AgentRow = [key: number, id: string, firstSeen: number, lastSeen: number | null, staleAfter: number | null, latestReportId: string | null, latestStatic: number | null];
 export type LastRow = [reportId: string, at: number, recv: number, offset: number | null, unc: number | null, rtc: number | null, ntp: number | null, status: number, checks: number, staticKey: number];
 

@@ -3,6 +3,14 @@
  * period's aggregates, computed inside SQLite so that a day of 10,000 agents at one sample a minute
  * (14.4 million rows) never crosses into JavaScript row by row.
  *
+ * A period of whole hours (every export of a day) is answered from the hourly rollups, which are
+ * written with the samples: per agent its hours' counts, Σ offset, extremes and the sums of the
+ * drift fit (drift-sums.ts), the last sample before the end through the (agent_key, at_ms) index,
+ * and the row of its worst offset in the hour whose rollup holds that extreme. No sample is read
+ * otherwise, except the points of an hour that a recorded step falls inside.
+ *
+ * Any other period (and an agent whose early hours were pruned, or whose hours' drift sums are not
+ * known) goes through the samples:
  * 1. Per agent, through the (agent_key, at_ms) index (a seek each, and index entries only): the
  *    last sample measured before the end of the period, and the period's row count and rowid range.
  * 2. The period's rows are one mostly contiguous rowid range (samples are appended as they
@@ -21,7 +29,8 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
-import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements } from './sqlite-period-sql.js';
+import { driftFromHours, type HourSums } from './drift-sums.js';
+import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements, type RollupHourRow } from './sqlite-period-sql.js';
 import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
 import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, SeriesPoint } from './types.js';
@@ -54,10 +63,8 @@ interface Pending {
   /** Hours before rawFrom counted from rollups. */
   rollupTo: number;
   plot: boolean;
-  /** Periods of whole hours: the rollups' sums over them (the lean pass adds only what they lack). */
-  roll: { n: number; nc: number; no: number; so: number; omax: number; omin: number } | null;
-  /** The worst sample, found from the rollups' extremes while the pass runs. */
-  worst?: Sums['worst'];
+  /** Periods of whole hours: the rollups' sums over them, and their hours (for drift and the worst sample). */
+  roll: { n: number; nc: number; no: number; so: number; omax: number; omin: number; hours: RollupHourRow[] } | null;
 }
 
 export interface PeriodReaderOptions {
@@ -159,47 +166,38 @@ export class SqlitePeriodReader {
     }
 
     const t1 = performance.now();
-    // 2. One pass over the period's rowid range for the agents whose rows lie in it. While the
-    //    workers read, this thread finds each agent's worst sample from the rollups' extremes.
-    const scanning = this.scan(pending, q, yieldToLoop);
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i] as Pending;
-      if (p.roll && !p.alone && p.roll.no > 0) p.worst = this.worstRow(p.key, from, to, extremeOf(p.roll.omax, p.roll.omin));
-      await maybeYield(total / 2);
-    }
-    const scanned = await scanning;
+    // 2. Periods of whole hours: from the rollups (no pass). Others: one pass over the period's
+    //    rowid range for the agents whose rows lie in it.
+    const lean = pending.every((p) => p.roll !== null);
+    const scanned = lean ? null : await this.scan(pending, q, yieldToLoop);
     const t2 = performance.now();
     await maybeYield(total / 2);
 
-    // 3. Per agent: sums from the pass (confirmed by the index count) or on its own.
+    // 3. Per agent: sums from the rollups or the pass (confirmed by the index count), or on its own.
     const out: AgentPeriodRecord[] = [];
     for (let i = 0; i < pending.length; i++) {
       const p = pending[i] as Pending;
       let sums: Sums | undefined;
-      if (!p.alone) {
+      if (!p.alone && p.roll) {
+        const r = p.roll;
+        sums = { n: r.n, nc: r.nc, no: r.no, sx: 0, so: r.so, sxx: 0, sxo: 0, worst: r.no > 0 ? this.worstRow(p.key, from, to, extremeOf(r.omax, r.omin), r.hours) : null };
+      } else if (!p.alone && scanned) {
         const s = scanned.sums.get(p.key);
-        if (scanned.lean && p.roll) {
-          // The lean pass counted the rows with an offset: they must be the rollups' (then Σo and
-          // the extremes of the rollups are over the same rows as the pass's Σx, Σx², Σxo).
-          const r = p.roll;
-          if ((s?.no ?? 0) === r.no) sums = { n: r.n, nc: r.nc, no: r.no, sx: s?.sx ?? 0, so: r.so, sxx: s?.sxx ?? 0, sxo: s?.sxo ?? 0, worst: p.worst ?? null, omax: r.omax, omin: r.omin };
-        } else if ((s?.n ?? 0) === p.count) {
-          sums = s ?? { n: 0, nc: 0, no: 0, sx: 0, so: 0, sxx: 0, sxo: 0, worst: null };
-        }
+        if ((s?.n ?? 0) === p.count) sums = s ?? { n: 0, nc: 0, no: 0, sx: 0, so: 0, sxx: 0, sxo: 0, worst: null };
         // Not confirmed (rows outside the pass's range, or written meanwhile): on its own.
-        if (!sums) p.alone = true;
+        else p.alone = true;
       }
       if (!sums) sums = this.aggregateAlone(p, from, to);
       const rec = this.finish(p, sums, from, to);
       if (p.plot && q.series) {
-        const b = p.alone ? undefined : scanned.buckets.get(p.key);
+        const b = p.alone ? undefined : scanned?.buckets.get(p.key);
         rec.series = b ?? this.series(p.key, from, to, q.series.maxPoints);
       }
       out.push(rec);
       await maybeYield(total / 2 + (i * total) / 2 / Math.max(1, pending.length));
     }
     report(total);
-    this.lastTimings = { stateMs: t1 - t0, passMs: t2 - t1, finishMs: performance.now() - t2, aloneAgents: pending.filter((p) => p.alone).length, passes: scanned.passes };
+    this.lastTimings = { stateMs: t1 - t0, passMs: t2 - t1, finishMs: performance.now() - t2, aloneAgents: pending.filter((p) => p.alone).length, passes: scanned?.passes ?? [] };
     this.staticCache.clear();
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -222,15 +220,29 @@ export class SqlitePeriodReader {
         }
       : null;
     // Rows of the period: from the rollups for whole hours (they are written with the samples),
-    // else counted in the index (entries only).
+    // else counted in the index (entries only), with their rowid range for the pass.
     let roll: Pending['roll'] = null;
+    let count: number;
+    let minRowid: number | null = null;
+    let maxRowid: number | null = null;
     if (from % HOUR_MS === 0 && to % HOUR_MS === 0) {
-      const r = st.rollupSums.get(key, from, to) as [number, number, number, number, number, number];
-      roll = { n: r[0], nc: r[1], no: r[2], so: r[3], omax: r[4], omin: r[5] };
+      const hours = st.rollupHours.all(key, from, to) as RollupHourRow[];
+      roll = { n: 0, nc: 0, no: 0, so: 0, omax: -1e308, omin: 1e308, hours };
+      for (const h of hours) {
+        roll.n += h[1];
+        roll.nc += h[2];
+        roll.no += h[3];
+        if (h[3] === 0) continue;
+        roll.so += h[4] as number;
+        roll.omax = Math.max(roll.omax, h[5] as number);
+        roll.omin = Math.min(roll.omin, h[6] as number);
+      }
+      count = roll.n;
+    } else {
+      count = st.count.get(key, from, to) as number;
+      minRowid = count > 0 ? (st.first.get(key, from, to) as number) : null;
+      maxRowid = count > 0 ? (st.lastRow.get(key, from, to) as number) : null;
     }
-    const count = roll ? roll.n : (st.count.get(key, from, to) as number);
-    const minRowid = count > 0 ? (st.first.get(key, from, to) as number) : null;
-    const maxRowid = count > 0 ? (st.lastRow.get(key, from, to) as number) : null;
 
     // Samples count from rawFrom on; whole hours before it whose samples were pruned count
     // through their rollups (such an agent is aggregated on its own).
@@ -280,12 +292,11 @@ export class SqlitePeriodReader {
     pending: Pending[],
     q: PeriodQuery,
     yieldToLoop: () => Promise<void>,
-  ): Promise<{ sums: Map<number, Sums>; buckets: Map<number, SeriesPoint[]>; lean: boolean; passes: { rows: number; foldMs: number; bucketMs: number }[] }> {
+  ): Promise<{ sums: Map<number, Sums>; buckets: Map<number, SeriesPoint[]>; passes: { rows: number; foldMs: number; bucketMs: number }[] }> {
     const inScan = pending.filter((p) => !p.alone && p.count > 0);
     const sums = new Map<number, Sums>();
     const buckets = new Map<number, SeriesPoint[]>();
-    const lean = pending.every((p) => p.roll !== null);
-    if (inScan.length === 0) return { sums, buckets, lean, passes: [] };
+    if (inScan.length === 0) return { sums, buckets, passes: [] };
     const rows = inScan.reduce((n, p) => n + p.count, 0);
     const budget = 4 * rows + (this.o.slackRows ?? 100_000);
     const minOf = (ps: Pending[]) => ps.reduce((m, p) => Math.min(m, p.minRowid as number), Infinity);
@@ -313,7 +324,7 @@ export class SqlitePeriodReader {
     // many: a second pass over the range (~0.25 µs for every row of the range).
     const plottedRows = plotted.reduce((n, p) => n + p.count, 0);
     const plotMode: ScanJob['plotMode'] = plottedRows * 16 < scanHi - scanLo + 1 ? 'each' : 'pass';
-    const base = { from: q.fromMs, to: q.toMs, lean, plotMode, buckets: maxPoints };
+    const base = { from: q.fromMs, to: q.toMs, plotMode, buckets: maxPoints };
     let results: ScanResult[];
     if (this.workers > 0 && this.o.path !== null && rows >= this.workerMinRows) {
       const parts = this.workers;
@@ -386,7 +397,7 @@ export class SqlitePeriodReader {
       const pts = m ? [...m.values()].sort((a, b) => a[1] - b[1]).map(bucketPoint) : [];
       buckets.set(key, pts);
     }
-    return { sums, buckets, lean, passes: results.map((r) => ({ rows: r.rows, foldMs: r.foldMs, bucketMs: r.bucketMs })) };
+    return { sums, buckets, passes: results.map((r) => ({ rows: r.rows, foldMs: r.foldMs, bucketMs: r.bucketMs })) };
   }
 
   private aggregateAlone(p: Pending, from: number, to: number): Sums {
@@ -396,13 +407,14 @@ export class SqlitePeriodReader {
   }
 
   /**
-   * The row of the offset `w` (an extreme from the pass) and its uncertainty: searched in the
-   * hours whose rollup holds that extreme (an hour is ~60 rows), else in the whole period.
+   * The row of the offset `w` (an extreme of the rollups or the pass) and its uncertainty:
+   * searched in the hours whose rollup holds that extreme (an hour is ~60 rows), else in the whole
+   * period. `hours`: the period's rollups, when already read.
    */
-  private worstRow(key: number, from: number, to: number, w: number): { offsetMs: number; uncertaintyMs: number; fromRollup: false } | null {
+  private worstRow(key: number, from: number, to: number, w: number, hours?: readonly RollupHourRow[]): { offsetMs: number; uncertaintyMs: number; fromRollup: false } | null {
     const st = this.st;
-    const hours = st.extremeHours.all(key, floorHour(from), to, w, w) as number[];
-    for (const h of [...hours.map((hour) => [Math.max(from, hour), Math.min(to, hour + HOUR_MS)] as const), [from, to] as const]) {
+    const extreme = hours ? hours.filter((h) => h[3] > 0 && (h[5] === w || h[6] === w)).map((h) => h[0]) : (st.extremeHours.all(key, floorHour(from), to, w, w) as number[]);
+    for (const h of [...extreme.map((hour) => [Math.max(from, hour), Math.min(to, hour + HOUR_MS)] as const), [from, to] as const]) {
       const u = st.uncertaintyAt.get(key, h[0], h[1], w) as number | null | undefined;
       if (u !== undefined && u !== null) return { offsetMs: w, uncertaintyMs: u, fromRollup: false };
     }
@@ -432,9 +444,17 @@ export class SqlitePeriodReader {
     }
     let drift: AgentPeriodRecord['drift'] = null;
     const steps = st.steps.all(p.key, p.rawFrom, to) as number[];
-    if (steps.length > 0) {
-      const pts = (st.points.all(p.key, p.rawFrom, to) as [number, number][]).map(([atMs, offsetMs]) => ({ atMs, offsetMs }));
-      const d = driftPpm(pts, steps, PLAIN_FIT);
+    const points = (a: number, b: number) => st.points.all(p.key, a, b) as [number, number][];
+    // From the rollups' sums (null: some hour's are not known), else from the samples.
+    const fromHours = p.roll && !p.alone ? driftFromHours(p.roll.hours.map(hourSums), steps, from, points) : null;
+    if (fromHours) {
+      drift = fromHours.fit;
+    } else if (steps.length > 0 || (p.roll && !p.alone)) {
+      const d = driftPpm(
+        points(p.rawFrom, to).map(([atMs, offsetMs]) => ({ atMs, offsetMs })),
+        steps,
+        PLAIN_FIT,
+      );
       drift = d ? { ppm: d.ppm, points: d.points } : null;
     } else if (s.no >= 2) {
       // One segment: slope = Sxo / Sxx of the centred sums (the fit driftPpm makes).
@@ -454,6 +474,10 @@ export class SqlitePeriodReader {
     }
     return (st.buckets.all({ agent: agentKey, from, to, k }) as [number, number, number, number, number, number][]).map((r) => bucketPoint([agentKey, ...r]));
   }
+}
+
+function hourSums(h: RollupHourRow): HourSums {
+  return { hourMs: h[0], n: h[3], offsetSumMs: h[4], dtSumMs: h[7], dtSqSumMs2: h[8], dtOffsetSumMs2: h[9] };
 }
 
 /** A bucket as a point: its largest |offset|, with an uncertainty that covers every sample of the bucket. */

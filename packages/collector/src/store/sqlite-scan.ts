@@ -21,12 +21,6 @@ export interface ScanJob {
   /** Rowid range of the samples table to read (inclusive). */
   lo: number;
   hi: number;
-  /**
-   * Only what the hourly rollups cannot give — over the rows with an offset, their number (to
-   * check against the rollups'), Σx, Σx², Σxo — for periods of whole hours, whose other sums come
-   * from the rollups. A narrower row to update per sample makes the pass about twice as fast.
-   */
-  lean: boolean;
   /** Agents whose offsets are bucketed for plots. */
   plotKeys: number[];
   /** 'pass': a second pass over the range; 'each': per agent through the index (few agents). */
@@ -37,8 +31,7 @@ export interface ScanJob {
 
 /**
  * Per agent: rows, compliant rows, rows with an offset, Σx, Σo, Σx², Σxo over the rows with an
- * offset (x = at_ms − from), and the largest and smallest offset (±1e308 when there is none). A
- * lean pass gives only rows with an offset (as n and no), Σx, Σx² and Σxo; the rest is 0.
+ * offset (x = at_ms − from), and the largest and smallest offset (±1e308 when there is none).
  */
 export type AccRow = [key: number, n: number, nc: number, no: number, sx: number, so: number, sxx: number, sxo: number, omax: number, omin: number];
 /** Per agent and bucket: the point of largest |offset| and the band of offset ± uncertainty. */
@@ -65,10 +58,9 @@ const COMPLIANT = 0; // encodeStatus('compliant')
 
 const SETUP = `
   CREATE TEMP TABLE IF NOT EXISTS cw_scan_acc (agent_key INTEGER PRIMARY KEY, n, nc, no, sx, so, sxx, sxo, omax, omin);
-  CREATE TEMP TABLE IF NOT EXISTS cw_scan_lean (agent_key INTEGER PRIMARY KEY, n, sx, sxx, sxo);
   CREATE TEMP TABLE IF NOT EXISTS cw_scan_plot (agent_key INTEGER PRIMARY KEY);
   CREATE TEMP TABLE IF NOT EXISTS cw_scan_bucket (agent_key INTEGER NOT NULL, b INTEGER NOT NULL, at_ms, o, wabs, lo, hi, PRIMARY KEY (agent_key, b)) WITHOUT ROWID;
-  DELETE FROM cw_scan_acc; DELETE FROM cw_scan_lean; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;`;
+  DELETE FROM cw_scan_acc; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;`;
 
 const RANGE = 'sample_key BETWEEN @lo AND @hi AND at_ms >= @from AND at_ms < @to';
 
@@ -81,12 +73,6 @@ const FOLD = `INSERT INTO cw_scan_acc
     n = n + 1, nc = nc + excluded.nc, no = no + excluded.no,
     sx = sx + excluded.sx, so = so + excluded.so, sxx = sxx + excluded.sxx, sxo = sxo + excluded.sxo,
     omax = max(omax, excluded.omax), omin = min(omin, excluded.omin)`;
-
-const FOLD_LEAN = `INSERT INTO cw_scan_lean
-  SELECT agent_key, 1, x, x * x, x * offset_ms
-  FROM (SELECT agent_key, at_ms - @from AS x, offset_ms FROM samples WHERE ${RANGE} AND offset_ms IS NOT NULL)
-  WHERE true
-  ON CONFLICT (agent_key) DO UPDATE SET n = n + 1, sx = sx + excluded.sx, sxx = sxx + excluded.sxx, sxo = sxo + excluded.sxo`;
 
 // In an UPSERT's SET, column names are the row's values before the update
 // (https://www.sqlite.org/lang_upsert.html). A bucket keeps its largest |offset|; on a tie the
@@ -122,14 +108,8 @@ export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
   db.exec(SETUP);
   const params = { from: job.from, to: job.to, lo: job.lo, hi: job.hi };
   const t0 = performance.now();
-  const rows = job.lo <= job.hi ? db.prepare(job.lean ? FOLD_LEAN : FOLD).run(params).changes : 0;
-  const accRows = (
-    job.lean
-      ? db.prepare('SELECT agent_key, n, 0, n, sx, 0, sxx, sxo, 0, 0 FROM cw_scan_lean')
-      : db.prepare('SELECT agent_key, n, nc, no, sx, so, sxx, sxo, omax, omin FROM cw_scan_acc')
-  )
-    .raw()
-    .all() as AccRow[];
+  const rows = job.lo <= job.hi ? db.prepare(FOLD).run(params).changes : 0;
+  const accRows = db.prepare('SELECT agent_key, n, nc, no, sx, so, sxx, sxo, omax, omin FROM cw_scan_acc').raw().all() as AccRow[];
   const acc = flat(accRows, ACC_STRIDE);
   const t1 = performance.now();
   let bucketRows: BucketRow[] = [];
@@ -149,6 +129,6 @@ export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
   }
   const buckets = flat(bucketRows, BUCKET_STRIDE);
   const t2 = performance.now();
-  db.exec('DELETE FROM cw_scan_acc; DELETE FROM cw_scan_lean; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;');
+  db.exec('DELETE FROM cw_scan_acc; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;');
   return { acc, buckets, rows, foldMs: t1 - t0, bucketMs: t2 - t1 };
 }

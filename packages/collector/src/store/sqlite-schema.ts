@@ -12,7 +12,8 @@ import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
  *   history shows and idempotency needs). Idempotency looks up a 64-bit hash of the reportId
  *   (`rid_hash`, 8 bytes per index entry instead of ~40), then compares the full id.
  * - `steps`: clock steps the guests reported, for drift (a step is not drift).
- * - `rollups`: hourly aggregates per agent, updated on insert, kept longer than samples.
+ * - `rollups`: hourly aggregates per agent, updated on insert, kept longer than samples; with the
+ *   sums of the drift fit (5), so a period's drift needs no pass over its samples.
  * - `agent_latest`: the fleet row per agent, updated on insert; the fleet view reads only this.
  * - `agent_docs`: the latest report as JSON, apart from agent_latest so listing 10,000 agents does
  *   not page through 10,000 documents. Its verdict with every reason is not stored: it is a pure
@@ -145,6 +146,23 @@ export const MIGRATIONS: readonly string[] = [
     CASE base_status WHEN 'noncompliant' THEN 0 WHEN 'unknown' THEN 2 WHEN 'warning' THEN 3 WHEN 'compliant' THEN 4 ELSE 5 END) VIRTUAL;
   CREATE INDEX agent_latest_severity ON agent_latest (severity, hostname, agent_id);
   CREATE INDEX agent_latest_stale_at ON agent_latest (last_seen_ms + stale_after_ms);
+  `,
+  // 5: the sums of the drift fit in the hourly rollups (store/drift-sums.ts), over the hour's rows
+  // with an offset, dt = at_ms − hour_ms in whole ms: Σdt, Σdt², Σdt·offset. An export computes a
+  // period's drift from them instead of reading every sample. NULL: not known (an hour whose
+  // samples were partly pruned before this migration); the period reader then fits the samples.
+  // Existing hours get them from their samples where every one of them is still stored.
+  `
+  ALTER TABLE rollups ADD COLUMN dt_sum_ms REAL;
+  ALTER TABLE rollups ADD COLUMN dt_sq_sum_ms2 REAL;
+  ALTER TABLE rollups ADD COLUMN dt_offset_sum_ms2 REAL;
+  UPDATE rollups SET dt_sum_ms = 0, dt_sq_sum_ms2 = 0, dt_offset_sum_ms2 = 0 WHERE n_offset = 0;
+  UPDATE rollups SET dt_sum_ms = s.t, dt_sq_sum_ms2 = s.tt, dt_offset_sum_ms2 = s.tto
+    FROM (SELECT agent_key, hour_ms, count(*) AS n, total(dt) AS t, total(dt * dt) AS tt, total(dt * offset_ms) AS tto
+          FROM (SELECT agent_key, at_ms - at_ms % 3600000 AS hour_ms, at_ms % 3600000 AS dt, offset_ms
+                FROM samples WHERE offset_ms IS NOT NULL AND at_ms >= 0)
+          GROUP BY agent_key, hour_ms) AS s
+    WHERE rollups.agent_key = s.agent_key AND rollups.hour_ms = s.hour_ms AND rollups.n_offset = s.n;
   `,
 ];
 

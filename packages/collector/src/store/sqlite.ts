@@ -250,7 +250,10 @@ export class SqliteStore implements Store {
    */
   private writeBatch(records: readonly SampleRecord[]): WriteOutcome[] {
     const outcomes: WriteOutcome[] = [];
-    const rollups = new Map<string, { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number }>();
+    const rollups = new Map<
+      string,
+      { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number; dt: number; dt2: number; dto: number }
+    >();
     const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
     const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     for (const r of records) {
@@ -291,7 +294,7 @@ export class SqliteStore implements Store {
       const rk = `${agentKey}:${hour}`;
       let ru = rollups.get(rk);
       if (!ru) {
-        ru = { agent: agentKey, hour, n: 0, measured: 0, min: null, max: null, sum: null, unc: null, compliant: 0 };
+        ru = { agent: agentKey, hour, n: 0, measured: 0, min: null, max: null, sum: null, unc: null, compliant: 0, dt: 0, dt2: 0, dto: 0 };
         rollups.set(rk, ru);
       }
       ru.n++;
@@ -301,6 +304,11 @@ export class SqliteStore implements Store {
         ru.min = ru.min === null ? r.offsetMs : Math.min(ru.min, r.offsetMs);
         ru.max = ru.max === null ? r.offsetMs : Math.max(ru.max, r.offsetMs);
         ru.sum = (ru.sum ?? 0) + r.offsetMs;
+        // The drift fit's sums (store/drift-sums.ts): dt in whole ms within the hour.
+        const dt = atMs - hour;
+        ru.dt += dt;
+        ru.dt2 += dt * dt;
+        ru.dto += dt * r.offsetMs;
       }
       if (r.uncertaintyMs !== null) ru.unc = ru.unc === null ? r.uncertaintyMs : Math.max(ru.unc, r.uncertaintyMs);
 
