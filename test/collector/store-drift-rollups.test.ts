@@ -229,6 +229,17 @@ t.test('store: drift from the rollups equals the fit over every sample', async (
   const stepped = await reference(store, 'vm-step', PERIODS[0]!);
   t.ok(stepped !== null && Math.abs(stepped - 1) < 0.1, `the step is not drift (${stepped})`);
   await checkAll(t, store, 'written');
+
+  // Plot points: the pass's SQL buckets (a period that is not whole hours, every agent plotted, and
+  // one agent alone, bucketed per agent in SQL) = periodSeries (bucketed in JavaScript).
+  const odd = { fromMs: T0 + 7 * MIN + 123, toMs: T0 + 2 * HOUR + 41 * MIN };
+  for (const want of [() => true, (s: { id: string }) => s.id === 'vm-step']) {
+    const recs = await store.periodAgents({ ...odd, series: { maxPoints: 25, want } });
+    const plotted = recs.filter((r) => r.series !== undefined);
+    t.ok(plotted.length >= 1);
+    for (const r of plotted) t.same(r.series, await store.periodSeries(r.id, odd.fromMs, odd.toMs, 25), `${r.id}: SQL buckets = periodSeries`);
+    t.ok(plotted.some((r) => (r.series?.length ?? 0) === 25), 'some agent has more samples than points');
+  }
 });
 
 t.test('store: a schema-4 database gets the sums from its samples; unknown sums fall back to the samples', async (t) => {

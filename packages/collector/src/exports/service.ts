@@ -25,7 +25,7 @@ import { hostname as osHostname } from 'node:os';
 import { agentStatus, DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
-import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, Store } from '../store/types.js';
+import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, PeriodWorstSample, Store } from '../store/types.js';
 import type { ExportAbout, ExportData, ExportHour, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow, ExportWorstSample } from './model.js';
 import { buildExportData, checkExportData, DEFAULT_PLOT_CAP, needsPlot, plotRows } from './model.js';
 import { htmlChunks } from './render-html.js';
@@ -179,7 +179,10 @@ export class ExportService {
         slice = performance.now();
       }
     }
-    await this.addEvidence(rows, period);
+    // The worst samples the store read with the period (the others are looked up per agent).
+    const worstSamples = new Map<string, PeriodWorstSample>();
+    for (const rec of records) if (rec.worst?.sample && !rec.worst.fromRollup) worstSamples.set(rec.id, rec.worst.sample);
+    await this.addEvidence(rows, period, worstSamples);
     await this.plotSeries(rows, period);
     const data = buildExportData({
       period,
@@ -210,7 +213,7 @@ export class ExportService {
    * hour whose extreme it is). Hours only partly inside the period are included whole: a rollup
    * cannot be cut.
    */
-  private async addEvidence(rows: ExportRow[], period: ExportPeriod): Promise<void> {
+  private async addEvidence(rows: ExportRow[], period: ExportPeriod, worstSamples: ReadonlyMap<string, PeriodWorstSample>): Promise<void> {
     const breathe = this.breather();
     const fromHour = Math.floor(period.fromMs / 3_600_000) * 3_600_000;
     for (const row of rows) {
@@ -225,7 +228,13 @@ export class ExportService {
         compliantShare: h.compliantShare,
       }));
       row.hours = hours;
-      row.worstSample = row.worstOffsetMs === null ? null : await this.worstSample(row, hours, period);
+      const known = worstSamples.get(row.id);
+      row.worstSample =
+        row.worstOffsetMs === null || row.worstUncertaintyMs === null
+          ? null
+          : known
+            ? { reportId: known.reportId, atMs: known.atMs, offsetMs: row.worstOffsetMs, uncertaintyMs: row.worstUncertaintyMs, status: known.status, checks: { ...known.checks } }
+            : await this.worstSample(row, hours, period);
       await breathe();
     }
   }

@@ -2,7 +2,6 @@
  * The SQL of the period queries (sqlite-period.ts), prepared once per connection on first use.
  */
 import type Database from 'better-sqlite3';
-import { BUCKETS_ONE } from './sqlite-scan.js';
 
 type Stmt = Database.Statement;
 
@@ -21,8 +20,6 @@ export interface PeriodStatements {
   statics: Stmt;
   extremeHours: Stmt;
   uncertaintyAt: Stmt;
-  countOffsets: Stmt;
-  buckets: Stmt;
   raw: Stmt;
 }
 
@@ -56,10 +53,10 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms`).raw(),
     statics: db.prepare('SELECT body FROM statics WHERE static_key = ?').pluck(),
     extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
-    uncertaintyAt: db.prepare('SELECT uncertainty_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1').pluck(),
-    countOffsets: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').pluck(),
-    // The period in @k buckets: each bucket's point of largest |offset| and its band (sqlite-scan.ts).
-    buckets: db.prepare(BUCKETS_ONE).raw(),
+    // The earliest sample of an offset, with what an export shows of it.
+    uncertaintyAt: db
+      .prepare('SELECT uncertainty_ms, report_id, at_ms, status, checks FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1')
+      .raw(),
     raw: db.prepare(`SELECT at_ms, offset_ms, uncertainty_ms FROM samples
       WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key`).raw(),
   };

@@ -287,6 +287,15 @@ export interface PeriodAgentState {
  * period and the aggregates an export states. Samples count where they are retained; whole hours
  * whose samples were pruned count through their hourly rollups.
  */
+/** The stored sample of a period's worst offset. */
+export interface PeriodWorstSample {
+  reportId: string;
+  atMs: number;
+  /** Status and checks at ingest. */
+  status: AgentStatus;
+  checks: Record<string, CheckStatus>;
+}
+
 export interface AgentPeriodRecord extends PeriodAgentState {
   /** Reports measured in the period, and those compliant at ingest. */
   reports: number;
@@ -296,9 +305,10 @@ export interface AgentPeriodRecord extends PeriodAgentState {
   /**
    * The measurement with the largest |offsetMs| in the period, signed (on a tie the positive one;
    * of equal values the earliest sample), with its uncertainty. From a rollup (samples pruned) the
-   * uncertainty is the worst of that hour: an upper bound.
+   * uncertainty is the worst of that hour: an upper bound. `sample`: that stored sample, when the
+   * store read it anyway (else a caller that needs it reads it from the history).
    */
-  worst: { offsetMs: number; uncertaintyMs: number; fromRollup: boolean } | null;
+  worst: { offsetMs: number; uncertaintyMs: number; fromRollup: boolean; sample?: PeriodWorstSample } | null;
   /** Drift of the offset over the period's retained samples, ppm, clock steps excluded (the fit of shared driftPpm), and the points it used. */
   drift: { ppm: number; points: number } | null;
   /** Plot points (as periodSeries gives them) when the query's series.want chose this agent. */
