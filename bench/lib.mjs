@@ -78,7 +78,8 @@ export function startCollector({ db, args = [], core = SERVER_CORE, env = {}, wr
 export async function startServer(script, args, { core = SERVER_CORE, env = {}, wrapper = [], nodeArgs = [] } = {}) {
   const p = spawnNode(script, args, { core, env, wrapper, nodeArgs });
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${path.basename(script)} did not start:\n${p.out()}${p.err()}`)), 20_000);
+    // Up to 2 min: a database of an older schema is migrated first (schema 5: ~30 s for 14 M samples).
+    const timer = setTimeout(() => reject(new Error(`${path.basename(script)} did not start:\n${p.out()}${p.err()}`)), 120_000);
     const onData = () => {
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(p.out());
       if (m) {

@@ -150,8 +150,8 @@ export class AgentMetricsRenderer {
     for (let i = 0; i < rows.length; i++) {
       const a = rows[i] as AgentSummary;
       let e = this.cache.get(a.id);
-      const id = `agent="${escapeLabelValue(a.id)}"`;
       if (!e) {
+        const id = `agent="${escapeLabelValue(a.id)}"`;
         const parts = new Array<string>(FAMILIES.length);
         writeIdentity(a, id, parts);
         writeState(a, id, parts);
@@ -159,6 +159,7 @@ export class AgentMetricsRenderer {
         e = { src: a, parts, seen: now };
         this.cache.set(a.id, e);
       } else if (e.src !== a) {
+        const id = `agent="${escapeLabelValue(a.id)}"`;
         if (!sameIdentity(a, e.src)) writeIdentity(a, id, e.parts);
         if (!sameState(a, e.src)) writeState(a, id, e.parts);
         if (!sameNumbers(a, e.src)) writeNumbers(a, id, e.parts);
