@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent as UndiciAgent, request } from 'undici';
-import { benchDir, collectorCli, median, pinnedCommand, SERVER_CORE, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
+import { benchDir, collectorCli, cpuMsOf, median, pinnedCommand, SERVER_CORE, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
 
 const GENERATOR_VERSION = 2;
 const MIN = 60_000;
@@ -47,19 +47,23 @@ export async function ensureDb(agents, { fresh, log, hours = 24 }) {
   return { db, meta, reused: false };
 }
 
-async function timeGet(dispatcher, url, n, pathFor) {
+/** n GETs one after the other: wall time of each; with a pid, that server's CPU per request too (/proc, 10 ms ticks). */
+async function timeGet(dispatcher, url, n, pathFor, pid = null) {
   const xs = [];
+  const cpu = [];
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const p = pathFor(i);
+    const c0 = pid === null ? null : cpuMsOf(pid);
     const t0 = performance.now();
     const res = await request(url + p, { dispatcher });
     const body = await res.body.text();
     xs.push(performance.now() - t0);
+    if (c0 !== null) cpu.push(cpuMsOf(pid) - c0);
     bytes = body.length;
     if (res.statusCode !== 200) throw new Error(`GET ${p}: ${res.statusCode} ${body.slice(0, 300)}`);
   }
-  return { first: xs[0], ...summarize(xs.slice(1)), bytes };
+  return { first: xs[0], ...summarize(xs.slice(1)), bytes, ...(cpu.length ? { cpuFirst: cpu[0], cpuMedian: median(cpu.slice(1)) } : {}) };
 }
 
 /**
@@ -100,7 +104,7 @@ async function measure(agents, opts) {
       page: await timeGet(dispatcher, collector.url, n + 1, () => '/v1/agents?sort=severity&limit=100'),
       history: await timeGet(dispatcher, collector.url, n + 1, (i) => `/v1/agents/vm-${String((i * step + 1) % agents).padStart(5, '0')}/history?from=${meta.fromMs}&to=${meta.toMs}&limit=1440`),
       summary: await timeGet(dispatcher, collector.url, n + 1, () => '/v1/compliance'),
-      metrics: await timeGet(dispatcher, collector.url, Math.min(n, 6) + 1, () => '/metrics'),
+      metrics: await timeGet(dispatcher, collector.url, Math.min(n, 6) + 1, () => '/metrics', collector.pid),
       count: null,
     };
   } finally {
@@ -173,7 +177,7 @@ export async function benchStoreScale({ quick = false, fresh = false, log = cons
     row('fleet page of the 100 worst (GET /v1/agents?sort=severity&limit=100), median', 'ms', (x) => x.page.median, '≤ 5 ms', b.page.median <= 5, `max ${b.page.max.toFixed(1)} ms; ${(b.page.bytes / 1024).toFixed(0)} KiB (a stored day lies in the past, so most agents are stale by the time it is queried)`),
     row("one agent's history of the day (1,440 points), median", 'ms', (x) => x.history.median, '≤ 3 ms and ≤ 100 KiB', b.history.median <= 3 && b.history.bytes <= 100 * 1024, `a different agent each request; max ${b.history.max.toFixed(1)} ms; ${(b.history.bytes / 1024).toFixed(0)} KiB`),
     row('compliance summary GET /v1/compliance, median', 'ms', (x) => x.summary.median, '≤ 2 ms', b.summary.median <= 2, `max ${b.summary.max.toFixed(1)} ms`),
-    row('/metrics scrape, median', 'ms', (x) => x.metrics.median, '≤ 150 ms', b.metrics.median <= 150, `the median is of later scrapes of an unchanged fleet (every agent's lines kept); the first scrape, with nothing kept (as after a restart; a live fleet is in between), ${b.metrics.first.toFixed(0)} ms; max ${b.metrics.max.toFixed(0)} ms; ${(b.metrics.bytes / 2 ** 20).toFixed(1)} MiB of exposition`),
+    row('/metrics scrape, median', 'ms', (x) => x.metrics.median, '≤ 150 ms', b.metrics.median <= 150, `the median is of later scrapes of an unchanged fleet (every agent's lines kept); the first scrape, with nothing kept (as after a restart; a live fleet is in between), ${b.metrics.first.toFixed(0)} ms; max ${b.metrics.max.toFixed(0)} ms; server CPU per scrape ${b.metrics.cpuMedian ?? '–'} ms (first ${b.metrics.cpuFirst ?? '–'} ms, all threads, 10 ms ticks); ${(b.metrics.bytes / 2 ** 20).toFixed(1)} MiB of exposition`),
     row('export of the day (csv + json + html, CLI process)', 's', (x) => (x.exportMs === null ? null : x.exportMs / 1000), '≤ 10 s', b.exportMs === null ? false : b.exportMs <= 10_000, b.exportMs === null ? `export failed: ${b.exportError}` : `CPU ${b.exportCpuMs === null ? '– (no /usr/bin/time)' : `${(b.exportCpuMs / 1000).toFixed(1)} s`} (all threads); ${b.exportHours} whole hours; ${b.exportFiles.map((f) => `${f.f} ${(f.bytes / 2 ** 20).toFixed(1)} MiB`).join(', ')}`),
     row('export of the day, size of csv + json + html', 'MiB', (x) => (x.exportMs === null ? null : x.exportBytes / 2 ** 20), '≤ 60 MiB', b.exportMs === null ? false : b.exportBytes <= 60 * 2 ** 20, 'hourly rollups and the worst sample per agent, plots for the 200 worst; every sample: export --detail'),
     row('generation through the store (samples written per second)', 'samples/s', (x) => x.genPerS, '(none)', null, `${Math.round(b.genMs / 1000)} s for ${b.samples.toLocaleString('en-US')} samples${b.reused ? ' (earlier run, reused)' : ''}; hourly write() batches`),
