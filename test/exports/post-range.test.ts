@@ -14,7 +14,8 @@ import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newToken, openSqliteStore } from '@clockwatch/collector';
+import { instantFromText, newToken, openSqliteStore } from '@clockwatch/collector';
+import { checkExportPeriod } from '@clockwatch/collector/exports';
 import type { SampleRecord } from '@clockwatch/collector';
 import { makeReport, recordOf } from '../collector/helpers.js';
 import { cli, startCollector, waitFor } from '../fault/helpers.js';
@@ -227,4 +228,44 @@ t.test('POST /v1/exports {from, to}: validated, admin only, a signed export of e
   });
 
   await c.kill('SIGTERM');
+});
+
+t.test('one reading of instants and periods for the API and the export command', async (t) => {
+  const ok: [string, number][] = [
+    ['2026-11-30', Date.UTC(2026, 10, 30)],
+    ['2026-11-30T00:00:00Z', Date.UTC(2026, 10, 30)],
+    ['2026-11-30T01:00:00+01:00', Date.UTC(2026, 10, 30)],
+    ['2026-11-29T19:00-0500', Date.UTC(2026, 10, 30)],
+    ['2026-11-30 00:00:00.250z', Date.UTC(2026, 10, 30) + 250],
+    ['2024-02-29T12:00:00Z', Date.UTC(2024, 1, 29, 12)],
+    ['1796083200000', 1796083200000],
+    [' 1796083200000.5 ', 1796083200000.5],
+  ];
+  for (const [text, ms] of ok) t.equal(instantFromText(text, 'from'), ms, text);
+  for (const [text, why] of [
+    ['2025-02-29', /has no day 29/],
+    ['2026-13-01', /month 13/],
+    ['2026-11-30T24:00:00Z', /no such time/],
+    ['2026-11-30T12:00:00+25:00', /offset/],
+    ['2026-11-30T12:00:00', /no offset/],
+    ['Mon, 30 Nov 2026 00:00:00 GMT', /expected ms since the epoch/],
+    ['', /expected/],
+  ] as const) {
+    t.throws(() => instantFromText(text, 'from'), { field: 'from', message: why }, JSON.stringify(text));
+  }
+  const now = Date.UTC(2026, 11, 1);
+  t.throws(() => checkExportPeriod({ fromMs: now - 366 * DAY - 1, toMs: now }, now), { field: 'from', message: /at most 366 days/ });
+  t.same(checkExportPeriod({ fromMs: now - 366 * DAY, toMs: now }, now), { fromMs: now - 366 * DAY, toMs: now }, '366 days exactly is allowed');
+  t.same(checkExportPeriod({ fromMs: now - 1, toMs: now }, now), { fromMs: now - 1, toMs: now }, 'to may be now');
+  t.throws(() => checkExportPeriod({ fromMs: now - 1, toMs: now + 1 }, now), { field: 'to', message: /in the future/ });
+
+  // The export command reads its options with the same functions.
+  const db = join(t.testdir(), 'c.db');
+  await openSqliteStore({ path: db }).close();
+  const bad = await cli(['export', '--db', db, '--from', '2026-02-30']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--from: '2026-02-30': 2026-02 has no day 30/);
+  const backwards = await cli(['export', '--db', db, '--from', '2026-11-30T00:00:00Z', '--to', '2026-11-29']);
+  t.equal(backwards.code, 2);
+  t.match(backwards.stderr, /--to: 2026-11-29T00:00:00\.000Z is not after --from 2026-11-30T00:00:00\.000Z/);
 });

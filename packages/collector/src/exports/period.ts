@@ -25,7 +25,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Checks a period against the rules above; `names` are what the caller's inputs are called. */
 export function checkExportPeriod(p: ExportPeriod, nowMs: number, names: { from: string; to: string } = { from: 'from', to: 'to' }): ExportPeriod {
   if (!(p.toMs > p.fromMs)) throw new FieldError(names.to, `${iso(p.toMs)} is not after ${names.from} ${iso(p.fromMs)}: the period is [${names.from}, ${names.to})`);
-  if (p.toMs > nowMs) throw new FieldError(names.to, `${iso(p.toMs)} is in the future (now ${iso(nowMs)}): the state at the end of the period is not known yet`);
+  if (p.toMs > nowMs) throw new FieldError(names.to, `the period ends ${iso(p.toMs)}, in the future (now ${iso(nowMs)}): the state at its end is not known yet`);
   if (p.toMs - p.fromMs > MAX_EXPORT_PERIOD_MS) {
     const days = (p.toMs - p.fromMs) / DAY_MS;
     throw new FieldError(names.from, `${iso(p.fromMs)} is ${days.toFixed(days < 1000 ? 1 : 0)} days before ${names.to}: a period is at most ${MAX_EXPORT_PERIOD_MS / DAY_MS} days`);
