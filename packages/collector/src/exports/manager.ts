@@ -97,6 +97,8 @@ export class ExportManager {
 
   /** The result of the on-demand run (at most one at a time). */
   private manualResult: WriteExportResult | null = null;
+  /** Whether the on-demand run in flight includes the detail CSV. */
+  private manualDetail = false;
 
   private async write(period: ExportPeriod, info: ExportRunInfo): Promise<WriteExportResult> {
     const started = performance.now();
@@ -116,6 +118,7 @@ export class ExportManager {
         formats: this.o.formats,
         signingKey: this.o.signingKey ?? null,
         keep: manual ? (this.o.manualKeep ?? null) : (this.o.keep ?? null),
+        detail: manual && this.manualDetail,
       });
     } catch (err) {
       // A scheduled export of this period is already there (the record was lost): it stays as it
@@ -200,11 +203,12 @@ export class ExportManager {
     return lastFullPeriod(this.o.nowMs(), this.everyMs);
   }
 
-  /** Runs one export now. Throws ExportBusyError when one is running or waiting. */
-  async runNow(period: ExportPeriod = this.defaultPeriod()): Promise<WriteExportResult> {
+  /** Runs one export now (with the detail CSV when asked). Throws ExportBusyError when one is running or waiting. */
+  async runNow(period: ExportPeriod = this.defaultPeriod(), o: { detail?: boolean } = {}): Promise<WriteExportResult> {
     if (this.busy) throw new ExportBusyError();
     this.manualPending = true;
     this.manualResult = null;
+    this.manualDetail = o.detail === true;
     try {
       await this.scheduler.runNow(period);
       const result = this.manualResult as WriteExportResult | null;
@@ -213,6 +217,7 @@ export class ExportManager {
     } finally {
       this.manualPending = false;
       this.manualResult = null;
+      this.manualDetail = false;
     }
   }
 
