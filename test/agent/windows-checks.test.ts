@@ -81,6 +81,9 @@ t.test('rtc, RealTimeIsUniversal absent (LOCAL): judged without an RTC value, ag
 
   const zone = check(r, 'rtc', { domainXml: LOCALTIME.replace("<clock offset='localtime'>", "<clock offset='timezone' timezone='Asia/Shanghai'>") });
   t.equal(zone.status, 'pass', `offset='timezone' is local time too: ${zone.reason}`);
+  t.match(zone.reason, /the domain's <clock offset='timezone' timezone='Asia\/Shanghai'> starts it at local time: the pair agrees/);
+  const zoneUtc = check(await windowsReport('synced-de'), 'rtc', { domainXml: LOCALTIME.replace("<clock offset='localtime'>", "<clock offset='timezone' timezone='Europe/Berlin'>") });
+  t.equal(zoneUtc.status, 'fail', `RealTimeIsUniversal=1 under offset='timezone' is a mismatched pair: ${zoneUtc.reason}`);
 
   const noClock = check(r, 'rtc', { domainXml: LOCALTIME.replace(/<clock[\s\S]*?<\/clock>/, '') });
   t.equal(noClock.status, 'fail', `no <clock> is offset='utc': ${noClock.reason}`);
