@@ -57,11 +57,18 @@ export const timezoneCheck = defineCheck<'timezone', TimezoneSettings>({
       if (agreement.reason === 'unknown-zone') {
         return { id: 'timezone', status: 'warn', reason: `timezone ${shown} is not a zone this collector knows` };
       }
-      return {
-        id: 'timezone',
-        status: 'warn',
-        reason: `guest applies ${formatUtcOffset(tz.offsetS)} but ${tz.name} is ${formatUtcOffset(agreement.expectedOffsetS)} at that instant: the guest's tzdata is probably outdated`,
-      };
+      const head = `guest applies ${formatUtcOffset(tz.offsetS)} but ${tz.name} is ${formatUtcOffset(agreement.expectedOffsetS)} at that instant`;
+      // Windows can switch DST off for a zone (DynamicDaylightTimeDisabled=1, what tzutil's _dstoff
+      // suffix sets); `tzutil /s "<id>"` without the suffix turns the adjustment back on.
+      const win = platformFamily(report) === 'windows' ? ianaToWindows(tz.name) : null;
+      if (win && tz.disagreements.some((d) => d.startsWith('DynamicDaylightTimeDisabled=1'))) {
+        return {
+          id: 'timezone',
+          status: 'warn',
+          reason: `${head}: "Adjust for daylight saving time automatically" is off (DynamicDaylightTimeDisabled=1); turn it back on: tzutil /s "${win}" (without the _dstoff suffix)`,
+        };
+      }
+      return { id: 'timezone', status: 'warn', reason: `${head}: the guest's tzdata is probably outdated` };
     }
     if (tz.disagreements.length > 0) {
       return { id: 'timezone', status: 'warn', reason: `timezone ${shown}, but sources disagree: ${tz.disagreements.join('; ')}` };
