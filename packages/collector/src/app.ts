@@ -17,6 +17,7 @@ import { GroupCommitter } from './group-commit.js';
 import { staticHostClock, type HostClock } from './host-clock.js';
 import { Ingestor } from './ingest.js';
 import { LibvirtAudit } from './libvirt/audit.js';
+import type { HostAuditPart } from './libvirt/host-audit.js';
 import { CollectorMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RetentionScheduler, type RetentionOptions } from './retention.js';
@@ -90,6 +91,8 @@ export interface AppOptions {
     refreshMs?: number;
     /** Runs virsh (tests replay recorded outputs). */
     runner?: CommandRunner;
+    /** --host-audit: the parts read of every running domain (needs uri). */
+    hostAudit?: readonly HostAuditPart[] | null;
   } | null;
 }
 
