@@ -21,6 +21,8 @@ export interface StatusAgent {
   checks: Record<string, CheckStatus>;
   /** Checks that did not pass, worst first, with their reasons when known. */
   problems: StatusProblem[];
+  /** Where the verdict's evidence came from (absent: the agent's report). */
+  evidence?: 'agent' | 'host audit' | 'both';
 }
 
 export interface StatusDocument {
@@ -73,7 +75,7 @@ export function formatStatus(doc: StatusDocument, options: { color: boolean }): 
     .filter((s) => doc.summary.byStatus[s] > 0)
     .map((s) => paint(SGR[s], `${doc.summary.byStatus[s]} ${s}`));
   lines.push(`${doc.summary.agents} agent${doc.summary.agents === 1 ? '' : 's'}${counts.length ? `: ${counts.join(', ')}` : ''}  (${doc.source}, ${new Date(doc.atMs).toISOString()})`);
-  const names = doc.agents.map((a) => clean(a.hostname === a.id ? a.id : `${a.hostname} (${a.id})`));
+  const names = doc.agents.map((a) => clean(`${a.hostname === a.id ? a.id : `${a.hostname} (${a.id})`}${a.evidence && a.evidence !== 'agent' ? ` [${a.evidence}]` : ''}`));
   const width = Math.min(48, Math.max(0, ...names.map((n) => n.length)));
   const offsets = doc.agents.map((a) => formatOffset(a.offsetMs, a.uncertaintyMs));
   const owidth = Math.max(0, ...offsets.map((o) => o.length));
