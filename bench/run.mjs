@@ -52,6 +52,7 @@ const sections = [
 ];
 const results = { started: started.toISOString(), quick, machine: m, loadAverageBefore: loadBefore, command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, sections: {} };
 const rows = [];
+const extra = [];
 for (const [id, name, fn] of sections) {
   if (!only.includes(id)) continue;
   const t0 = performance.now();
@@ -59,6 +60,7 @@ for (const [id, name, fn] of sections) {
   try {
     const r = await fn();
     rows.push(...r.rows);
+    if (r.markdown) extra.push(r.markdown);
     results.sections[name] = { seconds: (performance.now() - t0) / 1000, rows: r.rows, details: r.details };
   } catch (err) {
     log(`bench ${id} (${name}) failed: ${err.stack ?? err}`);
@@ -87,7 +89,7 @@ const machineLine =
   `load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before the run, ${results.loadAverageAfter.map((x) => x.toFixed(2)).join(' ')} after` +
   (busy ? '. **Other work was running on the machine during this run: throughput and latency figures are pessimistic and noisy.**' : '');
 const table = `${lines.join('\n')}\n`;
-const md = `Command: \`${results.command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)\n\nMachine: ${machineLine}\n\n${table}\nNotes:\n\n${notes.join('\n')}\n`;
+const md = `Command: \`${results.command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)\n\nMachine: ${machineLine}\n\n${table}\n${extra.map((x) => `${x}\n`).join('')}Notes:\n\n${notes.join('\n')}\n`;
 
 process.stdout.write(`\n${md}`);
 writeFileSync(path.join(benchDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);

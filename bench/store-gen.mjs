@@ -51,11 +51,15 @@ for (let k = 0; k < o.agents; k++) {
 
 let n = 0;
 const started = performance.now();
-for (let h0 = 0; h0 < minutes; h0 += 60) {
+// An hour per write() up to 10,000 agents (600,000 records); beyond, fewer minutes per write so
+// that one batch stays ~600,000 records (100,000 agents: 6 minutes; an hour of them would not fit
+// a 4 GiB heap).
+const perWrite = Math.max(1, Math.min(60, Math.floor(600_000 / o.agents)));
+for (let h0 = 0; h0 < minutes; h0 += perWrite) {
   const batch = [];
-  const ids = randomBytes(16 * o.agents * 60).toString('hex');
+  const ids = randomBytes(16 * o.agents * perWrite).toString('hex');
   let idAt = 0;
-  for (let m = h0; m < Math.min(minutes, h0 + 60); m++) {
+  for (let m = h0; m < Math.min(minutes, h0 + perWrite); m++) {
     const last = m === minutes - 1;
     for (let k = 0; k < o.agents; k++) {
       const b = bases[k];
@@ -92,7 +96,7 @@ for (let h0 = 0; h0 < minutes; h0 += 60) {
     }
   }
   await store.write(batch);
-  if (o.progress) process.stderr.write(`  store ${o.agents} agents: ${Math.min(minutes, h0 + 60)}/${minutes} minutes, ${Math.round((performance.now() - started) / 1000)} s\n`);
+  if (o.progress) process.stderr.write(`  store ${o.agents} agents: ${Math.min(minutes, h0 + perWrite)}/${minutes} minutes, ${Math.round((performance.now() - started) / 1000)} s\n`);
 }
 const genMs = performance.now() - started;
 store.db.pragma('wal_checkpoint(TRUNCATE)');

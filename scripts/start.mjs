@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * npm start: build if needed, run a collector on 127.0.0.1:7070 (database under ./data) and an
- * agent reporting this machine into it every 10 s, print where to look, stop both on Ctrl-C.
+ * agent reporting this machine into it every 10 s, print where to look (the page, the runbooks,
+ * the status and export commands, the API), stop both on Ctrl-C.
  * Logs (JSON lines) go to ./data/logs/ so the terminal shows only what matters.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -35,13 +36,17 @@ function needsBuild() {
     if (newestMtime(join(pkg, 'src')) > built || statSync(join(pkg, 'tsconfig.json')).mtimeMs > built) return `packages/${name} changed since its build`;
   }
   for (const cli of ['packages/collector/dist/cli.js', 'packages/agent/dist/cli.js']) if (!existsSync(cli)) return `${cli} is missing`;
+  // The fleet page (scripts/build-web.mjs): its index.html is written last.
+  const page = 'packages/collector/dist/web/index.html';
+  if (!existsSync(page)) return 'the fleet page is not built';
+  if (newestMtime('packages/collector/web') > statSync(page).mtimeMs) return 'the fleet page changed since its build';
   return null;
 }
 
 const why = needsBuild();
 if (why) {
-  console.log(`building (${why}): npx tsc -b`);
-  const r = spawnSync('npx', ['tsc', '-b'], { stdio: 'inherit', shell: process.platform === 'win32' });
+  console.log(`building (${why}): npm run build`);
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', shell: process.platform === 'win32' });
   if (r.status !== 0) {
     console.error('build failed');
     process.exit(1);
@@ -123,6 +128,10 @@ if (!health) {
 } else {
   start('agent', ['packages/agent/dist/cli.js', '--collector', BASE, '--interval', '10', '--spool', './data/agent-spool']);
   const host = health.host;
+  const cli = 'node packages/collector/dist/cli.js';
+  // An export needs a period that has ended: the hour up to the moment this was printed.
+  const iso = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const startedMs = Date.now();
   console.log(`
 clockwatch is running
   collector  ${BASE}   database ./data/clockwatch.db   log ${relative(root, children[0].logPath)}
@@ -130,6 +139,12 @@ clockwatch is running
   this host's own clock: ${host.synchronized === true ? `NTP-synchronised (${host.daemon})` : host.synchronized === false ? `NOT synchronised (${host.daemon ?? 'no daemon'}): verdicts will say the reference is unreliable` : 'NTP state unknown'}
 
 Look:
+  ${BASE}/                  the fleet page (open it in a browser)
+  ${BASE}/docs/checks       the runbooks, one per check
+
+In a terminal:
+  ${cli} status --url ${BASE}
+  ${cli} export --db ./data/clockwatch.db --format html --from ${iso(startedMs - 3_600_000)} --to ${iso(startedMs)} --out ./data/last-hour.html
   curl -s ${BASE}/v1/agents
   curl -s ${BASE}/v1/compliance
   curl -s ${BASE}/metrics

@@ -4,49 +4,18 @@
  * ports, with their pid/drift files in a temporary directory and no Unix command socket
  * (`bindcmdaddress /`). The client's command port is on 127.0.0.1, where chronyc -h/-p reaches it.
  */
-import t, { type Test } from 'tap';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCommandRunner, parseChronyCsv, readChrony, readNtp } from '@clockwatch/agent';
 import type { NtpInfo } from '@clockwatch/shared';
 import { tmpdir } from './helpers/tmp.js';
+import { chronySkip, freeUdpPort, startChronyd, stopChild } from './helpers/chronyd.js';
 
-function which(cmd: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd} || ls /usr/sbin/${cmd} 2>/dev/null`], { encoding: 'utf8' }).trim().split('\n')[0] || null;
-  } catch {
-    return null;
-  }
-}
-const chronyd = which('chronyd');
-const chronyc = which('chronyc');
 
-/** A free UDP port on 127.0.0.1 (bound, read, released). */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
-function start(t: Test, conf: string, name: string): ChildProcess {
-  // -d: stay in the foreground (this test owns the process); -x: never adjust the clock;
-  // -u root: no privilege drop to a user that may not own the temp dir.
-  const child = spawn(chronyd!, ['-d', '-x', '-u', 'root', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d));
-  child.stderr!.on('data', (d: Buffer) => (log += d));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    if (!t.passing()) t.comment(`${name} log:\n${log}`);
-  });
-  return child;
-}
 
-t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronyd && chronyc ? false : 'chronyd/chronyc not installed (Debian package chrony; .ci/run installs it)' }, async (t) => {
+t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronySkip }, async (t) => {
   const dir = tmpdir(t, 'cw-chrony-');
   const ntpPort = await freeUdpPort();
   const cmdPort = await freeUdpPort();
@@ -64,8 +33,8 @@ t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronyd
   t.teardown(() => {
     if (!t.passing()) t.comment(`reads: ${JSON.stringify(seen)}`);
   });
-  const server = start(t, serverConf, 'server chronyd');
-  const client = start(t, clientConf, 'client chronyd');
+  const server = startChronyd(t, serverConf, 'server chronyd');
+  const client = startChronyd(t, clientConf, 'client chronyd');
 
   const ctx = { root: '/', run: createCommandRunner(), chrony: { host: '127.0.0.1', port: cmdPort }, commandTimeoutMs: 3000 };
   let synced: NtpInfo | null = null;
@@ -98,8 +67,7 @@ t.test('readChrony follows a real chronyd -x to "synchronised"', { skip: chronyd
   const viaNtp = await readNtp(ctx);
   t.match(viaNtp, { daemon: 'chronyd', synchronized: true });
 
-  client.kill('SIGTERM');
-  await new Promise((r) => client.once('exit', r));
+  await stopChild(client);
   const down = await readChrony(ctx);
   t.match(down, { daemon: 'chronyd', synchronized: null, statusError: { code: 'CW_ERR_DAEMON_DOWN' } }, 'a stopped chronyd is reported, not guessed');
 });

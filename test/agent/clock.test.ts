@@ -87,10 +87,10 @@ t.test('step detection between cycles (wall vs monotonic progress)', async (t) =
   t.equal(d.check(), null, 'equal progress: no step');
   wall += 60_000 + 30_000;
   mono += 60_000;
-  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: 30_000 });
+  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: 30_000, cause: 'step' });
   wall += 60_000 - 5_000;
   mono += 60_000;
-  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: -5_000 }, 'backwards');
+  t.same(d.check(), { kind: 'step', atMs: wall, stepMs: -5_000, cause: 'step' }, 'backwards');
   wall += 60_500;
   mono += 60_000;
   t.equal(d.check(), null, 'below the threshold');
@@ -104,4 +104,32 @@ t.test('step detection between cycles (wall vs monotonic progress)', async (t) =
     small.check();
   }
   t.equal(small.take().length, 3, 'bounded: the newest are kept');
+});
+
+t.test('suspend is told apart from a step by CLOCK_BOOTTIME (/proc/uptime counts suspend, MONOTONIC does not)', async (t) => {
+  let wall = 1_795_600_000_000;
+  let mono = 1000;
+  let boot = 5000;
+  const d = createStepDetector(1000, { wallMs: () => wall, monoMs: () => mono, bootMs: () => boot });
+  // Suspended for an hour: wall and boot time moved, monotonic did not.
+  wall += 3_600_000 + 10;
+  boot += 3_600_000 + 10;
+  mono += 10;
+  t.match(d.check(), { kind: 'step', cause: 'suspend', suspendedMs: 3_600_000, stepMs: 3_600_000 });
+  // A step of +30 s alone.
+  wall += 30_010;
+  boot += 10;
+  mono += 10;
+  t.match(d.check(), { cause: 'step', stepMs: 30_000 });
+  // Both in one interval: reported as two events, the suspend and the step apart.
+  wall += 600_000 - 5_000 + 10;
+  boot += 600_000 + 10;
+  mono += 10;
+  d.check();
+  const all = d.take();
+  t.same(all.map((e) => [e.cause, e.stepMs]), [['suspend', 3_600_000], ['step', 30_000], ['suspend', 600_000], ['step', -5_000]]);
+  // No boot clock (not Linux): a jump is a step, as before.
+  const plain = createStepDetector(1000, { wallMs: () => wall, monoMs: () => mono });
+  wall += 5000;
+  t.match(plain.check(), { cause: 'step', stepMs: 5000 });
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { parseClocksource, readClocksource } from '@clockwatch/agent';
+import { parseClocksource, readClocksource, parseInvariantTsc } from '@clockwatch/agent';
 import { fixtureRoot } from './helpers/paths.js';
 
 t.test('parseClocksource reads the kernel format (names followed by a space, then a newline)', async (t) => {
@@ -13,9 +13,10 @@ t.test('parseClocksource reads the kernel format (names followed by a space, the
 });
 
 t.test('readClocksource under fixture roots', async (t) => {
-  t.same(await readClocksource(fixtureRoot('kvm-guest')), { current: 'kvm-clock', available: ['kvm-clock', 'tsc', 'acpi_pm'] });
-  t.same(await readClocksource(fixtureRoot('no-rtc')), { current: 'tsc', available: ['tsc', 'kvm-clock'] });
-  t.same(await readClocksource(fixtureRoot('centos6')), { current: 'kvm-clock', available: ['kvm-clock', 'tsc', 'hpet', 'acpi_pm'] });
+  // invariantTsc from /proc/cpuinfo: constant_tsc alone is not enough, nonstop_tsc must be set too (kvmclock.c).
+  t.same(await readClocksource(fixtureRoot('kvm-guest')), { current: 'kvm-clock', available: ['kvm-clock', 'tsc', 'acpi_pm'], invariantTsc: false });
+  t.same(await readClocksource(fixtureRoot('no-rtc')), { current: 'tsc', available: ['tsc', 'kvm-clock'], invariantTsc: true });
+  t.same(await readClocksource(fixtureRoot('centos6')), { current: 'kvm-clock', available: ['kvm-clock', 'tsc', 'hpet', 'acpi_pm'], invariantTsc: false });
 });
 
 t.test('a missing sysfs is an error naming the guest path, not a default', async (t) => {
@@ -45,4 +46,10 @@ t.test('this machine: the same as the kernel files', async (t) => {
   }
   const r = await readClocksource('/');
   t.equal('current' in r && r.current, current);
+});
+
+t.test('parseInvariantTsc: both flags on x86, undefined without a flags line (arm64 Features)', async (t) => {
+  t.equal(parseInvariantTsc('processor\t: 0\nflags\t\t: fpu tsc constant_tsc nonstop_tsc tsc_known_freq\n'), true);
+  t.equal(parseInvariantTsc('flags\t\t: fpu tsc constant_tsc\n'), false);
+  t.equal(parseInvariantTsc('processor\t: 0\nFeatures\t: fp asimd evtstrm aes\n'), undefined);
 });

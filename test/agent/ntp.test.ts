@@ -43,7 +43,20 @@ t.test('chrony CSV (captured from chronyd 4.3): synchronised', async (t) => {
 t.test('chrony CSV (captured): unsynchronised right after start', async (t) => {
   const { tracking, sources } = parseChronyCsv(rec('chrony-unsynced', CHRONY));
   const n = chronyToNtp(tracking!, sources, Date.UTC(2026, 10, 25));
-  t.same(n, { daemon: 'chronyd', synchronized: false, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null });
+  t.same(n, {
+    daemon: 'chronyd',
+    synchronized: false,
+    server: null,
+    stratum: null,
+    offsetMs: null,
+    lastSyncAgeS: null,
+    pollIntervalS: null,
+    maxErrorMs: null,
+    serverName: null,
+    serverAddress: null,
+    sources: { total: 1, reachable: 0, selectable: 0 },
+    leap: 'unsynchronised',
+  });
   t.equal(sources[0]?.lastRxS, null, '4294967295 means never');
 });
 
@@ -62,7 +75,8 @@ t.test('chrony CSV (domain.md captures)', async (t) => {
 t.test('readChrony: one process, the configured command port, failures as statusError', async (t) => {
   const synced = replay('chrony-synced');
   const n = await readChrony({ root: '/', run: synced.run, nowMs: () => 1795610370249 + 1000 });
-  t.same(synced.calls, ['chronyc -c -m tracking sources']);
+  // The second process asks the configured name of the address in use (chronyc sourcename); not recorded here, so no name.
+  t.same(synced.calls, ['chronyc -c -m tracking sources', 'chronyc -c sourcename 127.0.0.1']);
   t.equal(n.synchronized, true);
 
   const port = replay('chrony-synced');
@@ -77,7 +91,7 @@ t.test('readChrony: one process, the configured command port, failures as status
 
   const old = replay('chrony-no-multi');
   const o = await readChrony({ root: '/', run: old.run, nowMs: () => 1795610371000 });
-  t.same(old.calls, ['chronyc -c -m tracking sources', 'chronyc -c tracking', 'chronyc -c sources'], 'falls back to one command per process');
+  t.same(old.calls, ['chronyc -c -m tracking sources', 'chronyc -c tracking', 'chronyc -c sources', 'chronyc -c sourcename 127.0.0.1'], 'falls back to one command per process');
   t.match(o, { synchronized: true, server: '127.0.0.1', pollIntervalS: 0.0625 });
 });
 
@@ -157,8 +171,11 @@ t.test('readNtp asks only the daemon that runs', async (t) => {
   t.same(n, { daemon: 'none', synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null });
   t.same(none.calls, [], 'no daemon, no process');
   const chrony = replay('chrony-synced');
-  t.match(await readNtp({ root: fixtureRoot('kvm-guest'), run: chrony.run }), { daemon: 'chronyd', synchronized: true });
-  t.equal(chrony.calls.length, 1);
+  const cache = {};
+  t.match(await readNtp({ root: fixtureRoot('kvm-guest'), run: chrony.run, daemonCache: cache }), { daemon: 'chronyd', synchronized: true });
+  t.equal(chrony.calls.length, 2, 'tracking + sources, then the name of the address in use');
+  await readNtp({ root: fixtureRoot('kvm-guest'), run: chrony.run, daemonCache: cache });
+  t.equal(chrony.calls.length, 3, 'the name is asked once per address: one process per later read');
   const ntpd = replay('ntpd-el6-synced');
   t.match(await readNtp({ root: fixtureRoot('centos6'), run: ntpd.run }), { daemon: 'ntpd', synchronized: true, stratum: 3 });
   const sd = replay('timesyncd-synced');

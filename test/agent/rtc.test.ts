@@ -60,7 +60,8 @@ t.test('value parsers', async (t) => {
   // util-linux ≥ 2.29 ISO output (format from hwclock.c strtimeval_iso; no RTC here to capture one).
   t.equal(parseHwclockShow('2026-11-25 08:16:33.123456+00:00\n'), Date.UTC(2026, 10, 25, 8, 16, 33) + 123.456);
   t.equal(parseHwclockShow('2026-11-25 16:16:33.000000+08:00\n'), Date.UTC(2026, 10, 25, 8, 16, 33));
-  t.equal(parseHwclockShow('Wed Nov 25 08:16:33 2026  -0.329272 seconds\n'), Date.UTC(2026, 10, 25, 8, 16, 33));
+  // Before 2.29 the whole second at the tick edge plus the correction back to hwclock's start.
+  t.equal(parseHwclockShow('Wed Nov 25 08:16:33 2026  -0.329272 seconds\n'), Date.UTC(2026, 10, 25, 8, 16, 33) - 329.272);
   t.equal(parseHwclockShow('hwclock: Cannot access the Hardware Clock via any known method.\n'), null);
 });
 
@@ -166,4 +167,16 @@ t.test('hwclock: only when enabled and root; its failure is reported', async (t)
   const off = forbidden();
   await readRtc({ ...ctx(fixtureRoot('no-rtc')), run: off.run }, { hwclock: false, isRoot: true });
   t.same(off.calls, [], 'not run when disabled');
+});
+
+t.test('hwclock: the reading is dated at the start of hwclock, not at its exit', async (t) => {
+  // hwclock prints the RTC as of its start; here it takes 900 ms (waiting for the RTC tick). A
+  // perfect RTC must read 0 s off, not −0.9 s.
+  let clock = Date.UTC(2026, 10, 25, 8, 16, 33, 0);
+  const run = async () => {
+    clock += 900;
+    return { code: 0, stdout: '2026-11-25 08:16:33.000000+00:00\n', stderr: '' };
+  };
+  const r = ok(t, await readRtc({ root: fixtureRoot('no-rtc'), run, nowMs: () => clock }, { hwclock: true, isRoot: true }));
+  t.equal(r.epochMs - r.readAtMs, 0, `RTC − read time = ${r.epochMs - r.readAtMs} ms`);
 });

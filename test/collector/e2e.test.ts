@@ -86,7 +86,7 @@ t.test('collector over HTTP with a SQLite file', async (t) => {
   t.equal(v.status, 'noncompliant');
   const rtc = v.checks.find((x: { id: string }) => x.id === 'rtc');
   t.equal(rtc.status, 'fail');
-  t.match(rtc.reason, /keeps local time/);
+  t.match(rtc.reason, /keeps the guest's local time/);
   t.match(rtc.reason, /<clock offset='utc'>/);
 
   // Duplicate delivery (the spool resends both in an array): stored once.

@@ -20,8 +20,8 @@ import {
   type SqliteStore,
 } from '@clockwatch/collector';
 
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const casesDir = join(repoRoot, 'test', 'fixtures', 'cases');
+export { repoRoot, casesDir } from '../helpers/paths.js';
+import { casesDir } from '../helpers/paths.js';
 
 /** The instant the fixture reports were collected around. */
 export const FIXTURE_BASE_MS = 1_795_600_000_000;
@@ -29,7 +29,7 @@ export const FIXTURE_BASE_MS = 1_795_600_000_000;
 export interface FixtureCase {
   name: string;
   report: Report;
-  expected: { status: string; checks: Record<string, { status: string; reasonIncludes?: string[] }>; measurement?: Record<string, number> };
+  expected: { todo?: string; status: string; checks: Record<string, { status: string; reasonIncludes?: string[] }>; measurement?: Record<string, number> };
   context: { receivedAtMs: number; nowMs: number; hostSynchronized: boolean | null };
   policy: PolicyDocument | null;
 }

@@ -51,6 +51,9 @@ t.test('POST /v1/time', async (t) => {
   const ct = await call(app, { method: 'POST', url: '/v1/time', payload: 't1=1', headers: { 'content-type': 'text/plain' } });
   t.equal(ct.status, 415);
   t.equal(ct.body.code, 'CW_ERR_CONTENT_TYPE');
+  const cs = await call(app, { method: 'POST', url: '/v1/time', payload: '{"t1":1}', headers: { 'content-type': 'application/json; charset=iso-8859-1' } });
+  t.equal(cs.status, 415, 'a charset other than UTF-8 (issue 11, item 6)');
+  t.equal(cs.body.code, 'CW_ERR_CHARSET');
   const big = await call(app, post('/v1/time', { t1: 1, pad: 'x'.repeat(2000) }));
   t.equal(big.status, 413);
   t.equal(big.body.code, 'CW_ERR_BODY_TOO_LARGE');
@@ -349,15 +352,15 @@ t.test('/metrics is valid Prometheus exposition with per-agent and collector ser
   const samples = parsePrometheus(res.body);
   const get = (name: string, labels: Record<string, string> = {}) =>
     samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-  t.equal(get('clockwatch_agent_offset_seconds', { agent_id: 'vm-1' }), 0.25);
-  t.ok(Math.abs((get('clockwatch_agent_uncertainty_seconds', { agent_id: 'vm-1' }) as number) - 0.000201) < 1e-6);
-  t.ok(Math.abs((get('clockwatch_agent_rtc_offset_seconds', { agent_id: 'vm-1' }) as number) - 0.5) < 0.01);
-  t.equal(get('clockwatch_agent_check_compliant', { agent_id: 'vm-1', check: 'offset' }), 0, 'offset 250 ms warns');
-  t.equal(get('clockwatch_agent_check_compliant', { agent_id: 'vm-1', check: 'clocksource' }), 1);
-  t.equal(get('clockwatch_agent_clocksource_info', { agent_id: 'vm-1', clocksource: 'kvm-clock' }), 1);
-  t.equal(get('clockwatch_agent_status', { agent_id: 'vm-1', status: 'warning' }), 1);
-  t.ok((get('clockwatch_agent_last_report_timestamp_seconds', { agent_id: 'vm-1' }) as number) > now / 1000 - 5);
-  t.equal(get('clockwatch_agent_info', { agent_id: 'vm-2', hostname: 'web "2" \\ x' }), 1, 'label values escaped and read back');
+  t.equal(get('clockwatch_agent_offset_seconds', { agent: 'vm-1' }), 0.25);
+  t.ok(Math.abs((get('clockwatch_agent_offset_uncertainty_seconds', { agent: 'vm-1' }) as number) - 0.000201) < 1e-6);
+  t.ok(Math.abs((get('clockwatch_agent_rtc_offset_seconds', { agent: 'vm-1' }) as number) - 0.5) < 0.01);
+  t.equal(get('clockwatch_agent_check_status', { agent: 'vm-1', check: 'offset', status: 'warn' }), 1, 'offset 250 ms warns');
+  t.equal(get('clockwatch_agent_check_status', { agent: 'vm-1', check: 'clocksource', status: 'pass' }), 1);
+  t.equal(get('clockwatch_agent_clocksource_info', { agent: 'vm-1', clocksource: 'kvm-clock' }), 1);
+  t.equal(get('clockwatch_agent_status', { agent: 'vm-1', status: 'warning' }), 1);
+  t.ok((get('clockwatch_agent_last_report_timestamp_seconds', { agent: 'vm-1' }) as number) > now / 1000 - 5);
+  t.equal(get('clockwatch_agent_info', { agent: 'vm-2', hostname: 'web "2" \\ x' }), 1, 'label values escaped and read back');
   t.equal(get('clockwatch_fleet_agents', { status: 'warning' }), 1);
   t.equal(get('clockwatch_fleet_agents', { status: 'compliant' }), 1);
   t.equal(get('clockwatch_ingest_reports_total', { result: 'stored' }), 2);
@@ -557,6 +560,42 @@ t.test('/v1/libvirt lists domains, their verdicts, and what has no partner', asy
   t.equal(localtime.check.status, 'fail', 'Linux (libosinfo) under offset=localtime');
   t.equal(localtime.check.familySource, 'libosinfo');
   t.match(localtime.check.recommendedXml, /^<clock offset='utc'>/);
+});
+
+t.test('runbooks: an unknown check id is a coded 404 (test/collector/runbooks.test.ts serves the rest)', async (t) => {
+  const { app, close } = await appWith();
+  t.teardown(close);
+  const r = await call(app, { method: 'GET', url: '/docs/checks/no-such-check' });
+  t.equal(r.status, 404);
+  t.equal(r.body.code, 'CW_ERR_RUNBOOK_NOT_FOUND');
+  t.equal((await call(app, { method: 'GET', url: '/docs/checks/rtc' })).status, 200);
+});
+
+t.test('identity binding, the admin right to run an export, a database file gone (issue 11)', async (t) => {
+  const a = newToken();
+  const b = newToken();
+  const tokens = parseTokensText(`${a.line}\n${b.line}\n`);
+  const dir = t.testdir();
+  const { unlinkSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const dbPath = join(dir, 'c.db');
+  const { app, close } = await appWith({ agentTokens: tokens, dbPath, exports: { dir: join(dir, 'exports'), schedule: false } });
+  t.teardown(close);
+  const r = makeReport({ agentId: 'vm-owned', atMs: Date.now() - 100 });
+  t.equal((await call(app, post('/v1/reports', r, { authorization: `Bearer ${a.token}` }))).status, 200, 'the first token owns vm-owned');
+  const other = await call(app, post('/v1/reports', { ...r, reportId: 'other-report-1' }, { authorization: `Bearer ${b.token}` }));
+  t.equal(other.status, 403);
+  t.equal(other.body.code, 'CW_ERR_AGENT_BOUND');
+
+  const remote = await call(app, { ...post('/v1/exports', {}), remoteAddress: '10.1.2.3' });
+  t.equal(remote.status, 403, 'without --admin-tokens a remote client may not run an export');
+  t.equal(remote.body.code, 'CW_ERR_ADMIN_REQUIRED');
+
+  unlinkSync(dbPath);
+  const gone = await call(app, post('/v1/reports', { ...r, reportId: 'after-unlink-1' }, { authorization: `Bearer ${a.token}` }));
+  t.equal(gone.status, 503);
+  t.equal(gone.body.code, 'CW_ERR_DB_GONE');
+  t.equal((await call(app, { method: 'GET', url: '/healthz' })).status, 503, '/healthz fails');
 });
 
 t.test('every error code of the catalog is produced by some test above', async (t) => {

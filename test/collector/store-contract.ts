@@ -6,7 +6,7 @@
  * and reopen the same storage.
  */
 import type { Test } from 'tap';
-import { driftPpm } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import type { SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
@@ -300,7 +300,7 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.equal(a.staleAfterMs, 180_000);
       t.equal((a.staticParts?.agent as { id: string }).id, 'vm-a');
       const hist = await store.history('vm-a', { ...period, limit: 1000 });
-      const fit = driftPpm(hist.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })));
+      const fit = driftPpm(hist.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [], PLAIN_FIT);
       t.ok(a.drift && fit && Math.abs(a.drift.ppm - fit.ppm) <= 1e-9 * Math.abs(fit.ppm), `drift ${a.drift?.ppm} = driftPpm ${fit?.ppm}`);
       t.equal(a.drift?.points, 10);
 
@@ -312,7 +312,7 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
 
       const d = recs[2]!;
       const dh = await store.history('vm-d', { ...period, limit: 1000 });
-      const dfit = driftPpm(dh.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [stepAt]);
+      const dfit = driftPpm(dh.rows.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })), [stepAt], PLAIN_FIT);
       t.ok(d.drift && dfit && Math.abs(d.drift.ppm - dfit.ppm) < 1e-9, `a step splits the fit: ${d.drift?.ppm} = ${dfit?.ppm}`);
       t.ok(Math.abs(d.drift!.ppm - (0.05 / (5 * MIN)) * 1e6) < 1e-4, 'the step is not drift');
 
@@ -373,6 +373,21 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.equal(after.worst?.offsetMs, -50, 'the worst from the rollup of hour 0');
       t.equal(after.worst?.fromRollup, true, 'marked: its uncertainty is the worst of that hour');
       t.equal(after.drift?.points, 6, 'drift from the samples kept');
+    });
+
+    t.test('agent ids belong to the first token that delivers them; rebind moves them; kept across a reopen', async (t) => {
+      const h = await factory(t);
+      const A = 'a'.repeat(32);
+      const B = 'b'.repeat(32);
+      t.equal(await h.store.bindAgentsToToken(['vm-1', 'vm-2'], A, { rebind: false, nowMs: T0 }), null, 'A takes vm-1 and vm-2');
+      t.equal(await h.store.bindAgentsToToken(['vm-1'], A, { rebind: false, nowMs: T0 }), null, 'A again: fine');
+      t.same(await h.store.bindAgentsToToken(['vm-3', 'vm-2'], B, { rebind: false, nowMs: T0 }), { agentId: 'vm-2', ownerFingerprint: A }, 'B cannot take vm-2');
+      t.same(await h.store.bindAgentsToToken(['vm-3'], A, { rebind: false, nowMs: T0 }), null, 'and nothing of that refused request was bound: vm-3 is free');
+      const store = await h.reopen();
+      t.same(await store.bindAgentsToToken(['vm-1'], B, { rebind: false, nowMs: T0 }), { agentId: 'vm-1', ownerFingerprint: A }, 'kept across a reopen');
+      t.equal(await store.bindAgentsToToken(['vm-1'], B, { rebind: true, nowMs: T0 }), null, 'rebind moves it');
+      t.same(await store.bindAgentsToToken(['vm-1'], A, { rebind: false, nowMs: T0 }), { agentId: 'vm-1', ownerFingerprint: B }, 'to B');
+      t.same(store.health(), { ok: true }, 'the store is healthy');
     });
 
     t.test('reopen serves the same data and keeps idempotency', async (t) => {

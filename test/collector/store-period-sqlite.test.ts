@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
-import { driftPpm } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import { openSqliteStore, type AgentPeriodRecord, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
@@ -67,6 +67,7 @@ async function reference(store: SqliteStore, id: string, p: { fromMs: number; to
   const d = driftPpm(
     h.rows.filter((p) => p.offsetMs !== null).map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number })),
     steps.map((s) => s.atMs),
+    PLAIN_FIT,
   );
   return { reports: h.rows.length, compliant: h.rows.filter((p) => p.status === 'compliant').length, worst, drift: d?.ppm ?? null };
 }

@@ -23,7 +23,7 @@ const BURSTS = Number(process.env.CW_TIME_LOAD_BURSTS ?? 40);
 /** Both processes anchor performance.now() to Date.now(); each anchor is good to ~0.05 ms. */
 const ANCHOR_SLACK_MS = 0.2;
 
-function startCollector(t: Test, db: string): Promise<{ url: string; stop: () => Promise<void> }> {
+function startCollector(t: Test, db: string): Promise<{ url: string; ports: string[]; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0', '--db', db, '--rate-limit', '0', '--log-level', 'warn'], {
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,17 +45,20 @@ function startCollector(t: Test, db: string): Promise<{ url: string; stop: () =>
     const poll = setInterval(() => {
       void (async () => {
         const { execFileSync } = await import('node:child_process');
-        let port: string | undefined;
+        let ports: string[] = [];
         try {
           const ss = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' });
-          port = new RegExp(`127\\.0\\.0\\.1:(\\d+)\\s.*pid=${child.pid},`).exec(ss)?.[1];
+          const re = new RegExp(`127\\.0\\.0\\.1:(\\d+)\\s.*pid=${child.pid},`, 'g');
+          ports = [...ss.matchAll(re)].map((m) => m[1] as string);
         } catch {
-          port = undefined;
+          ports = [];
         }
-        if (port) {
+        // Two listeners: the main one and the dedicated time listener (which the main one names).
+        if (ports.length >= 2) {
           clearInterval(poll);
           resolve({
-            url: `http://127.0.0.1:${port}`,
+            url: '',
+            ports,
             stop: () =>
               new Promise<void>((r) => {
                 child.removeAllListeners('exit');
@@ -122,16 +125,35 @@ const fmt = (xs: number[]) => `median ${q(xs, 0.5).toFixed(3)} p95 ${q(xs, 0.95)
 
 t.test('time exchange stays within its bound while the collector ingests', async (t) => {
   const dir = t.testdir();
-  const c = await startCollector(t, join(dir, 'load.db'));
+  const started = await startCollector(t, join(dir, 'load.db'));
+  // The main listener is the one that answers /healthz and names the time port.
+  let timePort = '';
+  for (const p of started.ports) {
+    const probe = new Pool(`http://127.0.0.1:${p}`, { connections: 1 });
+    const res = await probe.request({ method: 'POST', path: '/v1/time', headers: { 'content-type': 'application/json' }, body: `{"t1":${Date.now()}}` });
+    await res.body.text();
+    const named = res.headers['clockwatch-time-port'];
+    await probe.close();
+    if (typeof named === 'string') {
+      started.url = `http://127.0.0.1:${p}`;
+      timePort = named;
+    }
+  }
+  t.ok(started.url && started.ports.includes(timePort), `the main listener names the dedicated time port (${timePort}) among the collector's listeners`);
+  const c = started;
   const pool = new Pool(c.url, { connections: 1 });
+  const timePool = new Pool(`http://127.0.0.1:${timePort}`, { connections: 1 });
   t.teardown(async () => {
     await pool.close();
+    await timePool.close();
     await c.stop();
   });
   const now = anchoredClock();
   await bursts(pool, now, 5); // warm up both sides' JIT
+  await bursts(timePool, now, 5);
 
-  const idle = await bursts(pool, now, BURSTS);
+  const idle = await bursts(timePool, now, BURSTS);
+  const idleMain = await bursts(pool, now, BURSTS);
 
   writeFileSync(join(dir, 'report.json'), JSON.stringify(makeReport({ agentId: 'vm-0', atMs: Date.now() })));
   const flooder = spawn(process.execPath, ['--input-type=module', '-e', FLOOD, c.url, join(dir, 'report.json')], {
@@ -151,13 +173,19 @@ t.test('time exchange stays within its bound while the collector ingests', async
     void floodDone.then(() => reject(new Error(`the flood process exited early: ${floodOut}`)));
   });
   await ready;
-  const loaded = await bursts(pool, now, BURSTS);
+  const loaded = await bursts(timePool, now, BURSTS);
+  const loadedMain = await bursts(pool, now, BURSTS);
   flooder.kill('SIGTERM');
   await floodDone;
   const health = await pool.request({ method: 'GET', path: '/v1/compliance' });
   const agents = ((await health.body.json()) as { agents: number }).agents;
 
-  for (const [name, xs] of [['idle', idle], ['under ingest load', loaded]] as const) {
+  for (const [name, xs] of [
+    ['time listener, idle', idle],
+    ['time listener, under ingest load', loaded],
+    ['main listener, idle', idleMain],
+    ['main listener, under ingest load', loadedMain],
+  ] as const) {
     t.comment(
       `${name}: ${xs.length} bursts; |offset| ${fmt(xs.map((x) => Math.abs(x.offsetMs)))}; uncertainty ${fmt(xs.map((x) => x.uncertaintyMs))}; ` +
         `min-delay round trip ${fmt(xs.map((x) => x.delayMs))}`,

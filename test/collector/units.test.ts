@@ -19,7 +19,7 @@ import {
   type WriteOutcome,
 } from '@clockwatch/collector';
 // Internal modules, imported from the build like the package's own files do.
-import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '../../packages/collector/dist/options.js';
+import { byteSize, duration, listenAddress, parseOptions, positiveNumber, type OptionSpec } from '@clockwatch/shared/node';
 
 t.test('tokens file', async (t) => {
   const a = newToken();
@@ -126,6 +126,13 @@ t.test('anchored wall clock: sub-ms, tied to Date.now()', async (t) => {
   const w = c.now();
   t.ok(Math.abs(w - Date.now()) < 2, 're-anchored after the step');
   t.equal(c.steps, 1);
+  // A step within a second of the last anchor: the coarse clock answers (Date.now() + 0.5), and
+  // the resolution it claims says so (±0.5 ms), not the anchor's µs.
+  c.reanchor();
+  (c as unknown as { a: { anchorMs: number } }).a.anchorMs += 30_000;
+  const coarse = c.now();
+  t.equal(coarse % 1, 0.5, 'coarse read');
+  t.equal(c.resolutionMs, 0.5, 'claims ±0.5 ms while the step is absorbed');
 });
 
 t.test('group commit: one transaction per event-loop turn, replies after it', async (t) => {

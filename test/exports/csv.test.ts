@@ -3,7 +3,7 @@
  * formula-injection guard on text only, and the same numbers as the JSON export.
  */
 import t from 'tap';
-import { CSV_COLUMNS, CSV_CHECK_IDS, csvField, renderCsv, renderJson } from '../../packages/collector/dist/exports/index.js';
+import { CSV_COLUMNS, CSV_CHECK_IDS, csvField, renderCsv, renderJson } from '@clockwatch/collector/exports';
 import { DAY_FROM, DAY_TO, HOSTILE_HOSTNAME, dayOfData, parseCsv } from './data.js';
 
 t.test('field quoting (RFC 4180)', async (t) => {

@@ -3,8 +3,8 @@
  * guest whose offset crosses the warn and fail limits with a gap while it was down, a Windows guest,
  * a stale agent with nothing in the period, and one whose hostname and labels are hostile.
  */
-import type { ExportData, ExportPoint, ExportRow } from '../../packages/collector/dist/exports/index.js';
-import { buildExportData } from '../../packages/collector/dist/exports/index.js';
+import type { ExportData, ExportPoint, ExportRow } from '@clockwatch/collector/exports';
+import { buildExportData } from '@clockwatch/collector/exports';
 
 export const DAY_FROM = Date.UTC(2026, 10, 24);
 export const DAY_TO = Date.UTC(2026, 10, 25);
@@ -142,46 +142,4 @@ export function dayOfData(): ExportData {
   return buildExportData({ period: { fromMs: DAY_FROM, toMs: DAY_TO }, generatedAtMs: DAY_TO + 30_000, limits: { warnMs: 100, failMs: 1000 }, rows });
 }
 
-/** RFC 4180 reader for the tests: quoted fields, doubled quotes, CRLF records. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-      } else if (c === '"') {
-        quoted = false;
-        i++;
-      } else {
-        field += c;
-        i++;
-      }
-    } else if (c === '"' && field === '') {
-      quoted = true;
-      i++;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      i++;
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += 2;
-    } else if (c === '\n' || c === '\r' || c === '"') {
-      throw new Error(`bare ${JSON.stringify(c)} at ${i}: not RFC 4180`);
-    } else {
-      field += c;
-      i++;
-    }
-  }
-  if (field !== '' || row.length > 0) throw new Error('last record does not end with CRLF');
-  return rows;
-}
+export { parseCsv } from '../helpers/csv.js';

@@ -21,7 +21,7 @@ import {
   writeExport,
   writeFileAtomic,
   type Manifest,
-} from '../../packages/collector/dist/exports/index.js';
+} from '@clockwatch/collector/exports';
 import { DAY_FROM, DAY_TO, dayOfData } from './data.js';
 
 const keys = () => {

@@ -11,7 +11,7 @@ import {
   validateExportInterval,
   type ExportPeriod,
   type ExportSchedulerOptions,
-} from '../../packages/collector/dist/exports/index.js';
+} from '@clockwatch/collector/exports';
 
 const H = 3_600_000;
 const D = 24 * H;

@@ -1,7 +1,7 @@
 /** The inline SVG plot: limits drawn where they belong, band and line, gaps, decimation, escaping, well-formed XML. */
 import t from 'tap';
 import { parseXml, type XmlElement } from '@clockwatch/shared';
-import { formatAxisMs, renderOffsetPlot, type ExportPoint } from '../../packages/collector/dist/exports/index.js';
+import { formatAxisMs, renderOffsetPlot, type ExportPoint } from '@clockwatch/collector/exports';
 
 const FROM = Date.UTC(2026, 10, 24);
 const TO = FROM + 86_400_000;
@@ -41,9 +41,24 @@ t.test('the scale covers the data and the fail limit', async (t) => {
   const root = parseXml(svg);
   const line = all(root, 'offset')[0] as XmlElement;
   const ys = (line.attrs.points as string).split(' ').map((p) => Number(p.split(',')[1]));
-  t.ok(ys.every((v) => v >= 10 && v <= 178), 'inside the plot area');
-  t.ok(all(root, 'ylabel').some((l) => /\+8\.8 h/.test(l.text)), `top label in hours: ${all(root, 'ylabel').map((l) => l.text).join(', ')}`);
-  t.equal(all(root, 'limit-fail').length, 2, 'limits still drawn, squeezed near zero');
+  t.ok(ys.every((v) => v >= 10 && v <= 164), 'inside the plot area');
+  t.ok(all(root, 'ylabel').some((l) => /^\+8 h$/.test(l.text)), `labels in hours: ${all(root, 'ylabel').map((l) => l.text).join(', ')}`);
+  t.same(all(root, 'limit-fail').map((l) => Number(l.attrs['data-value-ms'])).sort((a, b) => a - b), [-1000, 1000], 'the limits are brought in (within twice the data), squeezed near zero');
+  t.match(all(root, 'plot-note')[0]?.text, /^offset \+28800 s … \+28800 s, uncertainty ±3 ms … ±3 ms · limits on the chart$/, 'the numbers are stated');
+});
+
+t.test('a small offset gets an axis of its own size, with the band visible and the limits named', async (t) => {
+  // The case of issue 13: +0.04 ms ± 0.2 ms used to be a flat line on a ±1.25 s axis.
+  const svg = renderOffsetPlot({ points: pts(288, (i) => 0.04 + 0.01 * Math.sin(i / 5), 0.2), fromMs: FROM, toMs: TO, warnMs: 100, failMs: 1000 });
+  const root = parseXml(svg);
+  t.equal(all(root, 'limit-warn').length + all(root, 'limit-fail').length, 0, 'no limit line squeezed in: they are far off the chart');
+  t.match(all(root, 'plot-note')[0]?.text, /offset \+0\.03 ms … \+0\.05 ms, uncertainty ±0\.2 ms … ±0\.2 ms · off the chart: warn \+100 ms, warn −100 ms, fail \+1 s, fail −1 s/);
+  const band = all(root, 'band')[0] as XmlElement;
+  const bandYs = (band.attrs.points as string).split(' ').map((p) => Number(p.split(',')[1]));
+  t.ok(Math.max(...bandYs) - Math.min(...bandYs) > 60, `the ±0.2 ms band spans most of the plot height (${(Math.max(...bandYs) - Math.min(...bandYs)).toFixed(0)} px)`);
+  const labels = all(root, 'ylabel').map((l) => l.text);
+  t.ok(labels.includes('0') && labels.some((l) => /^\+0\.\d+ ms$/.test(l)), `sub-ms tick labels with zero: ${labels.join(', ')}`);
+  t.ok(all(root, 'zero').length === 1, 'the zero line is on the chart');
 });
 
 t.test('a gap breaks the line; a lone point is a dot with an error bar', async (t) => {
@@ -74,6 +89,7 @@ t.test('no data, points outside the period, hostile title', async (t) => {
   t.equal(all(root, 'offset').length, 0);
   t.equal(root.attrs['aria-label'], 'Offset of <b>"x"</b>&', 'escaped in the markup, intact once parsed');
   t.equal(all(root, 'limit-fail').length, 2, 'limits drawn even without data');
+  t.match(all(root, 'plot-note')[0]?.text, /no data · limits on the chart/);
 });
 
 t.test('axis labels', async (t) => {

@@ -9,16 +9,13 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import Database from 'better-sqlite3';
-import { repoRoot } from '../collector/helpers.js';
-
 /**
  * The collector under test. CW_FAULT_COLLECTOR_CLI points the fault tests at another build — how
  * one checks that they fail against a collector with durability or idempotency broken on purpose
- * (scripts/make-broken-collector.mjs builds two such copies).
+ * (scripts/make-broken-collector.mjs builds two such copies). Paths from test/helpers/paths.ts.
  */
-export const collectorCli = process.env.CW_FAULT_COLLECTOR_CLI ?? join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
-export const agentCli = join(repoRoot, 'packages', 'agent', 'dist', 'cli.js');
-export const fixtureRoot = (name: string) => join(repoRoot, 'test', 'fixtures', 'roots', name);
+export { agentCli, collectorCli, fixtureRoot } from '../helpers/paths.js';
+import { agentCli, collectorCli } from '../helpers/paths.js';
 export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 /** PATH only: nothing CLOCKWATCH_*, no faketime, from the test runner. */
@@ -151,6 +148,25 @@ export function samplesOf(db: string, agentId?: string): SampleRow[] {
       )
       .all(...(agentId ? [agentId] : [])) as SampleRow[],
   );
+}
+
+/**
+ * Runs a collector command to its end (killed after `ms`: a command that should have exited at
+ * once, such as a second serve refused by the lock, shows as code null rather than a hang).
+ */
+export function cli(args: string[], ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [collectorCli, ...args], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => c.kill('SIGKILL'), ms);
+    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** Report files waiting in an agent's spool. */

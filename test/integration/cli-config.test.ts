@@ -61,6 +61,6 @@ t.test('serve --libvirt-uri runs virsh (list --all --uuid, then dumpxml each)', 
   t.equal(body.sources.uri, 'test:///default');
   t.equal(body.domains.length, 1, "the test driver's one domain");
   t.equal(body.domains[0]?.name, 'test');
-  t.equal(body.domains[0]?.source, 'virsh -c test:///default dumpxml 6695eb01-f6a4-8304-79aa-97f2502e193f');
+  t.equal(body.domains[0]?.source, 'virsh -r -c test:///default dumpxml 6695eb01-f6a4-8304-79aa-97f2502e193f');
   t.equal(body.domains[0]?.check.status, 'unknown', 'no agent and no libosinfo metadata: the family is not known');
 });

@@ -12,9 +12,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
-import { driftPpm, formatOffset } from '@clockwatch/shared';
+import { PLAIN_FIT, driftPpm, formatOffset } from '@clockwatch/shared';
 import { fixedClock, openSqliteStore } from '@clockwatch/collector';
-import { CSV_COLUMNS, loadSigningKey } from '../../packages/collector/dist/exports/index.js';
+import { CSV_COLUMNS, loadSigningKey } from '@clockwatch/collector/exports';
 import { appWith } from '../collector/helpers.js';
 import { chromiumDom, chromiumSkip, DAY_AGENTS, DAY_MS, ed25519Files, parseCsv, runCli, runCliAsync, seedDay } from './helpers.js';
 
@@ -38,7 +38,9 @@ type JsonRow = {
   compliantShare: number | null;
   driftPpm: number | null;
   lastReportMs: number | null;
-  series: { atMs: number; offsetMs: number; uncertaintyMs: number }[];
+  series: { atMs: number[]; offsetMs: number[]; uncertaintyMs: number[] };
+  hours: { hourMs: number[]; reports: number[]; measured: number[]; offsetMinMs: (number | null)[]; offsetMaxMs: (number | null)[]; uncertaintyMaxMs: (number | null)[]; compliantShare: number[] };
+  worstSample: { reportId: string; atMs: number; offsetMs: number; uncertaintyMs: number; status: string; checks: Record<string, string>; at: string } | null;
 };
 
 const toMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -78,7 +80,15 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.ok(run.signature?.keyId.startsWith('sha256:'), 'signed');
   const fileOf = (ext: string) => run.files.find((f) => f.name.endsWith(`.${ext}`)) as { name: string; url: string };
   const csvText = (await get(fileOf('csv').url)).text;
-  const jsonDoc = JSON.parse((await get(fileOf('json').url)).text) as { period: { fromMs: number; toMs: number }; rows: JsonRow[]; summary: { agents: number; byStatus: Record<string, number> } };
+  const jsonDoc = JSON.parse((await get(fileOf('json').url)).text) as {
+    period: { fromMs: number; toMs: number };
+    rows: JsonRow[];
+    summary: { agents: number; byStatus: Record<string, number> };
+    about: { collector: { hostname: string; version: string }; policy: { source: string; sha256: string }; signerKeyId: string | null; detail: { file: string | null; command: string } };
+  };
+  t.equal(jsonDoc.about.signerKeyId, run.signature?.keyId, "the export names the manifest signer's key id");
+  t.match(jsonDoc.about.policy, { source: 'built-in defaults', sha256: /^[0-9a-f]{64}$/ }, 'and the policy with its SHA-256');
+  t.match(jsonDoc.about.detail.command, /^clockwatch-collector export --detail --from \S+ --to \S+$/, 'and how to get every sample');
   const html = (await get(fileOf('html').url)).text;
 
   // ---- JSON against the API ----
@@ -112,7 +122,7 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
     t.same(row.ntp, { daemon: detail.report.ntp.daemon, synchronized: detail.report.ntp.synchronized, server: detail.report.ntp.server }, `${row.id}: NTP`);
 
     const history = await getJson(`/v1/agents/${row.id}/history?from=${fromMs}&to=${toMs - 1}&limit=100000`);
-    const pts = history.points as { atMs: number; offsetMs: number; uncertaintyMs: number; status: string }[];
+    const pts = history.points as { reportId: string; atMs: number; offsetMs: number; uncertaintyMs: number; status: string }[];
     // The largest |offset|; on a tie the positive one; of equal values the earliest (the store's rule).
     const worst = pts.reduce<(typeof pts)[number] | null>(
       (w, p) => (w === null || Math.abs(p.offsetMs) > Math.abs(w.offsetMs) || (Math.abs(p.offsetMs) === Math.abs(w.offsetMs) && p.offsetMs > w.offsetMs) ? p : w),
@@ -122,17 +132,35 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
     t.equal(row.worstUncertaintyMs, worst?.uncertaintyMs, `${row.id}: its uncertainty`);
     t.equal(row.compliantShare, pts.filter((p) => p.status === 'compliant').length / pts.length, `${row.id}: share compliant`);
     // Drift: the agent view's (window = the period, steps excluded) and a fit of the history.
-    t.ok(detail.drift && row.driftPpm !== null && Math.abs(row.driftPpm - detail.drift.ppm) <= 1e-9 * Math.max(1, Math.abs(detail.drift.ppm)), `${row.id}: drift ${row.driftPpm} = agent view ${detail.drift?.ppm}`);
+    // The agent view gives no drift when its uncertainty exceeds it (shared driftPpm); the export's
+    // period pass still fits without an uncertainty (a known gap, see the README), so the two are
+    // compared where the agent view states one.
+    if (detail.drift) t.ok(row.driftPpm !== null && Math.abs(row.driftPpm - detail.drift.ppm) <= 1e-9 * Math.max(1, Math.abs(detail.drift.ppm)), `${row.id}: drift ${row.driftPpm} = agent view ${detail.drift.ppm}`);
     const stepsAt = row.id === 'db-drift' ? [fromMs + 720 * 60_000 + 7_000 - 2_000] : [];
-    const fit = driftPpm(pts.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs })), stepsAt);
+    const fit = driftPpm(pts.map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs })), stepsAt, PLAIN_FIT);
     t.ok(fit && Math.abs((row.driftPpm as number) - fit.ppm) <= 1e-6, `${row.id}: drift = driftPpm over the history`);
     // Plots only for agents that are not compliant, with at most 400 points.
-    if (row.status === 'compliant') t.equal(row.series.length, 0, `${row.id}: no plot`);
-    else t.ok(row.series.length > 0 && row.series.length <= 400, `${row.id}: ${row.series.length} plot points`);
+    if (row.status === 'compliant') t.equal(row.series.atMs.length, 0, `${row.id}: no plot`);
+    else t.ok(row.series.atMs.length > 0 && row.series.atMs.length <= 400, `${row.id}: ${row.series.atMs.length} plot points`);
+    // Hourly rollups: every report of the history counted once, the share and the extremes agree.
+    const hourOf = (ms: number) => Math.floor(ms / 3_600_000) * 3_600_000;
+    const perHour = new Map<number, typeof pts>();
+    for (const p of pts) perHour.set(hourOf(p.atMs), [...(perHour.get(hourOf(p.atMs)) ?? []), p]);
+    t.same(row.hours.hourMs, [...perHour.keys()].sort((a, b) => a - b), `${row.id}: one rollup per hour with reports`);
+    t.same(row.hours.reports, row.hours.hourMs.map((h) => perHour.get(h)!.length), `${row.id}: reports per hour`);
+    t.same(row.hours.offsetMaxMs, row.hours.hourMs.map((h) => Math.max(...perHour.get(h)!.map((p) => p.offsetMs))), `${row.id}: max offset per hour`);
+    t.same(row.hours.offsetMinMs, row.hours.hourMs.map((h) => Math.min(...perHour.get(h)!.map((p) => p.offsetMs))), `${row.id}: min offset per hour`);
+    t.same(
+      row.hours.compliantShare,
+      row.hours.hourMs.map((h) => perHour.get(h)!.filter((p) => p.status === 'compliant').length / perHour.get(h)!.length),
+      `${row.id}: compliant share per hour`,
+    );
+    // The worst sample in full: the history's point, with its report id.
+    t.same(row.worstSample, { reportId: worst?.reportId, atMs: worst?.atMs, offsetMs: worst?.offsetMs, uncertaintyMs: worst?.uncertaintyMs, status: worst?.status, checks: row.worstSample?.checks, at: new Date(worst?.atMs ?? 0).toISOString() }, `${row.id}: the worst sample in full, its report named`);
   }
   const drifting = jsonDoc.rows.find((r) => r.id === 'db-drift') as JsonRow;
   t.ok(Math.abs((drifting.driftPpm as number) - (1.15 / 60_000) * 1e6) < 0.01, `the step is not drift: ${drifting.driftPpm} ppm`);
-  t.ok(drifting.series.some((p) => p.offsetMs === drifting.worstOffsetMs), 'the worst sample is on the plot');
+  t.ok(drifting.series.offsetMs.some((o) => o === drifting.worstOffsetMs), 'the worst sample is on the plot');
 
   // ---- CSV: the documented columns, and the same numbers ----
   const rows = parseCsv(csvText);
@@ -167,12 +195,13 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
     const r = await chromiumDom(t.testdir(), url);
     t.equal(r.code, 0, r.code === 0 ? 'Chromium exited 0' : r.stderr.slice(-2000));
     t.same(r.console, [], 'no error, no CSP violation');
-    t.equal([...r.dom.matchAll(/<tr class="agent-row [^"]*" data-agent-id="([^"]+)">/g)].length, jsonDoc.rows.length, 'every row in the DOM');
+    t.equal([...r.dom.matchAll(/<tr class="agent-row [^"]*" id="[^"]*" data-agent-id="([^"]+)">/g)].length, jsonDoc.rows.length, 'every row in the DOM');
     t.equal((r.dom.match(/<svg /g) ?? []).length, 3, 'three plots');
   });
 
   // ---- verify ----
-  const manifestPath = join(dir, 'exports', run.manifest);
+  // A manual run (POST /v1/exports) lives in <export-dir>/manual, under a name of its own (issue 11, item 2).
+  const manifestPath = join(dir, 'exports', 'manual', run.manifest);
   const ok = runCli(['verify', manifestPath, '--public-key', keys.publicKey]);
   t.equal(ok.code, 0, ok.code === 0 ? 'verify: exit 0' : ok.stdout + ok.stderr);
   t.match(ok.stdout, /^OK: 3\/3 files match .*; signature valid \(sha256:[0-9a-f]{64}\)$/m);
@@ -181,7 +210,7 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(wrongKey.code, 1, 'another key: the signature does not verify');
   t.match(wrongKey.stderr, /signature-invalid/);
   // One byte of the CSV changed (same size): verify fails and says which file.
-  const csvPath = join(dir, 'exports', fileOf('csv').name);
+  const csvPath = join(dir, 'exports', 'manual', fileOf('csv').name);
   const bytes = readFileSync(csvPath);
   const at = bytes.indexOf(Buffer.from('noncompliant'));
   bytes[at] = 'N'.charCodeAt(0);
@@ -212,11 +241,30 @@ t.test('a day of samples: CSV, JSON and HTML say what the API says; verify catch
   t.equal(exp.code, 0, exp.stderr);
   t.notMatch(exp.stderr, /\r/, 'no progress line when stderr is not a terminal');
   const cliManifest = exp.stdout.trim();
-  t.match(cliManifest, new RegExp(`${run.name}\\.manifest\\.json$`), 'the same export name');
+  const baseName = run.name.replace(/-manual-[0-9TZ]+$/, '');
+  t.match(cliManifest, new RegExp(`${baseName}\\.manifest\\.json$`), 'the same export name (without the manual suffix)');
   t.equal(runCli(['verify', cliManifest, '--public-key', keys.publicKey]).code, 0, 'the CLI export verifies');
-  const cliJson = JSON.parse(readFileSync(join(cliDir, `${run.name}.json`), 'utf8'));
+  const cliJson = JSON.parse(readFileSync(join(cliDir, `${baseName}.json`), 'utf8'));
   t.same(cliJson.rows, jsonDoc.rows, 'the same rows as the served export');
-  t.equal(readFileSync(join(cliDir, `${run.name}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
+  t.equal(readFileSync(join(cliDir, `${baseName}.csv`), 'utf8'), csvText, 'the same CSV, byte for byte');
+  // --detail: every stored sample, in the manifest, verified with the rest.
+  const detailDir = join(dir, 'detail');
+  const withDetail = await runCliAsync(['export', '--db', dbPath, '--from', String(fromMs), '--to', String(toMs), '--out', detailDir + '/', '--detail', '--export-key', keys.privateKey]);
+  t.equal(withDetail.code, 0, withDetail.stderr);
+  const detailManifest = JSON.parse(readFileSync(withDetail.stdout.trim(), 'utf8')) as { files: { name: string }[] };
+  const detailName = `${baseName}-detail.csv`;
+  t.ok(detailManifest.files.some((f) => f.name === detailName), 'the detail CSV is listed in the manifest');
+  const verified = runCli(['verify', withDetail.stdout.trim(), '--public-key', keys.publicKey]);
+  t.match(verified.stdout, /^OK: 4\/4 files match/m, 'and verified with the other files');
+  const detailRows = parseCsv(readFileSync(join(detailDir, detailName), 'utf8'));
+  t.equal(detailRows.length - 1, written, `one line per stored sample (${written})`);
+  const dh = detailRows[0] as string[];
+  const detailJson = JSON.parse(readFileSync(join(detailDir, `${baseName}.json`), 'utf8'));
+  t.equal(detailJson.about.detail.file, detailName, 'the JSON names the detail file');
+  const drift = detailJson.rows.find((r: JsonRow) => r.id === 'db-drift') as JsonRow;
+  const worstLine = detailRows.find((r) => r[dh.indexOf('report_id')] === drift.worstSample?.reportId) as string[];
+  t.equal(Number(worstLine[dh.indexOf('offset_ms')]), drift.worstOffsetMs, "the worst sample's line in the detail CSV holds the worst offset");
+  t.match(runCli(['export', '--db', dbPath, '--format', 'csv', '--from', String(fromMs), '--detail']).stderr, /--detail: .* needs a directory for --out/);
   const stdoutCsv = await runCliAsync(['export', '--db', dbPath, '--format', 'csv', '--from', String(fromMs)]);
   t.equal(stdoutCsv.code, 0, stdoutCsv.stderr);
   t.equal(stdoutCsv.stdout, csvText, 'one format, no --out: on stdout (--from alone: that day)');
@@ -236,7 +284,7 @@ t.test('export progress: a line on stderr when it is a terminal, nothing otherwi
   const s = openSqliteStore({ path: dbPath });
   await seedDay(s, fromMs, DAY_AGENTS.slice(0, 2));
   await s.close();
-  const { exportCommand } = await import('../../packages/collector/dist/commands/export.js');
+  const { exportCommand } = await import('@clockwatch/collector/commands/export');
   const run = async (tty: boolean) => {
     let out = '';
     let err = '';

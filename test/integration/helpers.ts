@@ -5,92 +5,17 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '@clockwatch/shared';
 import type { SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf, repoRoot } from '../collector/helpers.js';
+import { consoleMessages, runChromium } from '../helpers/chromium.js';
 
-export const cli = join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
+export { cli, runCli, runCliAsync, serve, until, type Run, type Served } from '../helpers/cli.js';
 export const DAY_MS = 86_400_000;
 export const MIN_MS = 60_000;
-
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin' });
-
-export function runCli(args: string[], env: Record<string, string> = {}): Run {
-  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-export function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env: { ...baseEnv(), ...env }, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-export interface Served {
-  url: string;
-  logs: () => string;
-  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
-  /** Sends a signal without waiting for the exit (SIGHUP: reload). */
-  signal: (signal: NodeJS.Signals) => void;
-}
-
-/** `clockwatch-collector serve --listen 127.0.0.1:0 ...`, resolved once it logs its URL. */
-export function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0', '--host-ntp-refresh', '1h', ...args], {
-    env: { ...baseEnv(), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}${err}`)), 90_000);
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1] as string,
-          logs: () => out + err,
-          stop: async (signal = 'SIGTERM') => {
-            child.kill(signal);
-            return exited;
-          },
-          signal: (signal) => void child.kill(signal),
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`collector exited ${code}:\n${out}${err}`));
-    });
-  });
-}
-
-/** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
-export async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms = 15_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
+export { parseCsv } from '../helpers/csv.js';
 export interface DayAgent {
   id: string;
   hostname: string;
@@ -156,51 +81,6 @@ export async function seedDay(store: Store, dayFromMs: number, agents: DayAgent[
   return n;
 }
 
-/** RFC 4180: fields, quotes doubled inside quoted fields, CRLF between records. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 2;
-        continue;
-      }
-      if (c === '"') {
-        quoted = false;
-        i++;
-        continue;
-      }
-      field += c;
-      i++;
-      continue;
-    }
-    if (c === '"' && field === '') {
-      quoted = true;
-      i++;
-    } else if (c === ',') {
-      row.push(field);
-      field = '';
-      i++;
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += 2;
-    } else {
-      field += c;
-      i++;
-    }
-  }
-  if (field !== '' || row.length > 0) throw new Error('CSV does not end with CRLF');
-  return rows;
-}
 
 /** An Ed25519 key pair as PEM files in dir: private.pem (PKCS#8) and public.pem (SPKI). */
 export function ed25519Files(dir: string, name = 'export'): { privateKey: string; publicKey: string } {
@@ -212,35 +92,10 @@ export function ed25519Files(dir: string, name = 'export'): { privateKey: string
   return { privateKey: priv, publicKey: pub };
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const chromiumSkip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium package to run the browser check`;
+export { CHROMIUM, chromiumSkip } from '../helpers/chromium.js';
 
 /** Loads a file in headless Chromium: the DOM it built, and the console messages it logged for the page. */
-export function chromiumDom(dir: string, url: string): Promise<{ code: number | null; dom: string; console: string[]; stderr: string }> {
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--no-default-browser-check',
-    `--user-data-dir=${join(dir, 'chromium-profile')}`,
-    '--enable-logging=stderr',
-    '--v=0',
-    '--dump-dom',
-    url,
-  ];
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, XDG_CONFIG_HOME: dir, XDG_CACHE_HOME: dir, LANG: 'C.UTF-8', TZ: 'UTC' };
-  return new Promise((resolve) => {
-    execFile(CHROMIUM, flags, { env, timeout: 90_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
-      const consoleLines = stderr
-        .split('\n')
-        .filter((l) => /:CONSOLE[:\]]/.test(l) && l.includes(`source: ${url}`))
-        .map((l) => /\]\s+"(.*)", source: /.exec(l)?.[1] ?? l);
-      resolve({ code, dom: stdout, console: consoleLines, stderr });
-    });
-  });
+export async function chromiumDom(dir: string, url: string): Promise<{ code: number | null; dom: string; console: string[]; stderr: string }> {
+  const r = await runChromium(dir, ['--dump-dom', url]);
+  return { code: r.code, dom: r.stdout, console: consoleMessages(r.stderr, url), stderr: r.stderr };
 }

@@ -134,5 +134,6 @@ t.test('serve --libvirt-xml-dir: verdicts joined by SMBIOS UUID, one diagnosis, 
   // And the terminal status over HTTP.
   const status = await runCliAsync(['status', '--url', served.url]);
   t.equal(status.code, 0, status.stderr);
-  t.match(status.stdout, /^noncompliant +\S+ \(vm-db-alma9\) .*libvirt-clock fail: configured <clock offset='localtime'> explains/m);
+  // Reasons are on their own indented lines below the agent's (continuations joined here).
+  t.match(status.stdout.replace(/\n {6}/g, ' '), /^noncompliant +\S+ \(vm-db-alma9\) [^\n]*\n(?: {4}[^\n]*\n)*? {4}libvirt-clock fail: configured <clock offset='localtime'> explains/m);
 });

@@ -2,8 +2,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSV_COLUMNS } from '../../packages/collector/dist/exports/index.js';
-import { COMMANDS } from '../../packages/collector/dist/commands/index.js';
+import { CSV_COLUMNS } from '@clockwatch/collector/exports';
+import { COMMANDS } from '@clockwatch/collector/commands';
 import { repoRoot } from '../collector/helpers.js';
 
 const readme = readFileSync(join(repoRoot, 'packages', 'collector', 'README.md'), 'utf8');

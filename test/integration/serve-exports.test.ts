@@ -90,10 +90,12 @@ t.test('shutdown waits for the export in flight', async (t) => {
   const res = await post;
   t.equal(res.statusCode, 200, 'the run in flight finished');
   await closing;
-  const manifest = readdirSync(exportsDir).find((n) => n.endsWith('.manifest.json'));
+  // A manual run lives in <export-dir>/manual (issue 11, item 2).
+  const manualDir = join(exportsDir, 'manual');
+  const manifest = readdirSync(manualDir).find((n) => n.endsWith('.manifest.json'));
   t.ok(manifest, 'its manifest was written before the collector closed');
-  t.equal(runCli(['verify', join(exportsDir, manifest as string)]).code, 0, 'complete files');
-  t.notOk(readdirSync(exportsDir).some((n) => n.endsWith('.tmp')), 'no temporary file left');
+  t.equal(runCli(['verify', join(manualDir, manifest as string)]).code, 0, 'complete files');
+  t.notOk(readdirSync(manualDir).some((n) => n.endsWith('.tmp')), 'no temporary file left');
 });
 
 t.test("the scheduler's and the libvirt audit's timers do not keep a process alive", async (t) => {

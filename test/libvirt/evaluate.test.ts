@@ -57,7 +57,7 @@ const cases: Case[] = [
     family: 'linux',
     measured: { rtcOffsetS: 0.4 },
     status: 'pass',
-    reason: "<clock offset='utc'>, RTC reads 0 s: consistent; rtc catchup, pit delay, hpet off: as virt-manager recommends for Linux guests",
+    reason: "<clock offset='utc'>, RTC reads +0.4 s: consistent; rtc catchup, pit delay, hpet off: as virt-manager recommends for Linux guests",
   },
   {
     name: 'Linux utc without an agent: the family comes from libosinfo',
@@ -132,7 +132,7 @@ const cases: Case[] = [
     status: 'fail',
     findings: 2,
     reason:
-      "configured <clock offset='utc'> explains the RTC reading 0 s: Windows reads that UTC value as its local time (UTC+01:00); set <clock offset='localtime'> (or <clock offset='timezone' timezone='Europe/Berlin'>); add <timer name='hypervclock' present='yes'/> (Hyper-V reference time for Windows' clock)",
+      "configured <clock offset='utc'> explains the RTC reading +0.2 s: Windows reads that UTC value as its local time (UTC+01:00); set <clock offset='localtime'> (or <clock offset='timezone' timezone='Europe/Berlin'>); add <timer name='hypervclock' present='yes'/> (Hyper-V reference time for Windows' clock)",
   },
   {
     name: 'Windows utc without an agent: libosinfo says Windows',

@@ -4,6 +4,7 @@
  * virsh is installed, the real runner against libvirt's built-in test driver.
  */
 import t from 'tap';
+import { evaluateLibvirtClock } from '@clockwatch/shared';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import {
   readDomainsViaVirsh,
   readDomainXmlDir,
   readLibvirtDomains,
-} from '../../packages/collector/dist/libvirt/index.js';
+} from '@clockwatch/collector/libvirt';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'libvirt');
 const recorded = join(fixtures, 'virsh');
@@ -33,8 +34,9 @@ function replay(overrides: Record<string, CommandResult> = {}): CommandRunner & 
       active--;
       const key = args.join(' ');
       if (key in overrides) return overrides[key] as CommandResult;
-      if (command !== 'virsh' || args[0] !== '-c' || args[1] !== URI) throw new Error(`unexpected command ${command} ${key}`);
-      const rest = args.slice(2).join(' ');
+      // Always a read-only connection (issue 11, item 14).
+      if (command !== 'virsh' || args[0] !== '-r' || args[1] !== '-c' || args[2] !== URI) throw new Error(`unexpected command ${command} ${key}`);
+      const rest = args.slice(3).join(' ');
       if (rest === 'list --all --uuid') return { code: 0, stdout: readFileSync(join(recorded, 'list.stdout'), 'utf8'), stderr: '' };
       const m = /^dumpxml ([0-9a-f-]{36})$/.exec(rest);
       if (m && existsSync(join(recorded, `dumpxml-${m[1]}.xml`))) return { code: 0, stdout: readFileSync(join(recorded, `dumpxml-${m[1]}.xml`), 'utf8'), stderr: '' };
@@ -93,8 +95,10 @@ t.test('virsh: list then dumpxml each, from recorded outputs', async (t) => {
   const r = await readDomainsViaVirsh(runner, URI, { concurrency: 3 });
   t.same(r.errors, []);
   t.equal(r.domains.length, 6);
-  t.same(runner.calls[0], ['virsh', '-c', URI, 'list', '--all', '--uuid']);
-  t.equal(runner.calls.length, 7);
+  t.same(runner.calls[0], ['virsh', '-r', '-c', URI, 'list', '--all', '--uuid']);
+  // list, six dumpxml, and for each running domain its inactive definition (what it boots with next).
+  t.equal(runner.calls.length, 13);
+  t.equal(runner.calls.filter((c) => c.includes('--inactive')).length, 6);
   t.ok(runner.maxConcurrent <= 3, `at most 3 at once (saw ${runner.maxConcurrent})`);
   t.same(
     r.domains.map((d) => d.domain.name),
@@ -102,18 +106,18 @@ t.test('virsh: list then dumpxml each, from recorded outputs', async (t) => {
     'in list order whatever the completion order',
   );
   t.ok(r.domains.every((d) => d.domain.live), 'running domains: live XML');
-  t.equal(r.domains[0]?.source, `virsh -c ${URI} dumpxml 3f5b2c8e-6a1d-4e2f-9b7c-0d4e8a1f2b3c`);
+  t.equal(r.domains[0]?.source, `virsh -r -c ${URI} dumpxml 3f5b2c8e-6a1d-4e2f-9b7c-0d4e8a1f2b3c`);
 });
 
 t.test('virsh: a host without libvirtd', async (t) => {
-  const runner = replay({ [`-c ${URI} list --all --uuid`]: { code: 1, stdout: '', stderr: readFileSync(join(recorded, 'connect-failure.stderr'), 'utf8') } });
+  const runner = replay({ [`-r -c ${URI} list --all --uuid`]: { code: 1, stdout: '', stderr: readFileSync(join(recorded, 'connect-failure.stderr'), 'utf8') } });
   const r = await readDomainsViaVirsh(runner, URI);
   t.same(r.domains, []);
   t.same(r.errors, [
     {
-      source: `virsh -c ${URI} list --all --uuid`,
+      source: `virsh -r -c ${URI} list --all --uuid`,
       code: 'CW_ERR_COMMAND_FAILED',
-      message: `virsh -c ${URI} list --all --uuid: failed to connect to the hypervisor: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory`,
+      message: `virsh -r -c ${URI} list --all --uuid: failed to connect to the hypervisor: Failed to connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory`,
     },
   ]);
 });
@@ -121,8 +125,8 @@ t.test('virsh: a host without libvirtd', async (t) => {
 t.test('virsh: a domain undefined between list and dumpxml, a timeout, garbage in the list', async (t) => {
   const list = readFileSync(join(recorded, 'list.stdout'), 'utf8') + '00000000-0000-0000-0000-000000000000\n--help\n';
   const runner = replay({
-    [`-c ${URI} list --all --uuid`]: { code: 0, stdout: list, stderr: '' },
-    [`-c ${URI} dumpxml 7b2e4d6f-8a0c-4e1f-b3d5-f7a9c1e3b5d7`]: { code: null, stdout: '', stderr: '', error: 'TIMEOUT' },
+    [`-r -c ${URI} list --all --uuid`]: { code: 0, stdout: list, stderr: '' },
+    [`-r -c ${URI} dumpxml 7b2e4d6f-8a0c-4e1f-b3d5-f7a9c1e3b5d7`]: { code: null, stdout: '', stderr: '', error: 'TIMEOUT' },
   });
   const r = await readDomainsViaVirsh(runner, URI);
   t.equal(r.domains.length, 5);
@@ -202,4 +206,18 @@ t.test('real virsh against libvirt\'s test driver', { skip: VIRSH ? false : 'vir
       ['web-deb12', 'utc'],
     ],
   );
+});
+
+t.test('virsh: a running domain redefined to localtime shows the pending change', async (t) => {
+  const uuid = '3f5b2c8e-6a1d-4e2f-9b7c-0d4e8a1f2b3c';
+  const runner = replay({ [`-r -c ${URI} dumpxml --inactive ${uuid}`]: { code: 0, stdout: readFileSync(join(recorded, '..', 'linux-localtime.xml'), 'utf8'), stderr: '' } });
+  const r = await readDomainsViaVirsh(runner, URI, { concurrency: 2 });
+  const web = r.domains.find((d) => d.domain.uuid === uuid)!;
+  t.equal(web.domain.clock?.offset, 'utc', 'running with its old utc config');
+  t.equal(web.nextBoot?.clock?.offset, 'localtime', 'the next boot uses localtime');
+  t.equal(r.domains.filter((d) => d.nextBoot).length, 1);
+  const v = evaluateLibvirtClock(web.domain, 'linux', { rtcOffsetS: 0.4 }, { nextBoot: web.nextBoot ?? null });
+  t.equal(v.status, 'warn', v.reason);
+  t.ok(v.reason.includes("from the next boot: <clock offset='localtime'>, which will fail"), v.reason);
+  t.ok(v.reason.includes("set <clock offset='utc'>"), 'and names the fix');
 });

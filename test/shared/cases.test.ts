@@ -21,6 +21,8 @@ import {
 const casesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'cases');
 
 interface Expected {
+  /** Why this case cannot pass yet (a check text still to change): it runs as a tap todo. */
+  todo?: string;
   status: string;
   checks: Record<string, { status: string; reasonIncludes?: string[] }>;
   measurement?: { offsetMs?: number; uncertaintyMs?: number; rtcOffsetS?: number };
@@ -36,7 +38,10 @@ const names = readdirSync(casesDir).sort();
 t.ok(names.length >= 10, 'at least ten cases');
 
 for (const name of names) {
-  t.test(name, async (t) => {
+  const todo = (JSON.parse(readFileSync(join(casesDir, name, 'expected.json'), 'utf8')) as Expected).todo;
+  // A todo case's verdict waits for a check text; its report must still be a valid one.
+  if (todo) t.ok(validateReport(JSON.parse(readFileSync(join(casesDir, name, 'report.json'), 'utf8'))).ok, `${name}: report.json is a valid v1 report`);
+  t.test(name, todo ? { todo } : {}, async (t) => {
     const dir = join(casesDir, name);
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     const raw = JSON.parse(read('report.json'));

@@ -46,6 +46,7 @@ t.test('invalid policies are refused with a stable code naming the place', async
     [{ version: 1, defaults: { offset: { warnMs: -1 } } }, /\/defaults\/offset\/warnMs/],
     [{ version: 1, defaults: { offset: { warnMs: 500, failMs: 100 } } }, /warnMs \(500\) exceeds failMs \(100\)/],
     [{ version: 1, defaults: { timezone: { expected: 'Mars/Olympus' } } }, /unknown IANA zone 'Mars\/Olympus'/],
+    [{ version: 1, defaults: { timezone: { expected: 'CST' } } }, /unknown IANA zone 'CST'/],
     [{ version: 1, defaults: { ofset: {} } }, /\/defaults/],
     [{ version: 1, rules: [{ match: {}, set: { rtc: { expect: 'sideways' } } }] }, /\/rules\/0\/set\/rtc\/expect/],
   ];

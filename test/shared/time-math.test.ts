@@ -1,5 +1,5 @@
 import t from 'tap';
-import { driftPpm, measureSamples, sampleOffset, type Sample } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT, measureSamples, sampleOffset, type Sample } from '@clockwatch/shared';
 
 /** Deterministic PRNG (mulberry32) so a failing property can be replayed from its seed. */
 function rng(seed: number) {
@@ -88,9 +88,43 @@ t.test('drift ignores the jump across a recorded clock step', async (t) => {
   const pts = [];
   for (let i = 0; i < 30; i++) pts.push({ atMs: base + i * 60_000, offsetMs: 0.02 * i * 60 }); // +20 ppm
   for (let i = 30; i < 60; i++) pts.push({ atMs: base + i * 60_000, offsetMs: -5000 + 0.02 * i * 60 }); // stepped back 5 s
-  const naive = driftPpm(pts);
-  t.ok(naive && naive.ppm < -1000, 'without the step the fit is dominated by the jump');
+  const naive = driftPpm(pts, [], PLAIN_FIT);
+  t.ok(naive && naive.ppm < -1000, 'a plain fit without the step is dominated by the jump');
+  t.ok(Math.abs(driftPpm(pts)!.ppm - 20) < 0.01, 'by default a jump far beyond any drift splits the fit even unrecorded');
   const d = driftPpm(pts, [base + 29.5 * 60_000]);
   t.ok(d && Math.abs(d.ppm - 20) < 0.01, `with the step: ${d?.ppm} ppm`);
   t.equal(d?.segments, 2);
+});
+
+t.test('drift carries its uncertainty; none below the minimum span or when the uncertainty exceeds it', async (t) => {
+  const base = 1.79e12;
+  // Two points 60 s apart (the issue's 16.7 ppm): below the minimum span, no drift.
+  t.equal(driftPpm([{ atMs: base, offsetMs: 0 }, { atMs: base + 60_000, offsetMs: 1 }]), null);
+  // +20 ppm over an hour with ±0.5 ms samples: the uncertainty is well below the drift.
+  const pts = Array.from({ length: 61 }, (_, i) => ({ atMs: base + i * 60_000, offsetMs: 0.02 * i * 60 + (i % 3 === 0 ? 0.3 : -0.15), uncertaintyMs: 0.5 }));
+  const d = driftPpm(pts)!;
+  t.ok(d && Math.abs(d.ppm - 20) < 0.5, `${d?.ppm} ppm`);
+  t.ok(d.uncertaintyPpm > 0 && d.uncertaintyPpm < 1, `± ${d.uncertaintyPpm} ppm`);
+  // The same points with ±50 ms samples: the drift is not distinguishable from zero.
+  const noisy = pts.map((p) => ({ ...p, uncertaintyMs: 5000 }));
+  t.equal(driftPpm(noisy), null, 'uncertainty larger than the drift: no figure');
+  // A clock that does not drift at all has no drift figure either (0 ± something).
+  t.equal(driftPpm(pts.map((p, i) => ({ ...p, offsetMs: i % 2 ? 0.1 : -0.1 }))), null);
+});
+
+t.test('unseen steps split the fit: an 8 h jump, an agent restart, a reboot', async (t) => {
+  const base = 1.79e12;
+  const pts = [];
+  for (let i = 0; i < 30; i++) pts.push({ atMs: base + i * 60_000, offsetMs: 0.01 * i * 60, uncertaintyMs: 0.2, seq: i }); // +10 ppm
+  // An 8 h step the agent never saw (e.g. a reboot with a local-time RTC), and nothing recorded.
+  for (let i = 30; i < 60; i++) pts.push({ atMs: base + i * 60_000, offsetMs: -28_800_000 + 0.01 * i * 60, uncertaintyMs: 0.2, seq: i });
+  const d = driftPpm(pts)!;
+  t.ok(d && Math.abs(d.ppm - 10) < 0.05, `the jump splits the fit: ${d?.ppm} ppm (not -6,000,000)`);
+  t.equal(d.segments, 2);
+  // An agent restart (seq back to 1) with a small offset change still splits.
+  const restart = pts.slice(0, 30).concat(pts.slice(0, 30).map((p, i) => ({ ...p, atMs: p.atMs + 30 * 60_000, offsetMs: p.offsetMs + 50, seq: i })));
+  t.equal(driftPpm(restart)?.segments, 2);
+  // A reboot (boot instant moved).
+  const boots = pts.slice(0, 30).map((p, i) => ({ ...p, bootAtMs: i < 15 ? base - 1e6 : base + 7 * 60_000 }));
+  t.equal(driftPpm(boots, [], { minSpanMs: 60_000 })?.segments, 2);
 });

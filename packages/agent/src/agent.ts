@@ -13,6 +13,7 @@ import { deliverSpool, type DeliverResult } from './deliver.js';
 import type { Logger } from './log.js';
 import { runTimeExchange } from './probe.js';
 import { readIdentity } from './readers/identity.js';
+import { loadRunState, readRunClocks, saveRunState, stepSinceLastRun } from './run-state.js';
 import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
@@ -26,6 +27,10 @@ export interface AgentDeps {
   log: Logger;
   /** Effective uid 0: hwclock is allowed only then. */
   isRoot?: boolean;
+  /** os.platform() of the guest the readers describe ('win32' selects the Windows readers). */
+  platform?: string;
+  /** systeminformation for the Windows inventory (tests pass recorded answers). */
+  sysinfo?: ReaderContext['sysinfo'];
   nowMs?: () => number;
   random?: () => number;
 }
@@ -52,10 +57,17 @@ export class Agent {
   private readonly clock: AnchoredWallClock;
   private spool: Spool | null = null;
   private client: Client | null = null;
+  private ClientClass: typeof Client | null = null;
+  /** The collector's dedicated time listener (named by its clockwatch-time-port header). */
+  private timeClient: { port: number; client: Client } | null = null;
+  /** A time port that failed, and until when the exchange stays on the collector URL. */
+  private timePortFailed: { port: number; untilMs: number } | null = null;
   private staticFacts: StaticFacts | null = null;
   private info: AgentInfo | null = null;
   private spawns = 0;
   private printSeq = 0;
+  /** Steps seen between runs (--once, run-state.ts), for the next report. */
+  private carriedEvents: ReturnType<StepDetector['take']> = [];
   private notBeforeMs = 0;
   private stopping = false;
   private wake: (() => void) | null = null;
@@ -77,6 +89,8 @@ export class Agent {
       commandTimeoutMs: deps.config.timeoutMs,
       daemonCache: {},
       timezoneCache: {},
+      platform: deps.platform,
+      sysinfo: deps.sysinfo,
     };
     this.steps = createStepDetector(deps.config.stepThresholdMs);
     this.clock = new AnchoredWallClock();
@@ -87,7 +101,7 @@ export class Agent {
     const a = new Agent(deps);
     if (deps.config.mode !== 'print') a.spool = await Spool.open({ dir: deps.config.spoolDir, maxReports: deps.config.spoolMaxReports, maxBytes: deps.config.spoolMaxBytes });
     a.staticFacts = await readStaticFacts(a.ctx);
-    const ident = await readIdentity(a.ctx.root);
+    const ident = a.staticFacts.identity ?? (await readIdentity(a.ctx.root));
     let id: string;
     let idSource: NonNullable<AgentInfo['idSource']>;
     if (deps.config.id) [id, idSource] = [deps.config.id, 'config'];
@@ -129,12 +143,42 @@ export class Agent {
   private async dispatcher(): Promise<{ client: Client; basePath: string }> {
     const url = new URL(this.config.collector);
     if (!this.client) {
-      // Loaded on first use: --print and the pull endpoint never pay for undici.
-      const { Client } = await import('undici');
+      // Loaded on first use: --print and the pull endpoint never pay for undici; and only its
+      // Client (http-client.ts: the whole package costs ~8 MiB more RSS).
+      const { Client } = await import('./http-client.js');
+      this.ClientClass = Client;
       // One connection, kept alive across cycles: the exchange and the pushes share it.
       this.client = new Client(url.origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: this.config.timeoutMs } });
     }
     return { client: this.client, basePath: url.pathname.replace(/\/+$/, '') };
+  }
+
+  /**
+   * A connection to the advertised time port on the collector's host (same scheme, so the same
+   * TLS certificate), or null while that port is in its back-off after a failure.
+   */
+  private timeDispatcher(port: number): Client | null {
+    const now = Date.now();
+    if (this.timePortFailed && this.timePortFailed.port === port && now < this.timePortFailed.untilMs) return null;
+    if (this.timeClient?.port === port) return this.timeClient.client;
+    void this.timeClient?.client.close().catch(() => undefined);
+    const url = new URL(this.config.collector);
+    const Client = this.ClientClass!;
+    // url.hostname keeps an IPv6 literal's brackets.
+    const origin = `${url.protocol}//${url.hostname}:${port}`;
+    // A firewalled port must not hold the cycle for the whole --timeout: 2 s to connect at most.
+    const client = new Client(origin, { keepAliveTimeout: Math.max(4000, this.config.intervalS * 1000 + 10_000), connect: { timeout: Math.min(2000, this.config.timeoutMs) } });
+    this.timeClient = { port, client };
+    return client;
+  }
+
+  private timePortFailure(port: number, err: unknown): void {
+    // An hour on the collector URL, then try again (the port may have been opened meanwhile).
+    this.timePortFailed = { port, untilMs: Date.now() + 3_600_000 };
+    const c = this.timeClient;
+    this.timeClient = null;
+    void c?.client.close().catch(() => undefined);
+    this.deps.log.warn(`the collector's time port ${port} did not answer (${err instanceof Error ? err.message : String(err)}): time exchange on the collector URL for the next hour`);
   }
 
   /** Collects one report. `probe`: run the time exchange; `consumeEvents`: take pending steps into it. */
@@ -148,7 +192,16 @@ export class Agent {
     const timeProbe = opts.probe
       ? async () => {
           const { client, basePath } = await this.dispatcher();
-          return runTimeExchange({ dispatcher: client, basePath, clock: this.clock, samples: this.config.samples, timeoutMs: this.config.timeoutMs, token: this.config.token });
+          return runTimeExchange({
+            dispatcher: client,
+            basePath,
+            clock: this.clock,
+            samples: this.config.samples,
+            timeoutMs: this.config.timeoutMs,
+            token: this.config.token,
+            timeDispatcher: (port) => this.timeDispatcher(port),
+            onTimePortFailure: (port, err) => this.timePortFailure(port, err),
+          });
         }
       : { error: { code: ErrorCodes.PROBE_SKIPPED, message: this.config.mode === 'print' ? '--print: no network' : 'pull endpoint: no exchange with a collector' } };
     return collectReport({
@@ -157,7 +210,7 @@ export class Agent {
       static: this.staticFacts!,
       seq,
       timeProbe,
-      events: opts.consumeEvents ? this.steps.take() : this.steps.peek(),
+      events: opts.consumeEvents ? [...this.carriedEvents.splice(0), ...this.steps.take()] : [...this.carriedEvents, ...this.steps.peek()],
       rtc: { hwclock: this.config.hwclock, isRoot: this.deps.isRoot ?? false },
     });
   }
@@ -195,7 +248,19 @@ export class Agent {
 
   /** --once: one report plus whatever is spooled; the verdict of this report decides the exit code. */
   async once(): Promise<OnceResult> {
+    // The timer mode: compare the clocks with the previous run's (run-state.ts), keep them for the next.
+    const prev = loadRunState(this.config.spoolDir);
+    if (prev.problem) this.deps.log.warn(prev.problem);
+    const clocks = readRunClocks();
+    const step = stepSinceLastRun(prev.state, clocks, this.config.stepThresholdMs);
+    if (step) this.carriedEvents.push(step);
     const r = await this.collectAndSpool();
+    try {
+      // After the report holding the step is spooled: a run that dies before never loses a step.
+      saveRunState(this.config.spoolDir, clocks);
+    } catch (err) {
+      this.deps.log.warn(`cannot keep the clock state for the next run: ${(err as Error).message}`);
+    }
     const d = await this.deliver(Date.now() + 30_000);
     const res: IngestResult | undefined = d.results.get(r.reportId);
     if (res) return { exitCode: 0, output: { accepted: true, ...res } };
@@ -265,5 +330,7 @@ export class Agent {
   async close(): Promise<void> {
     await this.client?.close().catch(() => undefined);
     this.client = null;
+    await this.timeClient?.client.close().catch(() => undefined);
+    this.timeClient = null;
   }
 }

@@ -4,6 +4,7 @@
  * stdout/stderr). Everything else gets root, env, runner and clock passed in.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Agent } from './agent.js';
 import { ConfigError, loadConfig, USAGE, type AgentConfig } from './config.js';
 import { startListener, type Listener } from './listen.js';
@@ -15,10 +16,22 @@ function fail(option: string, message: string): number {
   return 2;
 }
 
+/**
+ * V8 settings for a process that wakes once a minute for a few ms (issue 12 item 5; measured in
+ * bench/README.md, "Agent memory"). undici parses HTTP with llhttp compiled to WebAssembly, and V8
+ * compiles it twice: Liftoff first, then TurboFan in the background, whose compilation zone is the
+ * agent's peak (VmHWM ~95 MiB) and whose code stays resident. Liftoff's code is fast enough for a
+ * few small responses a minute. No optimising JS tiers either: nothing here runs hot enough to
+ * pay for them. Set before anything is compiled (the flags only affect code compiled afterwards);
+ * CLOCKWATCH_V8_DEFAULTS=0 leaves V8 alone.
+ */
+const LEAN_V8_FLAGS = ['--liftoff-only', '--wasm-lazy-compilation', '--no-opt', '--no-maglev'];
+
 async function main(): Promise<number> {
+  if (process.env.CLOCKWATCH_V8_DEFAULTS !== '0') for (const f of LEAN_V8_FLAGS) setFlagsFromString(f);
   let config: AgentConfig;
   try {
-    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, readFile: (f) => readFileSync(f, 'utf8') });
+    const loaded = loadConfig({ argv: process.argv.slice(2), env: process.env, platform: process.platform, readFile: (f) => readFileSync(f, 'utf8') });
     if (loaded.kind === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -40,10 +53,15 @@ async function main(): Promise<number> {
   const log = createLogger((line) => process.stderr.write(line), config.logLevel);
   const run = config.replayDir
     ? createReplayRunner(config.replayDir)
-    : createCommandRunner({ path: process.env.PATH, defaultTimeoutMs: config.timeoutMs });
+    : createCommandRunner({
+        path: process.env.PATH,
+        defaultTimeoutMs: config.timeoutMs,
+        // Windows programs need SystemRoot (Winsock and the registry API load through it).
+        env: process.platform === 'win32' ? { SystemRoot: process.env.SystemRoot ?? 'C:\\Windows' } : undefined,
+      });
   let agent: Agent;
   try {
-    agent = await Agent.create({ config, run, env: process.env, log, isRoot: process.getuid?.() === 0 });
+    agent = await Agent.create({ config, run, env: process.env, log, isRoot: process.getuid?.() === 0, platform: process.platform });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return fail('--spool', `cannot use ${config.spoolDir}: ${e.code ?? e.message}`);

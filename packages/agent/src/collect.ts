@@ -18,17 +18,22 @@ import {
 } from '@clockwatch/shared';
 import type { ReaderContext } from './context.js';
 import { readClocksource } from './readers/clocksource.js';
-import { readNtp } from './readers/ntp.js';
+import { readNtp } from '@clockwatch/shared/node';
 import { readPlatform, readUptimeS } from './readers/platform.js';
 import { readRtc, type RtcReadOptions } from './readers/rtc.js';
 import { readTimezone } from './readers/timezone.js';
+import type { IdentityFacts } from './readers/identity.js';
+import { collectWindowsSections, readWindowsStaticFacts } from './readers/windows/collect-windows.js';
 
 export interface StaticFacts {
   os: OsSection;
+  /** Windows: the identity comes with the inventory (Linux reads it from files, readers/identity.ts). */
+  identity?: IdentityFacts;
 }
 
 /** Facts that do not change while the agent runs: read once at start. */
 export async function readStaticFacts(ctx: ReaderContext): Promise<StaticFacts> {
+  if (ctx.platform === 'win32') return readWindowsStaticFacts(ctx);
   const cs = await readClocksource(ctx.root);
   try {
     return { os: await readPlatform(ctx.root, isOk(cs) ? cs.available : []) };
@@ -54,15 +59,23 @@ export interface CollectOptions {
   rtc?: RtcReadOptions;
 }
 
+async function collectLinuxSections(ctx: ReaderContext, epochMs: number, rtcOptions?: RtcReadOptions) {
+  const [clocksource, rtc, ntp, timezone] = await Promise.all([
+    readClocksource(ctx.root) as Promise<ClocksourceSection>,
+    readRtc(ctx, rtcOptions),
+    readNtp(ctx),
+    readTimezone(ctx, epochMs),
+  ]);
+  return { clocksource, rtc, ntp, timezone };
+}
+
 export async function collectReport(o: CollectOptions): Promise<Report> {
   const now = o.ctx.nowMs ?? Date.now;
   const epochMs = now();
-  const [clocksource, rtc, ntp, uptimeS, timezone] = await Promise.all([
-    readClocksource(o.ctx.root) as Promise<ClocksourceSection>,
-    readRtc(o.ctx, o.rtc),
-    readNtp(o.ctx),
-    readUptimeS(o.ctx.root),
-    readTimezone(o.ctx, epochMs),
+  const windows = o.ctx.platform === 'win32';
+  const [{ clocksource, rtc, ntp, timezone }, uptimeS] = await Promise.all([
+    windows ? collectWindowsSections(o.ctx, epochMs) : collectLinuxSections(o.ctx, epochMs, o.rtc),
+    windows ? null : readUptimeS(o.ctx.root),
   ]);
   const timeProbe = typeof o.timeProbe === 'function' ? await o.timeProbe() : o.timeProbe;
   return {
@@ -72,7 +85,7 @@ export async function collectReport(o: CollectOptions): Promise<Report> {
     agent: o.agent,
     os: o.static.os,
     clocksource,
-    // /proc/uptime of the root; without one, the kernel the agent runs on.
+    // /proc/uptime of the root; without one (and on Windows: GetTickCount64), the kernel the agent runs on.
     systemTime: { epochMs, uptimeS: uptimeS ?? os.uptime() },
     rtc,
     timezone,

@@ -3,6 +3,7 @@
  * frozen at start. A bad value is a ConfigError whose message is one line naming the option.
  */
 import { AGENT_VERSION } from './version.js';
+import { ConfigError } from '@clockwatch/shared/node';
 
 export interface AgentConfig {
   collector: string;
@@ -27,14 +28,8 @@ export interface AgentConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
-export class ConfigError extends Error {
-  readonly option: string;
-  constructor(option: string, message: string) {
-    super(`${option}: ${message}`);
-    this.name = 'ConfigError';
-    this.option = option;
-  }
-}
+/** The one ConfigError of both programs (@clockwatch/shared/node): `new ConfigError(option, message)`. */
+export { ConfigError };
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'labels';
 interface OptionDef {
@@ -80,6 +75,8 @@ export type Raw = { value: unknown; where: string };
 export interface LoadInput {
   argv: readonly string[];
   env: Record<string, string | undefined>;
+  /** os.platform(): defaults differ on Windows (spool under %ProgramData%). Default 'linux'. */
+  platform?: string;
   readFile: (file: string) => string;
 }
 
@@ -125,6 +122,16 @@ function bool(raw: Raw, opt: string): boolean {
 function str(raw: Raw, opt: string): string {
   if (typeof raw.value !== 'string' || raw.value.trim() === '') throw new ConfigError(opt, `expected a non-empty string, got ${JSON.stringify(raw.value)}`);
   return raw.value;
+}
+
+/**
+ * The spool directory when none is configured: systemd's StateDirectory= sets $STATE_DIRECTORY (the
+ * unit's spool lives there), else /var/lib/clockwatch-agent/spool; on Windows
+ * %ProgramData%\clockwatch\spool (machine-wide application data, writable by services).
+ */
+export function defaultSpoolDir(platform: string, env: Record<string, string | undefined>, stateDir?: string): string {
+  if (platform === 'win32') return `${(env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData').replace(/[\\/]+$/, '')}\\clockwatch\\spool`;
+  return stateDir ? `${stateDir}/spool` : '/var/lib/clockwatch-agent/spool';
 }
 
 /** Parses argv (without node and script), env and the config file into a frozen config. */
@@ -253,6 +260,7 @@ export function loadConfig(input: LoadInput): LoadResult {
   const logLevel = opt('logLevel', (r) => str(r, r.where), 'info');
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(get('logLevel')!.where, `expected debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
   const stateDir = input.env.STATE_DIRECTORY?.split(':')[0];
+  const defaultSpool = defaultSpoolDir(input.platform ?? 'linux', input.env, stateDir);
 
   const config: AgentConfig = {
     collector: url.toString().replace(/\/+$/, ''),
@@ -261,7 +269,7 @@ export function loadConfig(input: LoadInput): LoadResult {
     intervalS: opt('intervalS', (r) => num(r, r.where, 1, 86_400, false, 'seconds'), 60),
     root: opt('root', (r) => str(r, r.where), '/'),
     // systemd's StateDirectory= sets $STATE_DIRECTORY; the unit's spool lives there.
-    spoolDir: opt('spoolDir', (r) => str(r, r.where), stateDir ? `${stateDir}/spool` : '/var/lib/clockwatch-agent/spool'),
+    spoolDir: opt('spoolDir', (r) => str(r, r.where), defaultSpool),
     id,
     labels,
     configFile,

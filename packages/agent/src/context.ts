@@ -5,28 +5,22 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ErrorCodes, type CommandRunner, type ErrorInfo } from '@clockwatch/shared';
+import { ErrorCodes, type ErrorInfo } from '@clockwatch/shared';
+import type { NtpReaderContext } from '@clockwatch/shared/node';
 
-export interface ChronycTarget {
-  /** chronyc -h: host of chronyd's command port (default: chronyc's own choice, socket then 127.0.0.1). */
-  host?: string;
-  /** chronyc -p: chronyd's command port (default 323). */
-  port?: number;
-}
+export type { ChronycTarget } from '@clockwatch/shared/node';
 
-export interface ReaderContext {
-  root: string;
-  run: CommandRunner;
-  env?: Record<string, string | undefined>;
-  nowMs?: () => number;
-  /** Where chronyc finds chronyd (tests run a private chronyd on a free port). */
-  chrony?: ChronycTarget;
-  /** Timeout of one external command, ms. */
-  commandTimeoutMs?: number;
-  /** Which NTP daemon ran last time (readers/ntp.ts); a long-running agent keeps one. */
-  daemonCache?: import('./readers/ntp.js').DaemonCache;
+/** The NTP readers' context (root, runner, env, clock, chronyc target, daemon cache) plus the agent's own caches. */
+export interface ReaderContext extends NtpReaderContext {
   /** Timezone facts of the last read, reused while the files are unchanged (readers/timezone.ts). */
   timezoneCache?: import('./readers/timezone.js').TimezoneCache;
+  /**
+   * Which OS the readers describe, as os.platform() names it: 'win32' selects the Windows readers
+   * (readers/windows/), anything else the Linux ones. Passed in by the CLI, never read here.
+   */
+  platform?: string;
+  /** systeminformation, or recorded answers in tests (readers/windows/inventory.ts). */
+  sysinfo?: () => Promise<import('./readers/windows/inventory.js').SystemInfoSource>;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;

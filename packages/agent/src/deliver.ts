@@ -56,13 +56,18 @@ export async function deliverSpool(o: DeliverOptions): Promise<DeliverResult> {
     let bytes = 0;
     for (const e of entries) {
       if (batch.length >= (oneByOne ? 1 : batchSize) || (batch.length > 0 && bytes + e.bytes > maxBatchBytes)) break;
-      const r = await o.spool.read(e);
+      const r = await o.spool.read(e, (file, reason) => o.log.error(`spool file ${file} is not a report (${reason}); counted as dropped`));
       if (r) {
         batch.push(r);
         bytes += e.bytes;
       }
     }
-    if (batch.length === 0) continue; // unreadable files were removed; look again
+    if (batch.length === 0) {
+      // Bad files left the list (moved to bad/): look again. The list must have shrunk; if it did
+      // not, stop rather than spin (a cycle that makes no progress never repeats itself).
+      if (o.spool.list().length < entries.length) continue;
+      return { ...out, status: 'deferred', notBeforeMs: now() + backoffMs(0, o.random) };
+    }
 
     requests++;
     const outcome = await o.push(batch);

@@ -1,17 +1,15 @@
 /**
- * Codes the agent itself reports (on stdout for --once, from the pull endpoint). Reader failures
- * use the product catalog (ErrorCodes of @clockwatch/shared); these name delivery outcomes.
+ * Codes the agent itself reports (on stdout for --once, from the pull endpoint), taken from the
+ * one product catalog (ErrorCodes of @clockwatch/shared): one code, one meaning — a missing route
+ * is CW_ERR_ROUTE_NOT_FOUND as on the collector, never the readers' CW_ERR_NOT_FOUND (a missing file).
  */
+import { ErrorCodes } from '@clockwatch/shared';
+
 export const AgentErrorCodes = {
-  /** The collector refused the token (401/403): the report stays in the spool. */
-  AUTH: 'CW_ERR_AUTH',
-  /** Not acknowledged yet (collector unreachable, 5xx, 429): the report stays in the spool. */
-  UNDELIVERED: 'CW_ERR_UNDELIVERED',
-  /** The collector refused the report for good (4xx): dropped and counted. */
-  REJECTED: 'CW_ERR_REJECTED',
-  /** Pull endpoint: no such route / method. */
-  ROUTE: 'CW_ERR_NOT_FOUND',
-  METHOD: 'CW_ERR_METHOD_NOT_ALLOWED',
-  /** Pull endpoint: collecting the report failed. */
-  COLLECT: 'CW_ERR_COLLECT',
+  AUTH: ErrorCodes.AUTH,
+  UNDELIVERED: ErrorCodes.UNDELIVERED,
+  REJECTED: ErrorCodes.REJECTED,
+  ROUTE: ErrorCodes.ROUTE_NOT_FOUND,
+  METHOD: ErrorCodes.METHOD_NOT_ALLOWED,
+  COLLECT: ErrorCodes.COLLECT,
 } as const;

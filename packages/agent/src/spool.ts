@@ -8,16 +8,20 @@
  *                                  dropped files are renamed here, not unlinked): with the report
  *                                  files it keeps the highest seq on disk, so the sequence
  *                                  continues without a gap or a repeat after a restart
- *   state.json                     { dropped, rejected } — counters that outlive restarts
+ *   state.json                     { dropped, rejected, bad } — counters that outlive restarts
+ *   bad/                           report files that could not be read or hold no report of their
+ *                                  own name (truncated, `null`, `{}`, a string...): moved here once,
+ *                                  counted as bad and as dropped, never sent, never looked at again
  *   agent-id                       the generated agent id, when the guest has no machine-id/SMBIOS UUID
  * Every write is a temporary file, fsync, rename, fsync of the directory (rename(2) is atomic, the
  * directory fsync makes the new name durable); a leftover `*.tmp` is a write that never happened.
  * Bounded by count and bytes: the oldest reports are dropped first and counted.
  */
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Report } from '@clockwatch/shared';
+import { writeFileDurable } from '@clockwatch/shared/node';
 
 export interface SpoolOptions {
   dir: string;
@@ -42,42 +46,23 @@ interface SpoolState {
   seq: number;
   dropped: number;
   rejected: number;
+  /** Files moved to bad/ (also counted in dropped: each was a report that will never arrive). */
+  bad: number;
 }
+
+/** Why a spool file was moved to bad/ (the agent logs it once, when it moves it). */
+export type BadEntryHandler = (file: string, reason: string) => void;
 
 const FILE_RE = /^(\d{12})-([A-Za-z0-9_-]{8,64})\.json$/;
 
-// Synchronous file operations: a few small files per cycle, where fs/promises would cost more CPU
-// in thread-pool hops than the work itself; fsync waits for the disk without burning CPU.
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Atomic, durable replace of `file` with `data`. */
-export async function writeFileDurable(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    const buf = Buffer.from(data);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
-}
+/** Atomic, durable replace of a file (the one durable write both programs use). */
+export { writeFileDurable };
 
 export class Spool {
   readonly dir: string;
   readonly maxReports: number;
   readonly maxBytes: number;
-  private state: SpoolState = { seq: 0, dropped: 0, rejected: 0 };
+  private state: SpoolState = { seq: 0, dropped: 0, rejected: 0, bad: 0 };
   /** Last seq handed out. */
   private seq = 0;
   private entries: SpoolEntry[] = [];
@@ -96,7 +81,7 @@ export class Spool {
     mkdirSync(s.dir, { recursive: true, mode: 0o700 });
     try {
       const st = JSON.parse(readFileSync(path.join(s.dir, 'state.json'), 'utf8')) as Partial<SpoolState>;
-      for (const k of ['seq', 'dropped', 'rejected'] as const) {
+      for (const k of ['seq', 'dropped', 'rejected', 'bad'] as const) {
         const v = st[k];
         if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) s.state[k] = v;
       }
@@ -156,6 +141,11 @@ export class Spool {
     return this.entries;
   }
 
+  /** Files moved to bad/ over the spool's life. */
+  badCount(): number {
+    return this.state.bad;
+  }
+
   bytes(): number {
     return this.entries.reduce((n, e) => n + e.bytes, 0);
   }
@@ -182,22 +172,65 @@ export class Spool {
     return dropped;
   }
 
-  /** The stored report; a file that cannot be parsed is removed and counted as dropped (null). */
-  async read(entry: SpoolEntry): Promise<Report | null> {
+  /**
+   * The stored report, or null when there is none to send: the file vanished, or it is not a
+   * report of its own name — unreadable, truncated, not JSON, or any JSON value other than an
+   * object whose reportId and seq are the ones in the file name (`null`, `0`, `false`, `""`, `{}`,
+   * `"x"`, an array...). Such a file is moved to bad/ (not deleted: it is evidence of what went
+   * wrong), counted, and `onBad` is told once; the entry leaves the list whatever happens, so a
+   * caller looping over the spool always makes progress.
+   */
+  async read(entry: SpoolEntry, onBad?: BadEntryHandler): Promise<Report | null> {
     const mem = this.recent.get(entry.reportId);
     if (mem) return mem;
+    let text: string;
     try {
-      return JSON.parse(readFileSync(path.join(this.dir, entry.file), 'utf8')) as Report;
+      text = readFileSync(path.join(this.dir, entry.file), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.entries = this.entries.filter((e) => e !== entry);
         return null;
       }
-      await this.removeFile(entry, false);
-      this.state.dropped += 1;
-      await this.saveState();
+      await this.quarantine(entry, `unreadable: ${(err as Error).message}`, onBad);
       return null;
     }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      await this.quarantine(entry, `not JSON (${text.length} bytes, truncated?): ${(err as Error).message}`, onBad);
+      return null;
+    }
+    const why = notAReport(value, entry);
+    if (why) {
+      await this.quarantine(entry, why, onBad);
+      return null;
+    }
+    return value as Report;
+  }
+
+  /** Moves a bad file to bad/, counts it; the entry is forgotten even if the move fails. */
+  private async quarantine(entry: SpoolEntry, reason: string, onBad?: BadEntryHandler): Promise<void> {
+    this.entries = this.entries.filter((e) => e !== entry);
+    this.recent.delete(entry.reportId);
+    const badDir = path.join(this.dir, 'bad');
+    let where = `${path.join('bad', entry.file)}`;
+    try {
+      mkdirSync(badDir, { recursive: true, mode: 0o700 });
+      renameSync(path.join(this.dir, entry.file), path.join(badDir, entry.file));
+    } catch (err) {
+      // Cannot move it (read-only directory?): unlink so the next start does not find it again.
+      where = `nowhere (${(err as Error).message}); removed`;
+      try {
+        unlinkSync(path.join(this.dir, entry.file));
+      } catch {
+        where = `nowhere (${(err as Error).message}); it stays and is skipped this run`;
+      }
+    }
+    this.state.dropped += 1;
+    this.state.bad += 1;
+    await this.saveState();
+    onBad?.(entry.file, `${reason}; moved to ${where}`);
   }
 
   /** The collector stored it (or already had it): forget it. */
@@ -250,6 +283,18 @@ export class Spool {
   private async saveState(): Promise<void> {
     await writeFileDurable(path.join(this.dir, 'state.json'), JSON.stringify(this.state));
   }
+}
+
+/** Why a parsed spool file is not the report its name says (null: it is). */
+function notAReport(value: unknown, entry: SpoolEntry): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return `holds ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not a report`;
+  }
+  const r = value as { reportId?: unknown; seq?: unknown };
+  if (r.reportId !== entry.reportId || r.seq !== entry.seq) {
+    return `holds an object that is not report seq ${entry.seq} id ${entry.reportId}`;
+  }
+  return null;
 }
 
 /** Reads the generated agent id from a spool directory without creating anything (for --print). */

@@ -3,14 +3,17 @@
  * listens (the CLI does; tests use inject() or listen on 127.0.0.1:0). Options are validated and
  * frozen here; the store, the host clock and the wall clock are injected so tests control them.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
+import { Counter } from 'prom-client';
 import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
 import { DEFAULT_POLICY, type CommandRunner, type PolicyDocument } from '@clockwatch/shared';
 import type { TokenEntry } from './auth.js';
 import { Compliance } from './compliance.js';
 import type { AppContext } from './context.js';
-import { codeOf, errorBody, ERROR_CODES, toApiError } from './errors.js';
+import { codeOf, errorBody, ERROR_CODES, HttpError, toApiError } from './errors.js';
+import { registerEtags } from './etag.js';
 import { ExportManager } from './exports/manager.js';
 import { ExportService, type ExportFormat } from './exports/service.js';
 import { GroupCommitter } from './group-commit.js';
@@ -20,13 +23,16 @@ import { LibvirtAudit } from './libvirt/audit.js';
 import type { HostAuditPart } from './libvirt/host-audit.js';
 import { CollectorMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { RefusalLog, serializeRequest, type RefusalLogOptions } from './request-log.js';
 import { RetentionScheduler, type RetentionOptions } from './retention.js';
 import { agentRoutes } from './routes/agents.js';
 import { complianceRoutes } from './routes/compliance.js';
 import { docsRoutes } from './routes/docs.js';
 import { exportRoutes } from './routes/exports.js';
+import { pageRoutes } from './routes/page.js';
 import { libvirtRoutes } from './routes/libvirt.js';
 import { healthRoutes } from './routes/health.js';
+import { collectorRoutes } from './routes/collectors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { timeRoutes } from './routes/time.js';
@@ -35,6 +41,8 @@ import { COLLECTOR_VERSION } from './version.js';
 import { AnchoredWallClock, type WallClock } from '@clockwatch/shared/node';
 
 export interface AppOptions {
+  /** /metrics per-agent series: the agents this collector measured ('own', default) or the whole fleet. */
+  metricsScope?: 'own' | 'fleet';
   store: Store;
   policy?: PolicyDocument;
   /** The host's own NTP state; default: unknown. */
@@ -45,6 +53,8 @@ export interface AppOptions {
   agentTokens?: readonly TokenEntry[] | null;
   /** Read tokens (--read-tokens); null or absent: reads are open. */
   readTokens?: readonly TokenEntry[] | null;
+  /** Admin tokens (--admin-tokens): who may run an export; null or absent: loopback clients only. */
+  adminTokens?: readonly TokenEntry[] | null;
   /** Largest POST /v1/reports body, bytes (default 4 MiB). */
   bodyLimit?: number;
   /** Most reports in one array (default 1000). */
@@ -59,14 +69,22 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Automatic pruning; absent: none (the CLI always sets it). */
   retention?: (RetentionOptions & { everyMs?: number; firstAfterMs?: number }) | null;
+  /** Refused-request log bound (default 20 lines per 10 s; the rest counted in one line). */
+  refusalLog?: Pick<RefusalLogOptions, 'perWindow' | 'windowMs'>;
+  /** How often the database file's identity is checked, ms (default 1000; also on every write). */
+  storeCheckMs?: number;
   /** fastify/pino logger options; default: no logging. */
   logger?: FastifyServerOptions['logger'];
   loggerInstance?: FastifyServerOptions['loggerInstance'];
+  /** The dedicated time listener's port, named in every /v1/time answer (serve sets it once it listens). */
+  timePort?: () => number | null;
   /** TLS for the listener (the CLI's --tls-cert/--tls-key). */
   https?: { cert: string | Buffer; key: string | Buffer } | null;
   /** process_* / nodejs_* metrics (default true). */
   defaultMetrics?: boolean;
   version?: string;
+  /** This collector's name (--name), shown with the agents it measured; default: the host name. */
+  name?: string;
   /** --export-dir and friends: scheduled and on-demand exports; absent: /v1/exports answers "not configured". */
   exports?: {
     dir: string;
@@ -74,8 +92,10 @@ export interface AppOptions {
     everyMs?: number;
     /** Run the schedule (default true); false: on-demand only. */
     schedule?: boolean;
-    /** Exports kept (--export-keep); null: all. */
+    /** Scheduled exports kept (--export-keep); null: all. */
     keep?: number | null;
+    /** Manual exports kept in <dir>/manual (--export-manual-keep; default 10). */
+    manualKeep?: number | null;
     /** Ed25519 key the manifests are signed with (--export-key). */
     signingKey?: KeyObject | null;
     formats?: readonly ExportFormat[];
@@ -96,20 +116,28 @@ export interface AppOptions {
   } | null;
 }
 
-/** pino options the CLI uses: JSON lines, the authorization header never written. */
+/**
+ * pino options the CLI uses: JSON lines; no secret-bearing header and no /v1/reports query string
+ * is ever written (request-log.ts). The redact paths are a second line for objects logged whole.
+ */
 export function loggerOptions(level: string): NonNullable<Exclude<FastifyServerOptions['logger'], boolean>> {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization', 'req.headers.cookie'],
+      paths: ['req.headers.authorization', 'headers.authorization', 'request.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]'],
       censor: '[redacted]',
     },
-    serializers: {
-      req(req: { method?: string; url?: string; headers?: Record<string, unknown>; socket?: { remoteAddress?: string } }) {
-        return { method: req.method, url: req.url, headers: req.headers, remoteAddress: req.socket?.remoteAddress };
-      },
-    },
+    serializers: { req: serializeRequest },
   };
+}
+
+/** A charset parameter other than UTF-8 (RFC 8259 §8.1: JSON exchanged between systems is UTF-8). */
+function foreignCharset(contentType: string | undefined): string | null {
+  if (!contentType) return null;
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType);
+  if (!m) return null;
+  const cs = (m[1] ?? '').toLowerCase();
+  return cs === 'utf-8' || cs === 'utf8' ? null : cs || '(empty)';
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -130,7 +158,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: requestTimeoutMs,
     headersTimeout: requestTimeoutMs,
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.round(requestTimeoutMs / 10))),
+    // Node answers an HTTP/1.1 request without Host (RFC 9112 §3.2) with a bare 400 and no body;
+    // the onRequest hook below answers it with the JSON error body every other error has.
+    requireHostHeader: false,
   };
+  // Every refusal is counted in metrics; its log line is rate-bounded (set once `app` exists).
+  let refused: (code: string, statusCode: number, fields: Record<string, unknown>) => void = () => undefined;
 
   const app = Fastify({
     logger: options.loggerInstance ? undefined : (options.logger ?? false),
@@ -148,8 +181,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     keepAliveTimeout: 65_000,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err, req, reply) => {
       const e = toApiError(err);
+      refused(e.code, e.statusCode, { req: (req as FastifyRequest).raw, message: e.message });
       void (reply as unknown as FastifyReply).code(e.statusCode).send(errorBody(e.statusCode, e.code, e.message));
     },
     clientErrorHandler: (err, socket) => {
@@ -161,6 +195,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // Node raises ERR_HTTP_REQUEST_TIMEOUT when requestTimeout/headersTimeout cut a slow client off.
       const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
       const [status, text, name] = timeout ? [408, 'Request Timeout', 'REQUEST_TIMEOUT' as const] : [400, 'Bad Request', 'BAD_REQUEST' as const];
+      refused(codeOf(name), status, { message: (err as Error).message, remoteAddress: socket.remoteAddress });
       const body = JSON.stringify(errorBody(status, codeOf(name), timeout ? `the request did not arrive within ${requestTimeoutMs / 1000} s` : 'malformed HTTP request'));
       socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
@@ -171,8 +206,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     hostClock,
     nowMs: () => clock.now(),
     defaultMetrics: options.defaultMetrics ?? true,
+    scope: { kind: options.metricsScope ?? 'own', collector: options.name ?? hostname() },
     clockSteps: clock instanceof AnchoredWallClock ? () => clock.steps : undefined,
   });
+  const refusedTotal = new Counter({
+    name: 'clockwatch_http_refused_total',
+    help: 'Requests answered with a 4xx, by error code (every one, whether its log line was written or not)',
+    labelNames: ['code'],
+    registers: [metrics.registry],
+  });
+  const refusalLog = new RefusalLog({
+    ...options.refusalLog,
+    write: (fields) => app.log.info(fields, 'request refused'),
+    writeSuppressed: (n, windowMs) => app.log.warn({ suppressed: n, windowS: windowMs / 1000 }, `${n} more refused request(s) in ${windowMs / 1000} s not logged (counted in clockwatch_http_refused_total)`),
+  });
+  refused = (code, statusCode, fields) => {
+    refusedTotal.inc({ code });
+    refusalLog.refused({ code, statusCode, ...fields });
+  };
   const committer = new GroupCommitter(store, (f) => {
     metrics.commitBatch.observe(f.records);
     metrics.commitDuration.observe(f.durationMs / 1000);
@@ -213,6 +264,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         everyMs: exportsOpt.everyMs ?? 86_400_000,
         schedule: exportsOpt.schedule,
         keep: exportsOpt.keep ?? null,
+        manualKeep: exportsOpt.manualKeep === undefined ? 10 : exportsOpt.manualKeep,
         signingKey: exportsOpt.signingKey ?? null,
         formats: exportsOpt.formats,
         settleMs: exportsOpt.settleMs,
@@ -227,6 +279,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         onSkipped: (periods) => app.log.warn({ periods }, `exports: ${periods.length} missed period(s) older than the catch-up limit were not exported`),
       })
     : null;
+  // The database file deleted or replaced under the open connection (store/file-identity.ts):
+  // checked every second and on every write; once gone, reports get 503 (agents keep their spool),
+  // /healthz fails, and one error line says why.
+  let dbGoneLogged = false;
+  const checkStore = () => {
+    const h = store.health();
+    if (!h.ok && !dbGoneLogged) {
+      dbGoneLogged = true;
+      app.log.error({ code: codeOf('DB_GONE') }, h.message);
+    }
+    return h;
+  };
+  const storeWatch = setInterval(checkStore, options.storeCheckMs ?? 1000);
+  storeWatch.unref();
   const ctx: AppContext = {
     store,
     compliance,
@@ -237,7 +303,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     rateLimiter: new RateLimiter(options.rateLimit ?? { perMinute: 60 }),
     agentTokens: options.agentTokens ?? null,
     readTokens: options.readTokens ?? null,
+    adminTokens: options.adminTokens ?? null,
+    storeHealth: checkStore,
     version: options.version ?? COLLECTOR_VERSION,
+    name: options.name ?? hostname(),
     startedAtMs: clock.now(),
     exports,
     libvirt,
@@ -249,12 +318,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err, request, reply) => {
     const e = toApiError(err);
     if (e.internal) request.log.error({ err, req: request.raw }, 'request failed');
-    else request.log.info({ code: e.code, statusCode: e.statusCode, req: request.raw, message: e.message }, 'request refused');
+    else if (e.statusCode < 500) refused(e.code, e.statusCode, { req: request.raw, message: e.message });
+    else request.log.warn({ code: e.code, statusCode: e.statusCode, req: request.raw, message: e.message }, 'request not served');
     if (request.routeOptions.url === '/v1/reports' && !e.counted) metrics.rejected.inc({ code: e.code });
     void reply.code(e.statusCode).headers(e.headers).send(errorBody(e.statusCode, e.code, e.message));
   });
   app.setNotFoundHandler((request, reply) => {
+    refused(codeOf('ROUTE_NOT_FOUND'), 404, { req: request.raw });
     void reply.code(404).send(errorBody(404, codeOf('ROUTE_NOT_FOUND'), `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'POST' && request.url.split('?')[0] === '/v1/reports') {
+      const h = checkStore();
+      if (!h.ok) {
+        done(new HttpError('DB_GONE', h.message, { 'retry-after': '60' }));
+        return;
+      }
+    }
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+      done(new HttpError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)'));
+      return;
+    }
+    const cs = foreignCharset(request.headers['content-type']);
+    if (cs !== null) {
+      done(new HttpError('CHARSET', `charset=${cs.slice(0, 40)} is not accepted: send the body as UTF-8 (RFC 8259 §8.1)`));
+      return;
+    }
+    done();
   });
 
   await app.register(swagger, {
@@ -271,15 +363,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  await app.register(timeRoutes, { ctx });
+  registerEtags(app);
+  await app.register(timeRoutes, { ctx, timePort: options.timePort });
   await app.register(reportRoutes, { ctx, bodyLimit });
   await app.register(agentRoutes, { ctx });
   await app.register(complianceRoutes, { ctx });
   await app.register(metricsRoutes, { ctx });
   await app.register(healthRoutes, { ctx });
+  await app.register(collectorRoutes, { ctx });
   await app.register(exportRoutes, { ctx });
   await app.register(libvirtRoutes, { ctx });
   await app.register(docsRoutes);
+  await app.register(pageRoutes, { ctx });
+  await app.register((await import('./routes/runbooks.js')).runbookRoutes);
 
   const retention = options.retention
     ? new RetentionScheduler({
@@ -308,7 +404,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (exports) void exports.start().catch((err: unknown) => app.log.error({ err }, 'exports: the scheduler did not start'));
   });
   app.addHook('onClose', async () => {
+    clearInterval(storeWatch);
     hostClock.stop?.();
+    refusalLog.flush();
     // The export in flight finishes (and its files are complete) before the store closes.
     await exports?.stop();
     await libvirt?.stop();

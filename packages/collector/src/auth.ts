@@ -1,12 +1,19 @@
 /**
  * Bearer tokens. A tokens file holds one entry per line:
  *
- *   sha256:<64 hex digits>  [PATTERN]     # comment
+ *   sha256:<64 hex digits>  [PATTERN] [rebind]     # comment
  *
  * The digest is SHA-256 of the token (the collector never stores tokens). PATTERN binds the token:
  * an agent-id pattern (`*` matches any run of characters, e.g. `web-*`), or a label pattern
  * `key=value` (value may use `*`) that the reporting agent's labels must match. No pattern: any
  * agent. Several lines may share a digest (a token bound to several patterns: any may match).
+ *
+ * Identity (who may write an agent id; labels alone are whatever the report says):
+ * - an id that an agent-id PATTERN of some line matches may be written only by a token with such a
+ *   matching line: the file reserves it;
+ * - any other id belongs to the first token that delivers a report for it, recorded in the store
+ *   (store/sqlite-identity.ts); another token is refused (403 CW_ERR_AGENT_BOUND) unless its line
+ *   says `rebind`, which moves the id to it (token rotation, a guest moved to another site).
  *
  * Presented tokens are hashed and compared with every entry's digest with
  * crypto.timingSafeEqual, without stopping at the first match, so the time taken does not depend
@@ -22,6 +29,8 @@ export type TokenBinding = { kind: 'any' } | { kind: 'agent'; pattern: string } 
 export interface TokenEntry {
   digest: Buffer;
   binding: TokenBinding;
+  /** `rebind`: may take over agent ids another token delivered first. */
+  rebind: boolean;
   /** Line number in the file, for messages. */
   line: number;
 }
@@ -45,9 +54,13 @@ export function parseTokensText(text: string, file = 'tokens'): TokenEntry[] {
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.replace(/#.*$/, '').trim();
     if (!line) return;
-    const [first, pattern, extra] = line.split(/\s+/);
+    const [first, ...rest] = line.split(/\s+/);
     const m = DIGEST_RE.exec(first ?? '');
     if (!m) throw new TokenFileError(file, i + 1, `expected 'sha256:<64 hex digits>' (run 'clockwatch-collector token new'), got '${(first ?? '').slice(0, 20)}'`);
+    const rebind = rest.includes('rebind');
+    const words = rest.filter((w) => w !== 'rebind');
+    if (rest.filter((w) => w === 'rebind').length > 1) throw new TokenFileError(file, i + 1, "'rebind' once per line");
+    const [pattern, extra] = words;
     if (extra !== undefined) throw new TokenFileError(file, i + 1, 'one pattern per line (add a line per pattern)');
     let binding: TokenBinding = { kind: 'any' };
     if (pattern !== undefined) {
@@ -60,7 +73,7 @@ export function parseTokensText(text: string, file = 'tokens'): TokenEntry[] {
         binding = { kind: 'agent', pattern };
       }
     }
-    entries.push({ digest: Buffer.from((m[1] as string).toLowerCase(), 'hex'), binding, line: i + 1 });
+    entries.push({ digest: Buffer.from((m[1] as string).toLowerCase(), 'hex'), binding, rebind, line: i + 1 });
   });
   return entries;
 }
@@ -102,6 +115,20 @@ export function bindingAllows(b: TokenBinding, agent: Pick<AgentInfo, 'id' | 'la
       return v !== undefined && wildcardMatch(b.pattern, v);
     }
   }
+}
+
+/** How the store knows a token: the first 16 bytes of its SHA-256 (already in the tokens file), hex. */
+export function tokenFingerprint(entry: Pick<TokenEntry, 'digest'>): string {
+  return entry.digest.subarray(0, 16).toString('hex');
+}
+
+/**
+ * True when the tokens file reserves `agentId` for other tokens: an agent-id pattern of some line
+ * matches it, and none of the presented token's lines is such a line.
+ */
+export function reservedForOthers(all: readonly TokenEntry[], mine: readonly TokenEntry[], agentId: string): boolean {
+  const reserving = all.filter((e) => e.binding.kind === 'agent' && wildcardMatch(e.binding.pattern, agentId));
+  return reserving.length > 0 && !reserving.some((e) => mine.includes(e));
 }
 
 export function describeBinding(b: TokenBinding): string {

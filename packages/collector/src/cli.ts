@@ -35,6 +35,7 @@ async function main(): Promise<number> {
       out: (t) => process.stdout.write(t),
       err: (t) => process.stderr.write(t),
       isTTY: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
+      columns: process.stdout.isTTY === true ? process.stdout.columns : undefined,
       onSignal: (handler) => {
         process.on('SIGINT', () => handler('SIGINT'));
         process.on('SIGTERM', () => handler('SIGTERM'));

@@ -3,6 +3,7 @@
  * flags > env > config file > defaults, and every file they name (policy, tokens, TLS) loaded and
  * checked at start, so a bad one stops the collector before it listens.
  */
+import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
@@ -18,23 +19,28 @@ import {
   nonEmpty,
   nonNegativeInt,
   oneOf,
+  defineOptions,
   parseOptions,
   positiveNumber,
-  type OptionSpec,
 } from './options.js';
 import type { Durability } from './store/sqlite.js';
 
 export const DEFAULT_DB = './data/clockwatch.db';
 
-export const SERVE_OPTIONS: readonly OptionSpec[] = [
+export const SERVE_OPTIONS = defineOptions([
   { key: 'listen', flag: 'listen', arg: 'HOST:PORT', help: 'address to listen on', default: '127.0.0.1:7070', parse: (t) => (listenAddress(t), t) },
-  { key: 'db', flag: 'db', arg: 'PATH', help: 'SQLite database file (its directory is created)', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'timeListen', flag: 'time-listen', arg: 'HOST:PORT|auto|off', help: "dedicated POST /v1/time listener on its own thread (auto: --listen's host, its port + 1, or any free port when that is taken; off: none)", default: 'auto', parse: timeListenText },
+  { key: 'db', flag: 'db', arg: 'PATH|URL', help: 'SQLite database file (its directory is created), or postgresql://… to share one store among collectors', default: DEFAULT_DB, parse: nonEmpty },
+  { key: 'metricsScope', flag: 'metrics-scope', arg: 'own|fleet', help: '/metrics per-agent series: the agents this collector measured, or the whole fleet of a shared store', default: 'own', parse: oneOf('own', 'fleet') },
+  { key: 'name', flag: 'name', arg: 'NAME', help: "this collector's name, shown with every agent it measured (API, page); default: the host name", parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON); default: the built-in KVM policy', parse: nonEmpty },
   { key: 'tokens', flag: 'tokens', arg: 'FILE', help: 'agent tokens (sha256:<hex> [pattern] per line); without it, reports only from loopback', parse: nonEmpty },
   { key: 'readTokens', flag: 'read-tokens', arg: 'FILE', help: 'tokens for the read endpoints; without it they are open', parse: nonEmpty },
+  { key: 'adminTokens', flag: 'admin-tokens', arg: 'FILE', help: 'tokens that may run an export (POST /v1/exports); without it only loopback clients may', parse: nonEmpty },
   { key: 'exportDir', flag: 'export-dir', arg: 'DIR', help: 'write compliance exports here (scheduled, and POST /v1/exports); created if missing', parse: nonEmpty },
   { key: 'exportEvery', flag: 'export-every', arg: 'DURATION', help: 'export period, aligned to UTC (24h: each UTC day; 1h, 6h, 7d...)', default: 86_400_000, parse: exportInterval },
-  { key: 'exportKeep', flag: 'export-keep', arg: 'N', help: 'exports kept in --export-dir (older ones are deleted)', default: 30, parse: atLeastOne },
+  { key: 'exportKeep', flag: 'export-keep', arg: 'N', help: 'scheduled exports kept in --export-dir (older ones are deleted; manual runs never count)', default: 30, parse: atLeastOne },
+  { key: 'exportManualKeep', flag: 'export-manual-keep', arg: 'N', help: 'manual exports (POST /v1/exports) kept in --export-dir/manual', default: 10, parse: atLeastOne },
   { key: 'exportKey', flag: 'export-key', arg: 'FILE', help: 'Ed25519 private key (PEM, openssl genpkey -algorithm ed25519) that signs each manifest', parse: nonEmpty },
   { key: 'libvirtXmlDir', flag: 'libvirt-xml-dir', arg: 'DIR', help: 'libvirt domain XML files to audit (e.g. /etc/libvirt/qemu)', parse: nonEmpty },
   { key: 'libvirtUri', flag: 'libvirt-uri', arg: 'URI', help: "audit every domain of this libvirt connection through virsh (e.g. qemu:///system)", parse: libvirtUri },
@@ -53,7 +59,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { key: 'hostNtpRefresh', flag: 'host-ntp-refresh', arg: 'DURATION', help: "how often the host's own NTP state is read", default: 45_000, parse: duration },
   { key: 'logLevel', flag: 'log-level', arg: 'LEVEL', help: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
   { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options (keys as camelCase or as the flag)', parse: nonEmpty },
-];
+]);
 
 /** --export-every: a duration that lines periods up with UTC days (scheduler.validateExportInterval). */
 function exportInterval(text: string): number {
@@ -63,6 +69,21 @@ function exportInterval(text: string): number {
   } catch (err) {
     throw new Error(`${(err as Error).message.replace(/^: /, '')} (got '${text}')`);
   }
+}
+
+/** --time-listen: 'auto', 'off' or HOST:PORT. */
+function timeListenText(text: string): string {
+  const t = text.trim();
+  if (t === 'auto' || t === 'off') return t;
+  listenAddress(t);
+  return t;
+}
+
+/** The dedicated time listener's address: auto is the main listener's host and its port + 1 (0 stays 0). */
+export function timeListenAddress(text: string, listen: { host: string; port: number }): { host: string; port: number } | null {
+  if (text === 'off') return null;
+  if (text === 'auto') return { host: listen.host, port: listen.port === 0 ? 0 : listen.port + 1 };
+  return listenAddress(text);
 }
 
 function atLeastOne(text: string): number {
@@ -79,7 +100,14 @@ function libvirtUri(text: string): string {
 
 export interface ServeConfig {
   listen: { host: string; port: number };
+  /** The dedicated time listener (null: --time-listen off; the main listener answers /v1/time anyway). */
+  timeListen: { host: string; port: number } | null;
+  /** --time-listen auto: a taken port + 1 falls back to any free port (agents learn it from the header). */
+  timeListenAuto: boolean;
   db: string;
+  /** This collector's name (--name, default the hostname). */
+  name: string;
+  metricsScope: 'own' | 'fleet';
   durability: Durability;
   policy: PolicyDocument | null;
   policyFile: string | null;
@@ -87,6 +115,8 @@ export interface ServeConfig {
   tokensFile: string | null;
   readTokens: TokenEntry[] | null;
   readTokensFile: string | null;
+  adminTokens: TokenEntry[] | null;
+  exportManualKeep: number;
   exportDir: string | null;
   exportEveryMs: number;
   exportKeep: number;
@@ -126,7 +156,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   const where = (k: string) => sources[k] ?? `--${k}`;
 
   let policy: PolicyDocument | null = null;
-  const policyFile = (v.policy as string | undefined) ?? null;
+  const policyFile = v.policy ?? null;
   if (policyFile) {
     try {
       policy = parsePolicyText(readFileFor(where('policy'), policyFile).toString('utf8'));
@@ -135,8 +165,8 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
       throw new ConfigError(`${where('policy')}: ${policyFile}: ${(err as Error).message}`);
     }
   }
-  const tokensOf = (key: string): TokenEntry[] | null => {
-    const f = v[key] as string | undefined;
+  const tokensOf = (key: 'tokens' | 'readTokens' | 'adminTokens'): TokenEntry[] | null => {
+    const f = v[key];
     if (!f) return null;
     readFileFor(where(key), f);
     try {
@@ -149,15 +179,16 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
   };
   const agentTokens = tokensOf('tokens');
   const readTokens = tokensOf('readTokens');
+  const adminTokens = tokensOf('adminTokens');
 
-  const cert = v.tlsCert as string | undefined;
-  const key = v.tlsKey as string | undefined;
+  const cert = v.tlsCert;
+  const key = v.tlsKey;
   if ((cert === undefined) !== (key === undefined)) {
     throw new ConfigError(cert ? `${where('tlsCert')}: needs --tls-key as well` : `${where('tlsKey')}: needs --tls-cert as well`);
   }
   const tls = cert && key ? { cert: readFileFor(where('tlsCert'), cert), key: readFileFor(where('tlsKey'), key) } : null;
 
-  const exportKeyFile = (v.exportKey as string | undefined) ?? null;
+  const exportKeyFile = v.exportKey ?? null;
   let exportKey: KeyObject | null = null;
   if (exportKeyFile) {
     const pem = readFileFor(where('exportKey'), exportKeyFile);
@@ -169,7 +200,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     if (!v.exportDir) throw new ConfigError(`${where('exportKey')}: needs --export-dir as well`);
   }
 
-  const libvirtXmlDir = (v.libvirtXmlDir as string | undefined) ?? null;
+  const libvirtXmlDir = v.libvirtXmlDir ?? null;
   if (libvirtXmlDir) {
     let isDir = false;
     try {
@@ -180,44 +211,50 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     if (!isDir) throw new ConfigError(`${where('libvirtXmlDir')}: ${libvirtXmlDir} is not a directory`);
   }
 
-  const hostAudit = (v.hostAudit as HostAuditPart[] | undefined) ?? null;
+  const hostAudit = v.hostAudit ?? null;
   if (hostAudit && !v.libvirtUri) throw new ConfigError(`${where('hostAudit')}: needs --libvirt-uri (the audit runs virsh against it)`);
 
-  const retentionDays = v.retentionDays as number;
-  const rollupRetentionDays = v.rollupRetentionDays as number;
+  const retentionDays = v.retentionDays;
+  const rollupRetentionDays = v.rollupRetentionDays;
   if (rollupRetentionDays < retentionDays) {
     throw new ConfigError(`${where('rollupRetentionDays')}: rollups (${rollupRetentionDays} d) must be kept at least as long as samples (${retentionDays} d)`);
   }
 
   return Object.freeze({
-    listen: listenAddress(v.listen as string),
-    db: v.db as string,
-    durability: v.durability as Durability,
+    listen: listenAddress(v.listen),
+    timeListen: timeListenAddress(v.timeListen, listenAddress(v.listen)),
+    timeListenAuto: v.timeListen === 'auto',
+    db: v.db,
+    name: v.name ?? hostname(),
+    metricsScope: v.metricsScope as 'own' | 'fleet',
+    durability: v.durability satisfies Durability,
     policy,
     policyFile,
     agentTokens,
-    tokensFile: (v.tokens as string | undefined) ?? null,
+    tokensFile: v.tokens ?? null,
     readTokens,
-    readTokensFile: (v.readTokens as string | undefined) ?? null,
-    exportDir: (v.exportDir as string | undefined) ?? null,
-    exportEveryMs: v.exportEvery as number,
-    exportKeep: v.exportKeep as number,
+    readTokensFile: v.readTokens ?? null,
+    adminTokens,
+    exportManualKeep: v.exportManualKeep,
+    exportDir: v.exportDir ?? null,
+    exportEveryMs: v.exportEvery,
+    exportKeep: v.exportKeep,
     exportKey,
     exportKeyFile,
     libvirtXmlDir,
-    libvirtUri: (v.libvirtUri as string | undefined) ?? null,
-    libvirtRefreshMs: v.libvirtRefresh as number,
+    libvirtUri: v.libvirtUri ?? null,
+    libvirtRefreshMs: v.libvirtRefresh,
     hostAudit,
     retentionDays,
     rollupRetentionDays,
-    pruneEveryMs: v.pruneEvery as number,
+    pruneEveryMs: v.pruneEvery,
     tls,
-    bodyLimit: v.bodyLimit as number,
-    maxBatch: v.maxBatch as number,
-    rateLimitPerMinute: v.rateLimit as number,
-    requestTimeoutMs: v.requestTimeout as number,
-    hostNtpRefreshMs: v.hostNtpRefresh as number,
-    logLevel: v.logLevel as string,
+    bodyLimit: v.bodyLimit,
+    maxBatch: v.maxBatch,
+    rateLimitPerMinute: v.rateLimit,
+    requestTimeoutMs: v.requestTimeout,
+    hostNtpRefreshMs: v.hostNtpRefresh,
+    logLevel: v.logLevel,
     sources,
   });
 }

@@ -10,7 +10,7 @@ import type { HostClock } from './host-clock.js';
 import type { Ingestor } from './ingest.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limit.js';
-import type { Store } from './store/types.js';
+import type { Store, StoreHealth } from './store/types.js';
 import type { WallClock } from '@clockwatch/shared/node';
 
 export interface AppContext {
@@ -25,7 +25,13 @@ export interface AppContext {
   agentTokens: readonly TokenEntry[] | null;
   /** null: no --read-tokens, reads are open. */
   readTokens: readonly TokenEntry[] | null;
+  /** null: no --admin-tokens, only loopback clients may run an export. */
+  adminTokens: readonly TokenEntry[] | null;
+  /** The store's health, logged once when it turns bad (app.ts). */
+  storeHealth: () => StoreHealth;
   version: string;
+  /** --name (default: the host name): the collector that measured the agents it stores. */
+  name: string;
   startedAtMs: number;
   /** --export-dir: the scheduler, on-demand runs and downloads; null when exports are not configured. */
   exports: ExportManager | null;

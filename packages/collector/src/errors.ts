@@ -4,6 +4,9 @@
  * fastify's own errors (bad JSON, content type, body size, schema validation, bad URL) are mapped
  * into this catalog by `toApiError`, so no malformed request ever surfaces as a 5xx or as an
  * FST_ERR_* code.
+ *
+ * The codes themselves are the product catalog's (ErrorCodes of @clockwatch/shared); this file adds
+ * only the HTTP status and default message of each.
  */
 import { STATUS_CODES } from 'node:http';
 import { ErrorCodes } from '@clockwatch/shared';
@@ -23,6 +26,7 @@ export const Errors = {
   BAD_PARAM: { statusCode: 400, message: 'a query or path parameter is invalid' },
   BAD_REQUEST: { statusCode: 400, message: 'malformed request' },
   CONTENT_TYPE: { statusCode: 415, message: 'send Content-Type: application/json' },
+  CHARSET: { statusCode: 415, message: 'send the body as UTF-8 (no charset, or charset=utf-8)' },
   BODY_TOO_LARGE: { statusCode: 413, message: 'the body is larger than the limit' },
   BATCH_TOO_LARGE: { statusCode: 413, message: 'too many reports in one request' },
   REQUEST_TIMEOUT: { statusCode: 408, message: 'the request did not arrive within the request timeout' },
@@ -31,12 +35,15 @@ export const Errors = {
   TOKEN_INVALID: { statusCode: 401, message: 'the token is not known to this collector' },
   FORBIDDEN: { statusCode: 403, message: 'the token is not allowed to report for this agent' },
   NOT_LOOPBACK: { statusCode: 403, message: 'without --tokens this collector accepts reports from loopback addresses only' },
+  AGENT_BOUND: { statusCode: 403, message: 'this agent id belongs to the token that first reported for it' },
+  ADMIN_REQUIRED: { statusCode: 403, message: 'running an export needs a token from --admin-tokens (without --admin-tokens: a loopback client)' },
   // ingest
   REPORT_CONFLICT: { statusCode: 409, message: 'a different report with this reportId is already stored' },
   RATE_LIMITED: { statusCode: 429, message: 'too many requests for this agent' },
   // lookups
   AGENT_NOT_FOUND: { statusCode: 404, message: 'no such agent' },
   ROUTE_NOT_FOUND: { statusCode: 404, message: 'no such route' },
+  RUNBOOK_NOT_FOUND: { statusCode: 404, message: 'no runbook for that check' },
   // exports and the libvirt audit
   EXPORTS_NOT_CONFIGURED: { statusCode: 404, message: 'exports are not configured on this collector (start it with --export-dir DIR)' },
   EXPORT_NOT_FOUND: { statusCode: 404, message: 'no export file of that name' },
@@ -45,24 +52,16 @@ export const Errors = {
   LIBVIRT_NOT_CONFIGURED: { statusCode: 404, message: 'the libvirt audit is not configured on this collector (start it with --libvirt-xml-dir DIR or --libvirt-uri URI)' },
   // server side
   STORE: { statusCode: 503, message: 'the store could not commit' },
+  DB_GONE: { statusCode: 503, message: 'the database file was deleted or replaced while the collector had it open; nothing is acknowledged until it is restarted' },
   SHUTTING_DOWN: { statusCode: 503, message: 'the collector is shutting down' },
   INTERNAL: { statusCode: 500, message: 'internal error' },
-} as const satisfies Record<string, CatalogEntry>;
+} as const satisfies Partial<Record<keyof typeof ErrorCodes, CatalogEntry>>;
 
 export type ErrorName = keyof typeof Errors;
 
-/** The stable code of a catalog entry; the report-schema codes are shared with the agent. */
+/** The stable code of a catalog entry: the product catalog's (shared errors.ts), one meaning per code. */
 export function codeOf(name: ErrorName): string {
-  switch (name) {
-    case 'VALIDATION':
-      return ErrorCodes.VALIDATION;
-    case 'SCHEMA_VERSION':
-      return ErrorCodes.SCHEMA_VERSION;
-    case 'BAD_JSON':
-      return ErrorCodes.BAD_JSON;
-    default:
-      return `CW_ERR_${name}`;
-  }
+  return ErrorCodes[name];
 }
 
 /** Every code this collector can answer with (for docs and tests). */

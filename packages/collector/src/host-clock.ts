@@ -3,7 +3,7 @@
  * verdict is only as good as the host's own NTP synchronisation: when the host is not
  * synchronised, every offset verdict says the reference is unreliable.
  *
- * The state is read with the agent's own readers (`readNtp` from @clockwatch/agent, wired by the
+ * The state is read with the agent's own readers (`readNtp` from @clockwatch/shared/node, wired by the
  * CLI) and cached: it is refreshed on a timer, never per request.
  */
 import { isOk, type NtpSection } from '@clockwatch/shared';
@@ -29,6 +29,9 @@ export interface HostClock {
 export function synchronizedOf(ntp: NtpSection | null): boolean | null {
   if (ntp === null || !isOk(ntp)) return null;
   if (ntp.daemon === 'none') return false;
+  // A daemon following only its own local reference (chrony `local stratum`, ntpd LOCAL(0)) is
+  // free-running: the host is no reference then, and every verdict says so.
+  if (ntp.localReferenceOnly) return false;
   return ntp.synchronized;
 }
 

@@ -1,8 +1,8 @@
 /**
- * The host's NTP state, read with the agent's own readers (one implementation of the chronyc /
- * timesyncd / ntpq / adjtimex parsing for guests and host alike, not a copy).
+ * The host's NTP state, read with the same readers the agent uses (one implementation of the
+ * chronyc / timesyncd / ntpq / adjtimex parsing for guests and host alike, in @clockwatch/shared/node).
  */
-import { createCommandRunner, readNtp } from '@clockwatch/agent';
+import { createCommandRunner, readNtp } from '@clockwatch/shared/node';
 import type { NtpSection } from '@clockwatch/shared';
 
 export function agentNtpReader(options: { root?: string; env: Record<string, string | undefined> }): () => Promise<NtpSection> {

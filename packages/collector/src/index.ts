@@ -12,6 +12,8 @@ export { CollectorMetrics } from './metrics.js';
 export { RateLimiter } from './rate-limit.js';
 export { RetentionScheduler, pruneOnce, pruneCutoffs, DAY_MS } from './retention.js';
 export { AnchoredWallClock, fixedClock, type WallClock } from '@clockwatch/shared/node';
+export { startTimeService, TimeListenError, type TimeService, type TimeServiceOptions } from './time/time-service.js';
+export { TIME_PORT_HEADER } from './time/time-exchange.js';
 export * from './store/types.js';
 export { SqliteStore, openSqliteStore, type SqliteStoreOptions, type Durability } from './store/sqlite.js';
 export { SCHEMA_VERSION } from './store/sqlite-schema.js';
@@ -20,3 +22,5 @@ export { ExportService, EXPORT_FORMATS, type ExportFormat, type RenderedFile } f
 export { ExportManager, ExportBusyError } from './exports/manager.js';
 export { LibvirtAudit, mergeSnapshot, type AuditedDomain, type LibvirtSnapshot } from './libvirt/audit.js';
 export { replacesLatest, type ReportOrder } from './store/sqlite-sql.js';
+export { PostgresStore, openPostgresStore, isPostgresUrl, type PostgresStoreOptions } from './store/postgres.js';
+export { bucketSeries } from './store/postgres-period.js';

@@ -23,6 +23,7 @@ import {
   type ReportMeasurement,
 } from '@clockwatch/shared';
 import { reportJson, sha256Hex } from './canonical.js';
+import { reportTexts } from './raw-json.js';
 import type { Compliance } from './compliance.js';
 import { codeOf, HttpError } from './errors.js';
 import { CommitterClosedError, type GroupCommitter } from './group-commit.js';
@@ -54,6 +55,8 @@ export interface IngestDeps {
 export interface ValidReport {
   index: number;
   report: Report;
+  /** The report's text as received (whitespace outside strings removed; raw-json.ts): what is hashed and stored. */
+  json?: string;
 }
 
 /** The parts of a report that rarely change: stored once per change, not once per sample. */
@@ -114,8 +117,12 @@ export class Ingestor {
     return entry;
   }
 
-  /** Splits a body into valid reports and rejections. Throws for a body that is not a report or an array of them. */
-  parse(body: unknown): { single: boolean; valid: ValidReport[]; rejected: IngestRejection[] } {
+  /**
+   * Splits a body into valid reports and rejections. Throws for a body that is not a report or an
+   * array of them. `raw`: the body's text, whose pieces are hashed and stored as each report's
+   * JSON (absent: each report is serialised).
+   */
+  parse(body: unknown, raw?: string): { single: boolean; valid: ValidReport[]; rejected: IngestRejection[] } {
     const single = !Array.isArray(body);
     const items: unknown[] = single ? [body] : (body as unknown[]);
     if (!single && items.length === 0) throw new HttpError('VALIDATION', 'the array holds no reports');
@@ -124,10 +131,11 @@ export class Ingestor {
     }
     const valid: ValidReport[] = [];
     const rejected: IngestRejection[] = [];
+    const texts = raw === undefined ? null : reportTexts(raw, items.length);
     items.forEach((item, index) => {
       const v = validateReport(item);
       if (v.ok) {
-        valid.push({ index, report: v.report });
+        valid.push(texts ? { index, report: v.report, json: texts[index] as string } : { index, report: v.report });
         return;
       }
       const rid = (item as { reportId?: unknown } | null)?.reportId;
@@ -167,7 +175,7 @@ export class Ingestor {
    * Measures and judges one report as received at `receivedAtMs`. `placeOffsetMs`: for a report
    * without a time probe, the agent's last measured offset (null: none known).
    */
-  prepare(report: Report, receivedAtMs: number, placeOffsetMs: number | null = null): { record: SampleRecord; result: IngestResult } {
+  prepare(report: Report, receivedAtMs: number, placeOffsetMs: number | null = null, text?: string): { record: SampleRecord; result: IngestResult } {
     const { compliance } = this.deps;
     const host = this.deps.hostClock.current();
     const hostResolutionMs = this.resolutionMs();
@@ -185,7 +193,7 @@ export class Ingestor {
       placedBy = 'receipt';
     }
     if (offset !== null) this.rememberOffset(report.agent.id, offset);
-    const json = reportJson(report);
+    const json = text ?? reportJson(report);
     const statics = this.staticOf(report);
     const ntp = report.ntp;
     const record: SampleRecord = {
@@ -282,7 +290,7 @@ export class Ingestor {
   /** Stores the valid reports (one group transaction) and builds the answer. */
   async store(valid: readonly ValidReport[], rejected: IngestRejection[], receivedAtMs: number): Promise<IngestAnswer> {
     const places = await this.placeOffsets(valid);
-    const prepared = valid.map((v, i) => ({ index: v.index, ...this.prepare(v.report, receivedAtMs, places[i] ?? null) }));
+    const prepared = valid.map((v, i) => ({ index: v.index, ...this.prepare(v.report, receivedAtMs, places[i] ?? null, v.json) }));
     let outcomes: WriteOutcome[] = [];
     if (prepared.length > 0) {
       try {

@@ -2,14 +2,15 @@
  * Prometheus metrics (prom-client, one registry per app so several apps can live in one process).
  *
  * Per-agent series are written at scrape time from the store's latest-state table (one query per
- * scrape), so they cost nothing on the ingest path, survive a restart, and `stale` is computed at
- * the scrape instant. Units are base units (seconds), as Prometheus
- * conventions ask, even though the API speaks milliseconds.
+ * scrape; metrics-agents.ts writes them), so they cost nothing on the ingest path, survive a
+ * restart, and `stale` is the store's verdict at the scrape instant. Units are base units
+ * (seconds), as Prometheus conventions ask, even though the API speaks milliseconds.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { isOk, type AgentStatus } from '@clockwatch/shared';
+import { isOk } from '@clockwatch/shared';
 import type { HostClock } from './host-clock.js';
-import type { AgentSummary, Store } from './store/types.js';
+import { renderAgentMetrics } from './metrics-agents.js';
+import type { Store } from './store/types.js';
 
 export interface MetricsOptions {
   store: Store;
@@ -17,11 +18,23 @@ export interface MetricsOptions {
   nowMs: () => number;
   /** process_* and nodejs_* metrics (off in tests that build many apps). */
   defaultMetrics?: boolean;
+  /**
+   * Per-agent series for the agents this collector measured ('own', the default: with a store
+   * shared by many collectors each one is scraped for its own guests, and no series is doubled),
+   * or for the whole fleet ('fleet': one collector answers for all).
+   */
+  scope?: { kind: 'own' | 'fleet'; collector: string };
   /** Wall-clock steps the collector's own sub-ms clock detected. */
   clockSteps?: () => number;
 }
 
-const STATUSES: readonly AgentStatus[] = ['compliant', 'warning', 'noncompliant', 'stale', 'unknown'];
+/**
+ * prom-client's default collectors that `promtool check metrics` rejects: gauges named `_total`
+ * ("non-counter metrics should not have _total suffix"). Each is the sum of its per-type
+ * sibling (`nodejs_active_handles{type}` etc.), so `sum(nodejs_active_handles)` gives it; the
+ * prom-client maintainers prefer deleting them too (prometheus/client_js#283).
+ */
+export const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 /** More agents than this are not exported per agent (the scrape would be unusable anyway). */
 const MAX_AGENT_SERIES = 100_000;
 
@@ -36,7 +49,10 @@ export class CollectorMetrics {
 
   constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
 
     this.ingestDuration = new Histogram({
       name: 'clockwatch_ingest_request_duration_seconds',
@@ -124,59 +140,9 @@ export class CollectorMetrics {
   async render(): Promise<string> {
     const own = await this.registry.metrics();
     const page = await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES });
-    return own + renderAgentMetrics(page.rows);
+    const scope = this.options.scope;
+    // A row without a collector comes from a store of one collector: this one.
+    const rows = scope?.kind === 'own' ? page.rows.filter((r) => r.collector == null || r.collector === scope.collector) : page.rows;
+    return own + renderAgentMetrics(rows);
   }
-}
-
-/** Label value escaping of the text format: backslash, double quote, line feed. */
-function esc(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
-}
-
-interface Family {
-  name: string;
-  help: string;
-  lines: string[];
-}
-
-/**
- * The per-agent families, written directly from the latest-state rows. prom-client needs ~40 µs
- * per labelled series (hashing labels on set, then serialising): 0.5 s of blocked event loop per
- * scrape of a 10,000-agent fleet, which would stall the time service. This is ~20× cheaper.
- */
-export function renderAgentMetrics(rows: readonly AgentSummary[]): string {
-  const fam = (name: string, help: string): Family => ({ name, help, lines: [] });
-  const offset = fam('clockwatch_agent_offset_seconds', 'Guest clock minus collector clock (positive: guest ahead), latest report');
-  const unc = fam('clockwatch_agent_uncertainty_seconds', 'Bound of the offset error (half round trip + resolution), latest report');
-  const rtc = fam('clockwatch_agent_rtc_offset_seconds', 'Guest RTC (read as UTC) minus host UTC, latest report');
-  const last = fam('clockwatch_agent_last_report_timestamp_seconds', 'When the collector last received a report from the agent');
-  const ntp = fam('clockwatch_agent_ntp_synchronized', "1 when the guest's NTP daemon says it is synchronised");
-  const compliant = fam('clockwatch_agent_compliant', '1 when the agent status is compliant');
-  const check = fam('clockwatch_agent_check_compliant', '1 when the check passes, 0 when it warns, fails or is unknown');
-  const status = fam('clockwatch_agent_status', 'The agent status at scrape time (value 1, status in the label)');
-  const info = fam('clockwatch_agent_info', 'Identity of the agent (value 1)');
-  const cs = fam('clockwatch_agent_clocksource_info', 'Current clocksource of the guest (value 1)');
-  const fleet = fam('clockwatch_fleet_agents', 'Agents by status at scrape time');
-  const counts = new Map<string, number>(STATUSES.map((x) => [x, 0]));
-  for (const a of rows) {
-    const id = `agent_id="${esc(a.id)}"`;
-    if (a.offsetMs !== null) offset.lines.push(`{${id}} ${a.offsetMs / 1000}`);
-    if (a.uncertaintyMs !== null) unc.lines.push(`{${id}} ${a.uncertaintyMs / 1000}`);
-    if (a.rtcOffsetS !== null) rtc.lines.push(`{${id}} ${a.rtcOffsetS}`);
-    last.lines.push(`{${id}} ${a.lastSeenMs / 1000}`);
-    if (a.ntpSynchronized !== null) ntp.lines.push(`{${id}} ${a.ntpSynchronized ? 1 : 0}`);
-    compliant.lines.push(`{${id}} ${a.status === 'compliant' ? 1 : 0}`);
-    for (const [c, st] of Object.entries(a.checks)) check.lines.push(`{${id},check="${esc(c)}"} ${st === 'pass' ? 1 : 0}`);
-    status.lines.push(`{${id},status="${a.status}"} 1`);
-    info.lines.push(`{${id},hostname="${esc(a.hostname)}",system_uuid="${esc(a.systemUuid ?? '')}"} 1`);
-    if (a.clocksource !== null) cs.lines.push(`{${id},clocksource="${esc(a.clocksource)}"} 1`);
-    counts.set(a.status, (counts.get(a.status) ?? 0) + 1);
-  }
-  for (const [st, n] of counts) fleet.lines.push(`{status="${st}"} ${n}`);
-  let out = '';
-  for (const f of [offset, unc, rtc, last, ntp, compliant, check, status, info, cs, fleet]) {
-    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} gauge\n`;
-    for (const l of f.lines) out += `${f.name}${l}\n`;
-  }
-  return out;
 }

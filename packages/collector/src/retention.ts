@@ -3,9 +3,10 @@
  * heard from for the rollup retention are forgotten. `prune` runs it once; `serve` runs it on a
  * timer that never overlaps itself and is unref()ed (the OpenTelemetry periodic-exporter pattern).
  */
-import type { PruneResult, Store } from './store/types.js';
+import { isSharedStore, type PruneResult, type Store } from './store/types.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS } from '@clockwatch/shared';
+import { DAY_MS } from '@clockwatch/shared';
 
 export interface RetentionOptions {
   retentionDays: number;
@@ -60,8 +61,16 @@ export class RetentionScheduler {
   runOnce(): Promise<void> {
     if (this.running) return this.running;
     const started = performance.now();
-    this.running = pruneOnce(this.o.store, this.o, this.o.nowMs())
-      .then((r) => this.o.onResult?.(r, performance.now() - started))
+    const store = this.o.store;
+    const now = this.o.nowMs();
+    // A store shared by many collectors: retention runs once per period across all of them.
+    const run: Promise<PruneResult | null> = isSharedStore(store)
+      ? store.oncePerPeriod('retention', this.o.everyMs ?? 3_600_000, now, () => pruneOnce(store, this.o, now)).then((r) => (r.ran ? r.value : null))
+      : pruneOnce(store, this.o, now);
+    this.running = run
+      .then((r) => {
+        if (r) this.o.onResult?.(r, performance.now() - started);
+      })
       .catch((err: unknown) => this.o.onError?.(err))
       .finally(() => {
         this.running = null;

@@ -6,7 +6,7 @@
 import { inferRtcMode, rtcOffsetS, type RtcAnalysis } from './rtc.js';
 import { isOk, type Report } from './schema/report.js';
 import { measureSamples } from './time-math.js';
-import { zoneStandardOffsetS } from './timezone.js';
+import { zoneDaylightOffsetS, zoneStandardOffsetS } from './timezone.js';
 
 export interface ReportMeasurement {
   offsetMs: number | null;
@@ -42,7 +42,9 @@ export function measureReport(report: Report, opts: MeasureOptions): ReportMeasu
   let offsetError: string | null = null;
   const probe = report.timeProbe;
   if (isOk(probe)) {
-    const resolution = Math.max(probe.resolutionMs ?? 1, opts.hostResolutionMs ?? 0.001);
+    // t1/t4 carry the agent's quantisation and t2/t3 the host's: the two add (each side's reading
+    // may be off by up to its resolution), so the bound takes their sum, not the larger one.
+    const resolution = (probe.resolutionMs ?? 1) + (opts.hostResolutionMs ?? 0.001);
     const m = measureSamples(probe.samples, resolution);
     if (m) {
       offsetMs = m.offsetMs;
@@ -63,7 +65,8 @@ export function measureReport(report: Report, opts: MeasureOptions): ReportMeasu
     const tz = report.timezone;
     const zoneOffset = isOk(tz) ? tz.offsetS : null;
     const std = isOk(tz) && tz.name ? zoneStandardOffsetS(tz.name, report.systemTime.epochMs) : null;
-    rtc = inferRtcMode(rtcOff, zoneOffset, std, opts.rtcToleranceS ?? 5);
+    const dst = isOk(tz) && tz.name ? zoneDaylightOffsetS(tz.name, report.systemTime.epochMs) : null;
+    rtc = inferRtcMode(rtcOff, zoneOffset, std, opts.rtcToleranceS ?? 5, dst);
   }
   return {
     offsetMs,

@@ -94,7 +94,8 @@ export function parsePolicy(value: unknown): PolicyDocument {
       throw new ClockwatchError(ErrorCodes.POLICY_INVALID, `policy invalid at ${where}/offset: warnMs (${warn}) exceeds failMs (${fail})`);
     }
     const zone = s.timezone?.expected;
-    if (typeof zone === 'string' && !isKnownZone(zone)) {
+    // A bare abbreviation (CST, BST, IST) is no zone: Intl may take CST as US Central, glibc as UTC.
+    if (typeof zone === 'string' && (!isKnownZone(zone) || (/^[A-Z]{2,5}$/.test(zone) && zone !== 'UTC' && zone !== 'GMT'))) {
       throw new ClockwatchError(ErrorCodes.POLICY_INVALID, `policy invalid at ${where}/timezone/expected: unknown IANA zone '${zone}'`);
     }
   };

@@ -66,11 +66,22 @@ export interface OffsetPoint {
   /** Host time of the measurement, ms since epoch. */
   atMs: number;
   offsetMs: number;
+  /** The measurement's uncertainty (± bound, ms); absent: 0. */
+  uncertaintyMs?: number | null;
+  /** The report's seq: a seq that does not increase means the agent restarted (a new series). */
+  seq?: number | null;
+  /** Guest boot instant (guest wall − uptime), ms: a change of more than a second is a reboot. */
+  bootAtMs?: number | null;
 }
 
 export interface DriftResult {
   /** Rate of change of the offset in parts per million (µs per s); positive: the guest gains. */
   ppm: number;
+  /**
+   * Standard uncertainty of ppm: the least-squares standard error from the residuals combined with
+   * the points' own uncertainties (each ± bound taken as uniform, σ = u/√3, GUM 4.3.7).
+   */
+  uncertaintyPpm: number;
   /** Points that contributed (segments of fewer than two points contribute nothing). */
   points: number;
   /** Time covered by the contributing segments, ms. */
@@ -78,17 +89,32 @@ export interface DriftResult {
   segments: number;
 }
 
+export interface DriftOptions {
+  /** No drift below this covered span, ms (default 5 min, five one-minute reports: two points a minute apart say nothing). */
+  minSpanMs?: number;
+  /**
+   * The fastest rate a clock can drift, ppm (default 500: the kernel's MAXFREQ, kernel/time/ntp.c);
+   * a jump between neighbours beyond it (plus their uncertainties) is a step nobody recorded.
+   */
+  maxRatePpm?: number;
+  /** Give no drift when its uncertainty exceeds it (default true). */
+  requireSignificant?: boolean;
+}
+
 /**
- * Drift rate by least squares over a series of (time, offset) points. A recorded clock step
- * (e.g. NTP `makestep`) changes the offset without any drift, so the series is cut at every step
- * and the slope is fitted with a separate intercept per segment (pooled within-segment regression):
- *
- *   slope = Σ_seg Σ (t − t̄_seg)(o − ō_seg) / Σ_seg Σ (t − t̄_seg)²
- *
- * @param stepsAtMs host times at which a step was recorded; a step between two points splits them.
- * @returns null when fewer than two points share a segment or no time elapsed within one.
+ * The plain pooled least-squares slope, split only at recorded steps: what a store computes from
+ * running sums (which cannot give the residuals). Callers that show a drift to people use the
+ * defaults instead.
  */
-export function driftPpm(points: readonly OffsetPoint[], stepsAtMs: readonly number[] = []): DriftResult | null {
+export const PLAIN_FIT: Readonly<DriftOptions> = Object.freeze({ minSpanMs: 0, maxRatePpm: Infinity, requireSignificant: false });
+
+/**
+ * Splits the points into segments that share one clock history: at every recorded step (the
+ * agent's step events, the collector's own clock steps), at an agent restart (seq not
+ * increasing), at a reboot (boot instant moved), and at an offset jump between neighbours far
+ * beyond any drift (an unseen step, e.g. chrony's makestep at boot).
+ */
+export function driftSegments(points: readonly OffsetPoint[], stepsAtMs: readonly number[] = [], maxRatePpm = 500): OffsetPoint[][] {
   const sorted = [...points].filter((p) => Number.isFinite(p.atMs) && Number.isFinite(p.offsetMs)).sort((a, b) => a.atMs - b.atMs);
   const steps = [...stepsAtMs].sort((a, b) => a - b);
   const segments: OffsetPoint[][] = [];
@@ -100,6 +126,15 @@ export function driftPpm(points: readonly OffsetPoint[], stepsAtMs: readonly num
       stepIdx++;
       crossed = true;
     }
+    const prev = current[current.length - 1];
+    if (prev && !crossed) {
+      if (p.seq != null && prev.seq != null && p.seq <= prev.seq) crossed = true;
+      else if (p.bootAtMs != null && prev.bootAtMs != null && Math.abs(p.bootAtMs - prev.bootAtMs) > 1000) crossed = true;
+      else {
+        const allowed = (maxRatePpm * 1e-6 * (p.atMs - prev.atMs)) + 3 * ((p.uncertaintyMs ?? 0) + (prev.uncertaintyMs ?? 0)) + 1;
+        if (Math.abs(p.offsetMs - prev.offsetMs) > allowed) crossed = true;
+      }
+    }
     if (crossed && current.length > 0) {
       segments.push(current);
       current = [];
@@ -107,12 +142,31 @@ export function driftPpm(points: readonly OffsetPoint[], stepsAtMs: readonly num
     current.push(p);
   }
   if (current.length > 0) segments.push(current);
+  return segments;
+}
 
+/**
+ * Drift rate by least squares over a series of (time, offset) points. A step changes the offset
+ * without any drift, so the series is cut into segments (driftSegments) and the slope is fitted
+ * with a separate intercept per segment (pooled within-segment regression):
+ *
+ *   slope = Σ_seg Σ (t − t̄_seg)(o − ō_seg) / Σ_seg Σ (t − t̄_seg)² = Sxy / Sxx
+ *   s² = SSR / (n − k − 1)  (k segment intercepts + one slope),  se(slope)² = s² / Sxx
+ *   u_meas(slope)² = Σ (t − t̄)² σᵢ² / Sxx²,  σᵢ = uᵢ/√3
+ *
+ * @param stepsAtMs host times at which a step was recorded; a step between two points splits them.
+ * @returns null when no segment has two points, the covered span is below minSpanMs, or the
+ *   uncertainty exceeds the drift itself (the figure would say nothing).
+ */
+export function driftPpm(points: readonly OffsetPoint[], stepsAtMs: readonly number[] = [], options: DriftOptions = {}): DriftResult | null {
+  const segments = driftSegments(points, stepsAtMs, options.maxRatePpm ?? 500);
+  const minSpanMs = options.minSpanMs ?? 300_000;
   let sxy = 0;
   let sxx = 0;
   let used = 0;
   let span = 0;
   let usedSegments = 0;
+  const centred: { dt: number; dev: number; seg: number; u: number }[] = [];
   for (const seg of segments) {
     if (seg.length < 2) continue;
     // Centre on the first point to keep the sums well conditioned for epoch-sized times.
@@ -129,12 +183,27 @@ export function driftPpm(points: readonly OffsetPoint[], stepsAtMs: readonly num
       const dt = p.atMs - t0 - mt;
       sxy += dt * (p.offsetMs - mo);
       sxx += dt * dt;
+      centred.push({ dt, dev: p.offsetMs - mo, seg: usedSegments, u: p.uncertaintyMs ?? 0 });
     }
     used += seg.length;
     usedSegments++;
     span += (seg[seg.length - 1] as OffsetPoint).atMs - t0;
   }
   if (used < 2 || sxx === 0) return null;
+  const slope = sxy / sxx;
+  let ssr = 0;
+  let measVar = 0;
+  for (const c of centred) {
+    const r = c.dev - slope * c.dt;
+    ssr += r * r;
+    measVar += c.dt * c.dt * (c.u / Math.sqrt(3)) ** 2;
+  }
+  const dof = used - usedSegments - 1;
+  const fitVar = dof > 0 ? ssr / dof / sxx : 0;
+  const uncertainty = Math.sqrt(fitVar + measVar / (sxx * sxx)) * 1e6;
   // offset ms per elapsed ms → × 1e6 = ppm.
-  return { ppm: (sxy / sxx) * 1e6, points: used, spanMs: span, segments: usedSegments };
+  const ppm = slope * 1e6;
+  if (span < minSpanMs) return null;
+  if ((options.requireSignificant ?? true) && uncertainty > Math.abs(ppm)) return null;
+  return { ppm, uncertaintyPpm: uncertainty, points: used, spanMs: span, segments: usedSegments };
 }

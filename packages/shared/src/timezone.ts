@@ -81,6 +81,20 @@ export function zoneStandardOffsetS(zone: string, atMs: number): number | null {
   return std;
 }
 
+/**
+ * The zone's summer (DST) offset of that year — the larger of its January and July offsets — or
+ * null when the zone has no DST. An RTC kept in local time by a guest that was off when DST ended
+ * still reads this offset in winter (hwclock(8): "the Hardware Clock … is not adjusted for DST
+ * changes" unless the system writes it again).
+ */
+export function zoneDaylightOffsetS(zone: string, atMs: number): number | null {
+  const year = new Date(atMs).getUTCFullYear();
+  const jan = zoneOffsetS(zone, Date.UTC(year, 0, 1));
+  const jul = zoneOffsetS(zone, Date.UTC(year, 6, 1));
+  if (jan === null || jul === null || jan === jul) return null;
+  return Math.max(jan, jul);
+}
+
 /** Whether DST is in effect in a zone at an instant; null for an unknown zone. */
 export function isDst(zone: string, atMs: number): boolean | null {
   const now = zoneOffsetS(zone, atMs);

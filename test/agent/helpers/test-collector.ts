@@ -178,7 +178,7 @@ export async function startTestCollector(): Promise<TestCollector> {
       }
       return sendJson(res, 200, rejected.length ? { accepted: results.length, results, rejected } : { accepted: results.length, results });
     }
-    sendJson(res, 404, errorBody(404, 'CW_ERR_NOT_FOUND', `no route ${req.method} ${path}`));
+    sendJson(res, 404, errorBody(404, 'CW_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${path}`));
   };
 
   const listen = (port: number) =>

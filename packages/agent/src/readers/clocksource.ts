@@ -4,6 +4,9 @@
  *   /sys/devices/system/clocksource/clocksource0/available_clocksource "<a> <b> \n" (every name
  *   followed by a space, then a newline: available_clocksource_show()).
  * Both are world-readable (0644 / 0444). domain.md §1.
+ * On x86 the CPU flags `constant_tsc` and `nonstop_tsc` of /proc/cpuinfo tell whether the TSC is
+ * invariant: then kvmclock_init() lowers kvm-clock's rating to 299 so that `tsc` (300) wins
+ * (arch/x86/kernel/kvmclock.c), and `tsc` is the kernel's correct choice (domain.md §1.2).
  */
 import { ErrorCodes, type ClocksourceSection } from '@clockwatch/shared';
 import { readText } from '../context.js';
@@ -19,6 +22,14 @@ export function parseClocksource(currentText: string, availableText: string): Cl
   return { current, available };
 }
 
+/** Pure: /proc/cpuinfo → invariant TSC (both flags on the first CPU); undefined without an x86 `flags` line (arm64 has `Features`). */
+export function parseInvariantTsc(cpuinfo: string): boolean | undefined {
+  const line = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1];
+  if (line === undefined) return undefined;
+  const flags = new Set(line.trim().split(/\s+/));
+  return flags.has('constant_tsc') && flags.has('nonstop_tsc');
+}
+
 export async function readClocksource(root: string): Promise<ClocksourceSection> {
   const [cur, avail] = await Promise.all([
     readText(root, `${CLOCKSOURCE_DIR}/current_clocksource`),
@@ -29,5 +40,10 @@ export async function readClocksource(root: string): Promise<ClocksourceSection>
   // only when the current one was read (it then appears in the list below).
   const section = parseClocksource(cur.text, avail.ok ? avail.text : '');
   if ('current' in section && section.available.length === 0) section.available = [section.current];
+  if ('current' in section) {
+    const cpu = await readText(root, '/proc/cpuinfo');
+    const inv = cpu.ok ? parseInvariantTsc(cpu.text) : undefined;
+    if (inv !== undefined) section.invariantTsc = inv;
+  }
   return section;
 }

@@ -60,10 +60,14 @@ export function parseProcDriverRtc(text: string): number | null {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /**
- * `hwclock --show` output → ms. util-linux ≥ 2.29 prints ISO 8601 with the zone offset
- * (`2026-11-25 12:39:30.123456+00:00`, commit 7c678f819); older releases print ctime-like text in
- * the C locale (`Wed Nov 25 12:39:30 2026  -0.329272 seconds`), which we read as UTC because the
- * runner sets TZ=UTC.
+ * `hwclock --show` output → ms, the RTC time as of hwclock's start. hwclock waits for the RTC's
+ * next seconds tick (up to ~1 s, synchronize_to_clock_tick), reads the clock at that edge and
+ * reports it moved back by the time it spent since it started (util-linux hwclock.c
+ * display_time(): `hwclocktime - (read_time - startup_time)`). util-linux ≥ 2.29 prints the
+ * result as ISO 8601 with the zone offset (`2026-11-25 12:39:30.123456+00:00`, commit 7c678f819);
+ * older releases print the whole second at the edge and the correction as a suffix
+ * (`Wed Nov 25 12:39:30 2026  -0.329272 seconds`), which is added here. The ctime-like text is
+ * read as UTC in the C locale because the runner sets LC_ALL=C and TZ=UTC for every command.
  */
 export function parseHwclockShow(text: string): number | null {
   const iso = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?([+-])(\d{2}):?(\d{2})\s*$/m.exec(text);
@@ -78,7 +82,9 @@ export function parseHwclockShow(text: string): number | null {
   if (old) {
     const mo = MONTHS.indexOf(old[1]!) + 1;
     if (mo === 0) return null;
-    return fieldsToMs(+old[6]!, mo, +old[2]!, +old[3]!, +old[4]!, +old[5]!);
+    const base = fieldsToMs(+old[6]!, mo, +old[2]!, +old[3]!, +old[4]!, +old[5]!);
+    const corr = /\d{4}\s+(-?\d+\.\d+) seconds\s*$/m.exec(text);
+    return base === null ? null : base + (corr ? Number(corr[1]) * 1000 : 0);
   }
   return null;
 }
@@ -156,8 +162,11 @@ export async function readRtc(ctx: ReaderContext, opts: RtcReadOptions = {}): Pr
   }
 
   if (!value && opts.hwclock && opts.isRoot) {
-    const res = await ctx.run('hwclock', ['--show', '--utc', '--noadjfile'], { timeoutMs: ctx.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS });
+    // The printed time is the RTC as of hwclock's start, so the reading is dated just before the
+    // spawn — not at the exit, up to a second later while hwclock waited for the RTC tick (a
+    // perfect RTC would read −0.9 s, or "drifting" on slow hardware).
     const readAtMs = now();
+    const res = await ctx.run('hwclock', ['--show', '--utc', '--noadjfile'], { timeoutMs: ctx.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS });
     const ms = res.code === 0 ? parseHwclockShow(res.stdout) : null;
     if (ms !== null && inRange(ms)) value = { epochMs: ms, readAtMs, device: device ?? 'rtc', source: 'hwclock' };
     else if (ms !== null) firstError ??= invalid(new Date(ms).toISOString(), 'hwclock');

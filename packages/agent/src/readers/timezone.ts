@@ -9,10 +9,10 @@
  * /etc/localtime (or from the zone's file under the root), else from Intl — at the report's instant.
  */
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { ErrorCodes, isDst, isKnownZone, sameZone, zoneOffsetS, type ErrorInfo, type TimezoneSection, type TimezoneSourceInfo } from '@clockwatch/shared';
+import { ErrorCodes, formatUtcOffset, isDst, isKnownZone, sameZone, zoneOffsetS, type ErrorInfo, type TimezoneSection, type TimezoneSourceInfo } from '@clockwatch/shared';
 import { fsErrorInfo, readOptional, underRoot, type ReaderContext } from '../context.js';
 import { parseSysconfigClock } from './rtc-mode.js';
-import { isTzif, parseTzif, tzifAt, type Tzif, type TzType } from './tzif.js';
+import { isTzif, parsePosixTz, parseTzif, posixTzAt, tzifAt, type Tzif, type TzType } from './tzif.js';
 import { findZoneMatches, realpathUnderRoot, ZONEINFO_DIR, zoneNameFromPath, type ZoneMatch } from './zoneinfo.js';
 
 export type LocaltimeFacts =
@@ -37,11 +37,44 @@ export function parseEtcTimezone(text: string): string | null {
 }
 
 /** TZ=":Europe/Berlin" → Europe/Berlin; a file (":/etc/localtime") or a POSIX string names no zone. */
-export function zoneFromTzEnv(raw: string): { name: string | null; detail: string } {
+/** The zone name TZ would load from the zoneinfo directory (tzset(3): `:name` or `name`), before any check. */
+export function tzEnvCandidate(raw: string): string | null {
+  const v = raw.startsWith(':') ? raw.slice(1) : raw;
+  if (!v || v.startsWith('/')) return null;
+  return v.replace(/^(posix|right)\//, '');
+}
+
+/**
+ * What glibc makes of TZ (tzset(3)): a name is loaded from the guest's own zoneinfo directory when
+ * a file of that name exists there; otherwise the value is read as a POSIX TZ rule (`CST-8` is
+ * UTC+08:00), and a bare abbreviation without an offset (`CST`, `BST`, `IST`) is no rule at all:
+ * glibc then runs on UTC (+0000) under that abbreviation. So `TZ=CST` is never US Central.
+ * `zoneFile` looks a name up in the guest's tzdata; without it (pure callers) only names Intl
+ * knows that are not bare abbreviations count.
+ */
+export function zoneFromTzEnv(raw: string, zoneFile?: (name: string) => Tzif | null, atMs: number = Date.now()): { name: string | null; detail: string; fixed?: TzType } {
   const v = raw.startsWith(':') ? raw.slice(1) : raw;
   if (v.startsWith('/')) return { name: null, detail: `TZ=${raw} points at a file (Node loses DST with TZ=:/etc/localtime, nodejs/node#37271)` };
-  const stripped = v.replace(/^(posix|right)\//, '');
-  if (stripped && isKnownZone(stripped)) return { name: stripped, detail: `TZ=${raw}` };
+  const stripped = tzEnvCandidate(raw);
+  const bareAbbreviation = stripped !== null && /^[A-Z]{2,5}$/.test(stripped) && stripped !== 'UTC' && stripped !== 'GMT';
+  if (stripped) {
+    const inGuestTzdata = zoneFile ? zoneFile(stripped) !== null : isKnownZone(stripped) && !bareAbbreviation;
+    if (inGuestTzdata) return { name: stripped, detail: `TZ=${raw}` };
+  }
+  if (!raw.startsWith(':')) {
+    const posix = parsePosixTz(v);
+    if (posix) {
+      const at = posixTzAt(posix, atMs);
+      return { name: null, detail: `TZ=${raw} is a POSIX TZ rule, not an IANA zone: ${formatUtcOffset(at.utoffS)} (${at.abbreviation})`, fixed: at };
+    }
+    if (/^[A-Za-z]{3,}$/.test(v)) {
+      return {
+        name: null,
+        detail: `TZ=${raw} is not a zone in the guest's tzdata and has no offset: glibc runs on UTC+00:00 under the abbreviation ${v} (abbreviations are ambiguous: CST is China, US Central and Cuba)`,
+        fixed: { utoffS: 0, isDst: false, abbreviation: v },
+      };
+    }
+  }
   return { name: null, detail: `TZ=${raw} is not an IANA zone name (POSIX rule or unknown)` };
 }
 
@@ -53,13 +86,17 @@ function agrees(a: string, b: string, aliases: readonly string[]): boolean {
 export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection {
   const sources: TimezoneSourceInfo[] = [];
   const disagreements: string[] = [];
-  let chosen: { name: string | null; source: string; tzif: Tzif | null } | null = null;
+  let chosen: { name: string | null; source: string; tzif: Tzif | null; fixed?: TzType } | null = null;
   let matches: string[] | undefined;
 
   if (f.tzEnv !== undefined) {
-    const z = zoneFromTzEnv(f.tzEnv);
+    const z = zoneFromTzEnv(f.tzEnv, f.zoneFile, atMs);
     sources.push({ source: 'TZ', name: z.name, detail: z.detail });
     if (z.name) chosen = { name: z.name, source: 'TZ', tzif: null };
+    else if (z.fixed) {
+      chosen = { name: null, source: 'TZ', tzif: null, fixed: z.fixed };
+      disagreements.push(`${z.detail}; it overrides /etc/localtime for every process that inherits it`);
+    }
   }
 
   const lt = f.localtime;
@@ -69,15 +106,22 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
     const full = lt.resolved ? zoneNameFromPath(lt.resolved) : null;
     sources.push({ source: '/etc/localtime symlink', name: hop?.name ?? null, detail: `-> ${lt.target}` });
     sources.push({ source: '/etc/localtime realpath', name: full?.name ?? null, detail: lt.resolved ?? 'does not resolve under the root' });
-    if (hop?.right || full?.right) disagreements.push('/etc/localtime is a right/ zone: it counts leap seconds, so local time is off by the TAI−UTC difference');
+    // right/ zones count the leap seconds in time_t (tzfile(5)); with a POSIX system clock local
+    // time is then off by the leap seconds since 1972: 27 s since 2017-01-01 (IERS Bulletin C).
+    if (hop?.right || full?.right) disagreements.push('/etc/localtime is a right/ zone: it counts leap seconds, so local time shown is 27 s off (the leap seconds inserted since 1972); link a zone outside right/');
     if (!lt.resolved) disagreements.push(`/etc/localtime -> ${lt.target} is a dangling link: glibc falls back to UTC`);
-    ltName = hop && isKnownZone(hop.name) ? hop.name : (full?.name ?? hop?.name ?? null);
+    // A link that resolves to a zone file names a zone (its tzif is that file): Intl is asked only
+    // when it does not (ICU's zone data would stay resident, see below).
+    ltName = hop && (lt.tzif !== null || isKnownZone(hop.name)) ? hop.name : (full?.name ?? hop?.name ?? null);
     if (!chosen && !lt.resolved) chosen = { name: 'UTC', source: 'default', tzif: null };
     else if (!chosen && (ltName || lt.tzif)) chosen = { name: ltName, source: '/etc/localtime symlink', tzif: lt.tzif };
   } else if (lt.kind === 'file') {
     const names = lt.match?.names ?? [];
     const hint = [f.sysconfigZone, f.etcTimezone].find((h): h is string => !!h && names.includes(h));
-    ltName = hint ?? lt.match?.canonical[0] ?? names[0] ?? null;
+    // A copy of UTC matches UTC, Etc/UTC, Etc/UCT, Zulu …: name it Etc/UTC (tzdata's canonical
+    // zone; UCT is a backward-compatibility link).
+    const utcName = names.includes('Etc/UTC') && names.some((n) => /^(Etc\/)?(UTC|UCT|Zulu|Universal)$/.test(n)) ? 'Etc/UTC' : null;
+    ltName = hint ?? utcName ?? lt.match?.canonical[0] ?? names[0] ?? null;
     const detail = !lt.tzif
       ? 'a regular file that is not TZif'
       : names.length === 0
@@ -117,15 +161,15 @@ export function decideTimezone(f: TimezoneFacts, atMs: number): TimezoneSection 
     if (!agrees(s.name, chosenName, aliases)) disagreements.push(`${s.source} says ${s.name}, but ${chosen.source} says ${chosenName}`);
   }
 
-  let info: TzType | null = chosen.tzif ? tzifAt(chosen.tzif, atMs) : null;
+  let info: TzType | null = chosen.fixed ?? (chosen.tzif ? tzifAt(chosen.tzif, atMs) : null);
   if (!info && chosenName) {
     const file = f.zoneFile?.(chosenName) ?? null;
     info = file ? tzifAt(file, atMs) : null;
   }
-  const intlOffset = chosenName ? zoneOffsetS(chosenName, atMs) : null;
-  if (info && intlOffset !== null && info.utoffS !== intlOffset) {
-    disagreements.push(`the zone file gives UTC offset ${info.utoffS} s now, Node's tz database ${intlOffset} s for ${chosenName}: one of the tzdata copies is outdated`);
-  }
+  // Intl only when no zone file answers: the guest's zone file is what its libc applies, and the
+  // collector checks the name against the offset with its own tz database. Loading ICU's zone data
+  // costs the agent ~8 MiB of RSS for as long as it runs (bench/README.md, "Agent memory").
+  const intlOffset = !info && chosenName ? zoneOffsetS(chosenName, atMs) : null;
   const offsetS = info?.utoffS ?? intlOffset;
   if (offsetS === null) {
     return { error: { code: ErrorCodes.PARSE, message: `${chosen.source} names ${chosenName ?? 'no zone'}, which neither a zone file nor Intl knows` } };
@@ -227,7 +271,7 @@ export async function readTimezone(ctx: ReaderContext, atMs: number): Promise<Ti
     sysconfigZone: sysconfig === null ? null : parseSysconfigClock(sysconfig).zone,
   };
   // Offsets for a zone named by TZ or a hint come from the root's own zone file when it has one.
-  for (const name of [facts.tzEnv ? zoneFromTzEnv(facts.tzEnv).name : null, facts.sysconfigZone, facts.etcTimezone]) {
+  for (const name of [facts.tzEnv ? tzEnvCandidate(facts.tzEnv) : null, facts.sysconfigZone, facts.etcTimezone]) {
     if (name && /^[A-Za-z0-9_+\-/]+$/.test(name) && !name.includes('..')) zoneFiles.set(name, await readTzifFile(ctx.root, `${ZONEINFO_DIR}/${name}`));
   }
   facts.zoneFile = (name) => zoneFiles.get(name) ?? null;

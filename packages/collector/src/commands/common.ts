@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { LibvirtAudit } from '../libvirt/audit.js';
 import { parseHostAuditParts, type HostAuditPart } from '../libvirt/host-audit.js';
 import { ConfigError, nonEmpty, type OptionSpec } from '../options.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import type { CommandIO } from './types.js';
 
 export const LIBVIRT_OPTIONS: readonly OptionSpec[] = [
@@ -32,13 +33,9 @@ export function readFileOr(where: string, file: string): Buffer {
   }
 }
 
-export function openStoreReadOnly(db: string, where: string): SqliteStore {
-  if (!existsSync(db)) throw new ConfigError(`${where}: ${db} does not exist`);
-  try {
-    return openSqliteStore({ path: db, readonly: true });
-  } catch (err) {
-    throw new ConfigError(`${where}: cannot open ${db}: ${(err as Error).message}`);
-  }
+/** The store --db names, for reading (a SQLite file read-only, or a PostgreSQL database). */
+export function openStoreReadOnly(db: string, where: string): Promise<Store> {
+  return openStore({ db, where, readonly: true });
 }
 
 /** Reads the domains once when --libvirt-xml-dir or --libvirt-uri is given; problems go to stderr. */

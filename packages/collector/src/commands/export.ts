@@ -7,27 +7,29 @@
  *                            them alone means the day after --from / before --to
  *   --out FILE|DIR           one format: a file (default: stdout); several: a directory that gets
  *                            the files and a manifest (default: the current directory)
+ *   --detail                 also the full-resolution CSV of every sample (<name>-detail.csv),
+ *                            listed in the manifest; needs a directory
  *
+ * Files are streamed as they are rendered (a 10,000-agent day never is one string in memory).
  * On a terminal, stderr shows a progress line while the agents are read.
  */
 import { statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { DAY_MS, DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
-import { writeFileAtomic, SAFE_FILE_NAME } from '../exports/atomic-write.js';
-import { loadSigningKey } from '../exports/manifest.js';
+import { SAFE_FILE_NAME } from '../exports/atomic-write.js';
+import { exportBaseName, keyIdOf, loadSigningKey } from '../exports/manifest.js';
 import type { ExportPeriod } from '../exports/model.js';
 import { lastFullPeriod } from '../exports/scheduler.js';
 import { EXPORT_FORMATS, ExportService, type ExportFormat } from '../exports/service.js';
-import { writeExport } from '../exports/write-export.js';
+import { writeChunksAtomic, writeExport, type ExportChunks } from '../exports/write-export.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
 import { parseInstant } from '../routes/read-auth.js';
 import type { Command, CommandIO } from './types.js';
 import { openStoreReadOnly, libvirtAuditFor, LIBVIRT_OPTIONS, readFileOr } from './common.js';
 
-const DAY_MS = 86_400_000;
 
 function formats(text: string): ExportFormat[] {
   const out = text.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
@@ -48,6 +50,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'from', flag: 'from', arg: 'T', help: 'start of the period: ms since the epoch or ISO 8601 (default: the last full UTC day)', parse: instant },
   { key: 'to', flag: 'to', arg: 'T', help: 'end of the period (exclusive), not in the future', parse: instant },
   { key: 'out', flag: 'out', arg: 'FILE|DIR', help: 'one format: a file (default stdout); several: a directory for the files and a manifest (default .)', parse: nonEmpty },
+  { key: 'detail', flag: 'detail', help: 'also write the full-resolution CSV of every sample (<name>-detail.csv, in the manifest); needs a directory for --out', boolean: true, parse: (t) => t !== 'false' },
   { key: 'exportKey', flag: 'export-key', arg: 'FILE', help: 'Ed25519 private key (PEM) that signs the manifest', parse: nonEmpty },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'compliance policy (JSON) for the reasons and limits; default built-in', parse: nonEmpty },
   ...LIBVIRT_OPTIONS,
@@ -138,31 +141,39 @@ export const exportCommand: Command = {
     else if (out !== undefined) outFile = resolve(out);
     if (outFile && !SAFE_FILE_NAME.test(basename(outFile))) throw new ConfigError(`${sources.out}: '${basename(outFile)}' is not a plain file name`);
     if (key && !outDir) throw new ConfigError(`${sources.exportKey}: a signed manifest needs a directory for --out`);
+    const detail = v.detail === true;
+    if (detail && !outDir) throw new ConfigError(`${sources.detail ?? '--detail'}: the detail CSV goes next to the other files and the manifest: needs a directory for --out`);
 
-    const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
+    const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
     const libvirt = await libvirtAuditFor(v, io);
     try {
       const compliance = new Compliance(policy, libvirt);
-      const service = new ExportService({ store, compliance, libvirt });
+      const service = new ExportService({ store, compliance, libvirt, policySource: (v.policy as string | undefined) ?? 'built-in defaults' });
+      const baseName = exportBaseName(period);
       const bar = progress(io);
       const started = performance.now();
       let data;
       try {
-        data = await service.buildData(period, nowMs, { onProgress: bar.update });
+        data = await service.buildData(period, nowMs, {
+          onProgress: bar.update,
+          signerKeyId: key ? keyIdOf(key) : null,
+          detailFile: detail ? ExportService.detailName(baseName) : null,
+        });
       } finally {
         bar.done();
       }
-      const files = service.render(data, fmts);
-      const took = ((performance.now() - started) / 1000).toFixed(1);
+      const files = service.files(data, fmts, baseName);
+      if (detail) files.push(service.detail(data, baseName));
+      const took = () => ((performance.now() - started) / 1000).toFixed(1);
       if (outDir) {
         const r = await writeExport({ dir: outDir, period, generatedAtMs: nowMs, files, signingKey: key });
         io.out(`${r.manifestPath}\n`);
-        io.err(`export: ${data.rows.length} agents, ${period.fromMs}..${period.toMs}: ${files.map((f) => f.name).join(', ')} and the manifest${key ? ' (signed)' : ''} in ${outDir} (${took} s)\n`);
+        io.err(`export: ${data.rows.length} agents, ${period.fromMs}..${period.toMs}: ${files.map((f) => f.name).join(', ')} and the manifest${key ? ' (signed)' : ''} in ${outDir} (${took()} s)\n`);
       } else if (outFile) {
-        await writeFileAtomic(dirname(outFile), basename(outFile), (files[0] as { content: string }).content);
-        io.err(`export: ${data.rows.length} agents: ${outFile} (${took} s)\n`);
+        await writeChunksAtomic(dirname(outFile), basename(outFile), files[0]!.content as ExportChunks);
+        io.err(`export: ${data.rows.length} agents: ${outFile} (${took()} s)\n`);
       } else {
-        io.out((files[0] as { content: string }).content);
+        for await (const chunk of files[0]!.content as AsyncIterable<string>) io.out(chunk);
       }
       return 0;
     } finally {

@@ -17,5 +17,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'export', summary: 'write a compliance export (CSV, JSON, HTML) from the database file', load: async () => (await import('./export.js')).exportCommand },
   { name: 'status', summary: 'the fleet in the terminal (--db or --url): failing checks with reasons', load: async () => (await import('./status.js')).statusCommand },
   { name: 'verify', summary: 'verify MANIFEST [--public-key F]: check an export against its manifest', load: async () => (await import('./verify.js')).verifyCommand },
+  { name: 'backup', summary: 'backup --out FILE: an online, consistent copy of the database (safe next to serve)', load: async () => (await import('./backup.js')).backupCommand },
 ];
 export type { Command, CommandIO } from './types.js';

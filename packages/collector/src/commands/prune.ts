@@ -2,7 +2,8 @@
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, positiveNumber, type OptionSpec } from '../options.js';
 import { pruneOnce } from '../retention.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { isPostgresUrl } from '../store/postgres.js';
+import { openStore } from '../store/open.js';
 import type { Command } from './types.js';
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -24,11 +25,11 @@ export const pruneCommand: Command = {
     if (positionals.length > 0) throw new ConfigError(`unexpected argument '${positionals[0]}'`);
     const db = v.db as string;
     const { existsSync } = await import('node:fs');
-    if (!existsSync(db)) throw new ConfigError(`${sources.db}: ${db} does not exist`);
+    if (!isPostgresUrl(db) && !existsSync(db)) throw new ConfigError(`${sources.db}: ${db} does not exist`);
     if ((v.rollupRetentionDays as number) < (v.retentionDays as number)) {
       throw new ConfigError(`${sources.rollupRetentionDays}: rollups must be kept at least as long as samples`);
     }
-    const store = openSqliteStore({ path: db });
+    const store = await openStore({ db, where: sources.db ?? '--db' });
     try {
       const started = performance.now();
       const r = await pruneOnce(store, { retentionDays: v.retentionDays as number, rollupRetentionDays: v.rollupRetentionDays as number }, Date.now());

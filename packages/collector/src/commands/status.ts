@@ -1,6 +1,6 @@
 /**
- * `clockwatch-collector status [--db PATH | --url URL] [--json]`: the fleet in the terminal, one
- * line per agent with the failing checks and their reasons.
+ * `clockwatch-collector status [--db PATH | --url URL] [--json] [--width N]`: the fleet in the
+ * terminal, one line per agent fitted to the width, the failing checks and their reasons below it.
  *
  * - `--db` reads the database file read-only (no server needed) and judges every agent's latest
  *   report as of now with the one judge, as GET /v1/agents/:id does: statuses and reasons come from
@@ -17,7 +17,7 @@ import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
 import type { AgentSummary } from '../store/types.js';
 import { libvirtAuditFor, LIBVIRT_OPTIONS, openStoreReadOnly, readFileOr } from './common.js';
-import { formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
+import { DEFAULT_WIDTH, formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
 import type { Command, CommandIO } from './types.js';
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -41,6 +41,17 @@ const OPTIONS: readonly OptionSpec[] = [
   { key: 'readToken', flag: 'read-token', arg: 'TOKEN', help: 'read token for a collector started with --read-tokens', parse: nonEmpty },
   { key: 'readTokenFile', flag: 'read-token-file', arg: 'FILE', help: 'file holding the read token', parse: nonEmpty },
   { key: 'json', flag: 'json', help: 'print JSON for scripts', boolean: true, parse: (t) => t !== 'false' },
+  {
+    key: 'width',
+    flag: 'width',
+    arg: 'N',
+    help: `fit the table to N columns (default: the terminal's width, ${DEFAULT_WIDTH} when stdout is not a terminal)`,
+    parse: (t) => {
+      const n = Number(t);
+      if (!/^\d+$/.test(t) || n < 40 || n > 1000) throw new Error(`expected a number of columns from 40 to 1000, got '${t}'`);
+      return n;
+    },
+  },
   { key: 'policy', flag: 'policy', arg: 'FILE', help: 'with --db: compliance policy (JSON); default built-in', parse: nonEmpty },
   ...LIBVIRT_OPTIONS,
   { key: 'config', flag: 'config', arg: 'FILE', help: 'JSON file with any of these options', parse: nonEmpty },
@@ -58,7 +69,7 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
       throw new ConfigError(`${sources.policy}: ${v.policy as string}: ${(err as Error).message}`);
     }
   }
-  const store = openStoreReadOnly(v.db as string, sources.db ?? '--db');
+  const store = await openStoreReadOnly(v.db as string, sources.db ?? '--db');
   const libvirt = await libvirtAuditFor(v, io);
   try {
     const compliance = new Compliance(policy, libvirt);
@@ -97,23 +108,25 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
   }
 }
 
-/** A guest without an agent as a status line: id `domain:<uuid>`, its offset from the guest agent if one answered. */
+/** A guest without an agent as a status line: id `domain:<uuid>`, its offset from the guest agent if one answered, its RTC as the host read it. */
 function agentlessRow(uuid: string, name: string | null, verdict: { status: AgentStatus; checks: { id: string; status: CheckStatus; reason: string }[] }, ev: HostAuditEvidence): StatusAgent {
   const gt = isRead(ev.guestTime) ? ev.guestTime : null;
+  const rtc = isRead(ev.rtc) ? ev.rtc : null;
   const checks = Object.fromEntries(verdict.checks.map((c) => [c.id, c.status]));
   const reasons = Object.fromEntries(verdict.checks.map((c) => [c.id, c.reason]));
-  const row = statusAgent({ id: `domain:${uuid}`, hostname: name ?? uuid, status: verdict.status, offsetMs: gt?.offsetMs ?? null, uncertaintyMs: gt?.uncertaintyMs ?? null, lastSeenMs: ev.auditedAtMs, checks }, reasons);
+  const row = statusAgent({ id: `domain:${uuid}`, hostname: name ?? uuid, status: verdict.status, offsetMs: gt?.offsetMs ?? null, uncertaintyMs: gt?.uncertaintyMs ?? null, rtcOffsetS: rtc?.rtcOffsetS ?? null, lastSeenMs: ev.auditedAtMs, checks }, reasons);
   row.evidence = 'host audit';
   return row;
 }
 
-function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
+function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'rtcOffsetS' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
   return {
     id: row.id,
     hostname: row.hostname,
     status: row.status,
     offsetMs: row.offsetMs,
     uncertaintyMs: row.uncertaintyMs,
+    rtcOffsetS: row.rtcOffsetS,
     lastSeenMs: row.lastSeenMs,
     checks: row.checks,
     problems: problemsOf(row.checks, reasons),
@@ -195,7 +208,7 @@ export const statusCommand: Command = {
   summary: 'the fleet in the terminal: one line per agent, failing checks with reasons',
   async run(io) {
     if (io.argv.includes('--help') || io.argv.includes('-h')) {
-      io.out(helpText('usage: clockwatch-collector status [--db PATH | --url URL] [--json]', OPTIONS));
+      io.out(helpText('usage: clockwatch-collector status [--db PATH | --url URL] [--json] [--width N]', OPTIONS));
       return 0;
     }
     const { values: v, sources, positionals } = parseOptions(OPTIONS, io.argv, io.env, 'config');
@@ -229,7 +242,8 @@ export const statusCommand: Command = {
       return 0;
     }
     const color = io.isTTY?.stdout === true && (io.env.NO_COLOR === undefined || io.env.NO_COLOR === '');
-    io.out(formatStatus(doc, { color }));
+    const width = (v.width as number | undefined) ?? (io.columns !== undefined && io.columns > 0 ? io.columns : DEFAULT_WIDTH);
+    io.out(formatStatus(doc, { color, width }));
     return 0;
   },
 };

@@ -11,6 +11,8 @@ export interface CommandIO {
   onSignal: (handler: (signal: string) => void) => void;
   /** Whether stdout / stderr are terminals (colours, progress lines); absent: neither is. */
   isTTY?: { stdout: boolean; stderr: boolean };
+  /** Columns of the terminal stdout is (process.stdout.columns); absent when it is not one. */
+  columns?: number;
 }
 
 export interface Command {

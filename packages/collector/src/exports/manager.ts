@@ -3,11 +3,22 @@
  * (`POST /v1/exports`) over one ExportService, never two runs at once (the scheduler's queue, and
  * a refusal for a second on-demand run while one is queued or running), listing and downloads.
  *
- * Which periods the schedule has done is read from the directory itself: the newest manifest
- * whose period is one schedule period long. So a period missed while the collector was down is
- * exported at start (at most the scheduler's maxCatchUp of them), and nothing is kept elsewhere.
+ * Scheduled exports are evidence: written into --export-dir with link(2) (never replacing a file
+ * already there), listed in their signed manifest as `kind: scheduled`, and removed only by their
+ * own retention (--export-keep). Manual runs go to --export-dir/manual under names of their own
+ * (`…-manual-<generated>`), with their own retention (--export-manual-keep): a manual run can
+ * neither replace nor push out a scheduled export.
+ *
+ * Which periods the schedule has done is in its own record, `.schedule.json` in the directory
+ * (the end of the last period it exported), not derived from the manifests there: retention
+ * deleting old exports never makes the scheduler export those periods again. A directory from an
+ * older version, without a record, is read once the old way (the newest manifest one period long).
  */
 import type { KeyObject } from 'node:crypto';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportBaseName } from './manifest.js';
+import { isoUtc } from './model.js';
 import { listExports, findExportFile, type ExportListing } from './retention.js';
 import type { ExportPeriod } from './model.js';
 import { createExportScheduler, lastFullPeriod, type ExportRunInfo, type ExportScheduler } from './scheduler.js';
@@ -21,7 +32,10 @@ export interface ExportManagerOptions {
   everyMs: number;
   /** Whether the schedule runs (false: on-demand only). Default true. */
   schedule?: boolean;
+  /** Scheduled exports kept (--export-keep); null: all. */
   keep?: number | null;
+  /** Manual exports kept in <dir>/manual (--export-manual-keep); null: all. */
+  manualKeep?: number | null;
   signingKey?: KeyObject | null;
   formats?: readonly ExportFormat[];
   nowMs: () => number;
@@ -40,8 +54,20 @@ export class ExportBusyError extends Error {
   }
 }
 
+/** The scheduler's record (see the header). */
+export const SCHEDULE_RECORD = '.schedule.json';
+export const MANUAL_DIR = 'manual';
+
+interface ScheduleRecord {
+  version: 1;
+  /** End of the last period the schedule exported (ms). */
+  lastEndMs: number;
+  lastName: string;
+}
+
 export class ExportManager {
   readonly dir: string;
+  readonly manualDir: string;
   readonly everyMs: number;
   readonly signed: boolean;
   private readonly scheduler: ExportScheduler;
@@ -51,6 +77,7 @@ export class ExportManager {
 
   constructor(private readonly o: ExportManagerOptions) {
     this.dir = o.dir;
+    this.manualDir = join(o.dir, MANUAL_DIR);
     this.everyMs = o.everyMs;
     this.signed = !!o.signingKey;
     this.schedule = o.schedule ?? true;
@@ -73,26 +100,76 @@ export class ExportManager {
 
   private async write(period: ExportPeriod, info: ExportRunInfo): Promise<WriteExportResult> {
     const started = performance.now();
-    const r = await this.o.service.run({
-      dir: this.dir,
-      period,
-      generatedAtMs: this.o.nowMs(),
-      formats: this.o.formats,
-      signingKey: this.o.signingKey ?? null,
-      keep: this.o.keep ?? null,
-    });
-    if (info.reason === 'manual') this.manualResult = r;
+    const generatedAtMs = this.o.nowMs();
+    const manual = info.reason === 'manual';
+    if (manual) await mkdir(this.manualDir, { recursive: true });
+    const name = manual ? `${exportBaseName(period)}-manual-${isoUtc(generatedAtMs).replace(/[-:.]/g, '')}` : exportBaseName(period);
+    let r: WriteExportResult;
+    try {
+      r = await this.o.service.run({
+        dir: manual ? this.manualDir : this.dir,
+        name,
+        kind: manual ? 'manual' : 'scheduled',
+        noReplace: !manual,
+        period,
+        generatedAtMs,
+        formats: this.o.formats,
+        signingKey: this.o.signingKey ?? null,
+        keep: manual ? (this.o.manualKeep ?? null) : (this.o.keep ?? null),
+      });
+    } catch (err) {
+      // A scheduled export of this period is already there (the record was lost): it stays as it
+      // is, and the record says the period is done.
+      if (!manual && (err as NodeJS.ErrnoException).code === 'EEXIST') {
+        await this.saveRecord({ version: 1, lastEndMs: period.toMs, lastName: name });
+        this.o.onError?.(new Error(`${name} already exists in ${this.dir}: kept as it is, not overwritten`), period);
+      }
+      throw err;
+    }
+    if (manual) this.manualResult = r;
+    else await this.saveRecord({ version: 1, lastEndMs: period.toMs, lastName: name });
     this.o.onWritten?.(r, info, performance.now() - started);
     return r;
   }
 
-  /** End of the newest exported period that is one schedule period long, from the manifests on disk. */
+  private async saveRecord(rec: ScheduleRecord): Promise<void> {
+    const file = join(this.dir, SCHEDULE_RECORD);
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(JSON.stringify(rec) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  }
+
+  private async readRecord(): Promise<ScheduleRecord | null> {
+    let fh;
+    try {
+      fh = await open(join(this.dir, SCHEDULE_RECORD), 'r');
+      const v = JSON.parse(await fh.readFile('utf8')) as Partial<ScheduleRecord>;
+      return typeof v.lastEndMs === 'number' && Number.isFinite(v.lastEndMs) ? { version: 1, lastEndMs: v.lastEndMs, lastName: String(v.lastName ?? '') } : null;
+    } catch {
+      return null;
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /**
+   * End of the last period the schedule exported: from its record; without one (a directory of an
+   * older version), the newest scheduled-looking manifest one period long.
+   */
   async lastScheduledEnd(): Promise<number | null> {
+    const rec = await this.readRecord();
+    if (rec) return rec.lastEndMs;
     const { exports } = await listExports(this.dir);
     let end: number | null = null;
     for (const e of exports) {
       const p = e.manifest.period;
-      if (p.toMs - p.fromMs === this.everyMs && (end === null || p.toMs > end)) end = p.toMs;
+      if (e.manifest.kind !== 'manual' && p.toMs - p.fromMs === this.everyMs && (end === null || p.toMs > end)) end = p.toMs;
     }
     return end;
   }
@@ -139,12 +216,15 @@ export class ExportManager {
     }
   }
 
-  list(): Promise<{ exports: ExportListing[]; errors: { name: string; message: string }[] }> {
-    return listExports(this.dir);
+  /** Scheduled and manual exports, newest first. */
+  async list(): Promise<{ exports: ExportListing[]; errors: { name: string; message: string }[] }> {
+    const [a, b] = await Promise.all([listExports(this.dir), listExports(this.manualDir)]);
+    const exports = [...a.exports, ...b.exports].sort((x, y) => y.manifest.generatedAtMs - x.manifest.generatedAtMs || (x.manifestName < y.manifestName ? 1 : -1));
+    return { exports, errors: [...a.errors, ...b.errors] };
   }
 
-  /** Path of a file that belongs to an export, or null. */
-  find(name: string): Promise<string | null> {
-    return findExportFile(this.dir, name);
+  /** Path of a regular file (never a symlink) that belongs to an export, or null. */
+  async find(name: string): Promise<string | null> {
+    return (await findExportFile(this.dir, name)) ?? (await findExportFile(this.manualDir, name));
   }
 }

@@ -48,6 +48,8 @@ export interface Manifest {
   period: { fromMs: number; toMs: number; from: string; to: string };
   generatedAtMs: number;
   generatedAt: string;
+  /** 'scheduled' (immutable, in --export-dir) or 'manual' (POST /v1/exports, in --export-dir/manual); absent in older manifests. */
+  kind?: 'scheduled' | 'manual';
   files: ManifestFile[];
   signature?: ManifestSignature;
 }

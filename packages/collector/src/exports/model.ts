@@ -23,6 +23,49 @@ export interface ExportNtp {
   server: string | null;
 }
 
+/**
+ * One hour of one agent, from the store's hourly rollups (written at ingest): what the export keeps
+ * of the series for every agent. Hours without a report are absent.
+ */
+export interface ExportHour {
+  /** Start of the hour, ms since the epoch (UTC). */
+  hourMs: number;
+  reports: number;
+  /** Reports that carried an offset. */
+  measured: number;
+  offsetMinMs: number | null;
+  offsetMaxMs: number | null;
+  /** Largest uncertainty of the hour: an upper bound for each of its offsets. */
+  uncertaintyMaxMs: number | null;
+  /** Share of the hour's reports whose status at ingest was compliant, 0..1. */
+  compliantShare: number;
+}
+
+/** The sample of largest |offset| in the period, as stored (the report it came from is named). */
+export interface ExportWorstSample {
+  reportId: string;
+  atMs: number;
+  offsetMs: number;
+  uncertaintyMs: number;
+  /** Status at ingest. */
+  status: AgentStatus;
+  checks: Record<string, CheckStatus>;
+}
+
+/** Who made the export, under which policy, signed by whom: what an auditor checks first. */
+export interface ExportAbout {
+  /** The collector host's name and the collector's version. */
+  collector: { hostname: string; version: string };
+  /** The policy the verdicts were evaluated with: where it came from, and the SHA-256 of its canonical JSON. */
+  policy: { source: string; sha256: string };
+  /** Key id of the Ed25519 key that signs the manifest (sha256 of its SPKI DER); null: unsigned. */
+  signerKeyId: string | null;
+  /** Most HTML plots (the rest of the agents that are not compliant are listed without one). */
+  plotCap: number;
+  /** The full-resolution CSV of every sample, when it is part of this export (--detail); else how to get it. */
+  detail: { file: string | null; command: string };
+}
+
 export interface ExportRow {
   id: string;
   hostname: string;
@@ -55,6 +98,10 @@ export interface ExportRow {
   lastReportMs: number | null;
   /** Offset samples in the period, oldest first (may be decimated rollups). */
   series: ExportPoint[];
+  /** Hourly rollups of the period (every agent): min/max offset, worst uncertainty, compliant share. */
+  hours?: ExportHour[];
+  /** The worst sample in full; null when its hour's samples were pruned (only the rollup is left). */
+  worstSample?: ExportWorstSample | null;
 }
 
 export interface ExportPeriod {
@@ -85,6 +132,7 @@ export interface ExportData {
   summary: ExportSummary;
   rows: ExportRow[];
   libvirt?: ExportLibvirt;
+  about?: ExportAbout;
 }
 
 /** Counts rows by status (every status present, zeros included). */
@@ -96,11 +144,45 @@ export function summarizeRows(rows: readonly ExportRow[]): ExportSummary {
 
 /** Assembles ExportData, computing the summary and sorting rows by status severity, then hostname, then id. */
 export function buildExportData(input: Omit<ExportData, 'summary'>): ExportData {
-  const order: Record<AgentStatus, number> = { noncompliant: 0, stale: 1, unknown: 2, warning: 3, compliant: 4 };
   const rows = [...input.rows].sort(
-    (a, b) => order[a.status] - order[b.status] || a.hostname.localeCompare(b.hostname, 'en') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) => SEVERITY[a.status] - SEVERITY[b.status] || a.hostname.localeCompare(b.hostname, 'en') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  return { period: input.period, generatedAtMs: input.generatedAtMs, limits: input.limits, summary: summarizeRows(rows), rows, ...(input.libvirt ? { libvirt: input.libvirt } : {}) };
+  return {
+    period: input.period,
+    generatedAtMs: input.generatedAtMs,
+    limits: input.limits,
+    summary: summarizeRows(rows),
+    rows,
+    ...(input.libvirt ? { libvirt: input.libvirt } : {}),
+    ...(input.about ? { about: input.about } : {}),
+  };
+}
+
+const SEVERITY: Record<AgentStatus, number> = { noncompliant: 0, stale: 1, unknown: 2, warning: 3, compliant: 4 };
+
+/** Agents that get a plot: every one whose status at the end of the period is not compliant. */
+export function needsPlot(r: Pick<ExportRow, 'status'>): boolean {
+  return r.status !== 'compliant';
+}
+
+/** Most plots in one HTML export by default (each is ~15 KB; the rest are listed). */
+export const DEFAULT_PLOT_CAP = 200;
+
+/**
+ * The rows that get a plot, worst first: not compliant, by status severity, then by the largest
+ * |offset| of the period, then hostname and id; at most `cap` of them.
+ */
+export function plotRows<R extends Pick<ExportRow, 'status' | 'worstOffsetMs' | 'hostname' | 'id'>>(rows: readonly R[], cap: number): R[] {
+  return rows
+    .filter(needsPlot)
+    .sort(
+      (a, b) =>
+        SEVERITY[a.status] - SEVERITY[b.status] ||
+        Math.abs(b.worstOffsetMs ?? 0) - Math.abs(a.worstOffsetMs ?? 0) ||
+        a.hostname.localeCompare(b.hostname, 'en') ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    )
+    .slice(0, Math.max(0, cap));
 }
 
 /** Problems that would make an export lie: non-finite numbers, a share outside 0..1, an empty period. */
@@ -121,6 +203,12 @@ export function checkExportData(data: ExportData): string[] {
     r.series.forEach((p, j) => {
       if (![p.atMs, p.offsetMs, p.uncertaintyMs].every(Number.isFinite)) problems.push(`${at}.series[${j}] has a non-finite number`);
     });
+    r.hours?.forEach((h, j) => {
+      if (!(h.compliantShare >= 0 && h.compliantShare <= 1)) problems.push(`${at}.hours[${j}].compliantShare must be within 0..1`);
+      if (!(h.measured <= h.reports)) problems.push(`${at}.hours[${j}]: more measured than reports`);
+    });
+    const w = r.worstSample;
+    if (w && (w.offsetMs !== r.worstOffsetMs || w.uncertaintyMs !== r.worstUncertaintyMs)) problems.push(`${at}.worstSample does not match worstOffsetMs/worstUncertaintyMs`);
   });
   return problems;
 }

@@ -1,13 +1,16 @@
 /**
  * HTML export: one self-contained file an auditor can open anywhere — inline CSS, no scripts, no
  * external reference of any kind (a Content-Security-Policy of default-src 'none' says so to the
- * browser too), every agent-supplied string escaped. It holds the fleet summary, the table, and for
- * each agent that is not compliant an inline SVG plot of its offset with the limits drawn.
+ * browser too), every agent-supplied string escaped. It names the collector, the policy (with its
+ * SHA-256) and the manifest's signer; holds the fleet summary, the table, and for the worst agents
+ * that are not compliant (at most the plot cap, worst first) an inline SVG plot of the offset with
+ * its uncertainty band; the others that are not compliant are listed after the plots. Streamed:
+ * `htmlChunks` yields it a few hundred table rows or a few plots at a time.
  */
 import { AGENT_STATUSES, formatOffset, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { escapeHtml as esc } from './escape.js';
 import type { ExportData, ExportRow } from './model.js';
-import { isoUtc } from './model.js';
+import { DEFAULT_PLOT_CAP, isoUtc, needsPlot, plotRows } from './model.js';
 import { CSV_CHECK_IDS } from './render-csv.js';
 import { renderOffsetPlot } from './svg-plot.js';
 
@@ -95,7 +98,7 @@ function row(r: ExportRow, plotIndex: number | null): string {
     .join('');
   const rtc = r.rtcOffsetS === null ? '—' : `${r.rtcOffsetS > 0 ? '+' : ''}${esc(r.rtcOffsetS.toFixed(1))} s`;
   return [
-    `<tr class="agent-row s-row-${r.status}" data-agent-id="${esc(r.id)}">`,
+    `<tr class="agent-row s-row-${r.status}" id="agent-${esc(r.id)}" data-agent-id="${esc(r.id)}">`,
     `<td class="agent"><strong class="id">${esc(r.hostname)}</strong>${plotIndex !== null ? ` <a href="#plot-${plotIndex}" class="small">plot</a>` : ''}<br><span class="small id">${esc(r.id)}</span>`,
     r.systemUuid ? `<br><span class="small id">UUID ${esc(r.systemUuid)}</span>` : '',
     labels ? `<br>${labels}` : '',
@@ -115,6 +118,9 @@ function row(r: ExportRow, plotIndex: number | null): string {
 }
 
 function figure(r: ExportRow, index: number, d: ExportData): string {
+  const worst = r.worstSample
+    ? `<p class="small">Worst offset ${esc(formatOffset(r.worstSample.offsetMs, null))} ± ${esc(r.worstSample.uncertaintyMs.toFixed(3))} ms at ${utcText(r.worstSample.atMs)}, report <span class="id">${esc(r.worstSample.reportId)}</span></p>`
+    : '';
   const reasons = checkIds(r)
     .filter((id) => r.checks[id] !== 'pass')
     .map((id) => `<li><span class="badge c-${r.checks[id]}">${CHECK_MARK[r.checks[id] as CheckStatus]} ${esc(id)}</span> ${esc(r.reasons?.[id] ?? '')}</li>`)
@@ -125,6 +131,7 @@ function figure(r: ExportRow, index: number, d: ExportData): string {
     `<figcaption><strong>${esc(r.hostname)}</strong> <span class="small">${esc(r.id)}</span> ${statusBadge(r.status)}</figcaption>`,
     reasons ? `<ul>${reasons}</ul>` : '',
     plot,
+    worst,
     `</figure>`,
   ].join('');
 }
@@ -147,27 +154,50 @@ function libvirtSection(d: ExportData): string {
   ].join('');
 }
 
-/** Agents that get a plot: every one whose status at the end of the period is not compliant. */
-export function needsPlot(r: ExportRow): boolean {
-  return r.status !== 'compliant';
+
+function aboutLine(d: ExportData): string {
+  const a = d.about;
+  if (!a) return '';
+  const signer = a.signerKeyId ? `manifest signed by key <span class="id">${esc(a.signerKeyId)}</span>` : 'manifest not signed';
+  return (
+    `<p class="meta">Collector <strong>${esc(a.collector.hostname)}</strong> (clockwatch-collector ${esc(a.collector.version)}) · ` +
+    `policy ${esc(a.policy.source)}, SHA-256 <span class="id">${esc(a.policy.sha256)}</span> · ${signer}</p>`
+  );
 }
 
-export function renderHtml(data: ExportData): string {
-  const plotted = new Map<ExportRow, number>();
-  data.rows.forEach((r) => {
-    if (needsPlot(r)) plotted.set(r, plotted.size + 1);
-  });
+/** The agents that are not compliant and got no plot (over the cap): listed, worst first. */
+function unplottedSection(rest: readonly ExportRow[], cap: number, d: ExportData): string {
+  if (rest.length === 0) return '';
+  const detail = d.about?.detail;
+  const where = detail?.file
+    ? `their hourly rollups are in the JSON file, every sample in <span class="id">${esc(detail.file)}</span>`
+    : `their hourly rollups are in the JSON file; every sample: <code>${esc(detail?.command ?? 'clockwatch-collector export --detail')}</code>`;
+  return [
+    `<section id="not-plotted"><h3>Not plotted (${rest.length})</h3>`,
+    `<p class="meta">Only the ${cap} worst agents that are not compliant get a plot; ${where}. Worst first:</p>`,
+    '<ol class="small">',
+    ...rest.map((r) => `<li><a href="#agent-${esc(r.id)}">${esc(r.hostname)}</a> <span class="id">${esc(r.id)}</span> ${statusBadge(r.status)} worst ${r.worstOffsetMs === null ? '—' : esc(formatOffset(r.worstOffsetMs, null))}</li>`),
+    '</ol></section>',
+  ].join('');
+}
+
+const ROWS_PER_CHUNK = 200;
+
+export function* htmlChunks(data: ExportData): Generator<string> {
+  const cap = data.about?.plotCap ?? DEFAULT_PLOT_CAP;
+  const plottedRows = plotRows(data.rows, cap);
+  const plotted = new Map<ExportRow, number>(plottedRows.map((r, i) => [r, i + 1]));
+  const notPlotted = plotRows(data.rows, Number.MAX_SAFE_INTEGER).filter((r) => !plotted.has(r));
   const period = `${utcText(data.period.fromMs)} → ${utcText(data.period.toMs)}`;
   const shares = data.rows.map((r) => r.compliantShare).filter((s): s is number => s !== null);
   const fleetShare = shares.length ? `${((shares.reduce((a, b) => a + b, 0) / shares.length) * 100).toFixed(1)} %` : '—';
   const summary = [
     `<li class="agents"><span class="n">${data.summary.agents}</span>agents</li>`,
     ...AGENT_STATUSES.map((s) => `<li class="${s}"><span class="n">${data.summary.byStatus[s] ?? 0}</span>${esc(STATUS_TEXT[s])}</li>`),
-    `<li class="share"><span class="n">${esc(fleetShare)}</span>mean time compliant</li>`,
+    `<li class="share"><span class="n">${esc(fleetShare)}</span>of reports compliant (mean over agents)</li>`,
   ].join('');
-  const head = ['Agent', 'Status', 'Checks', 'Latest offset', 'Worst offset', 'RTC offset', 'Clocksource / zone', 'NTP', 'Compliant', 'Drift', 'Last report'];
-  const figures = data.rows.filter(needsPlot).map((r) => figure(r, plotted.get(r) as number, data));
-  return [
+  const head = ['Agent', 'Status', 'Checks', 'Latest offset', 'Worst offset', 'RTC offset', 'Clocksource / zone', 'NTP', 'Compliant reports', 'Drift', 'Last report'];
+  yield [
     '<!DOCTYPE html>',
     '<html lang="en">',
     '<head>',
@@ -183,24 +213,52 @@ export function renderHtml(data: ExportData): string {
     '<header>',
     '<h1>Guest clock compliance</h1>',
     `<p class="meta">Period ${period} (UTC) · generated ${utcText(data.generatedAtMs)} · offset limits: warn ±${esc(String(data.limits.warnMs))} ms, fail ±${esc(String(data.limits.failMs))} ms</p>`,
+    aboutLine(data),
     '</header>',
     `<section aria-label="Fleet summary"><ul class="summary">${summary}</ul></section>`,
     '<section>',
     '<h2>Agents</h2>',
     `<div class="table-wrap"><table id="agents"><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>`,
-    `<tbody>${data.rows.map((r) => row(r, plotted.get(r) ?? null)).join('\n')}</tbody>`,
+    '<tbody>',
+  ].join('\n');
+  let lines: string[] = [];
+  for (const r of data.rows) {
+    lines.push(row(r, plotted.get(r) ?? null));
+    if (lines.length >= ROWS_PER_CHUNK) {
+      yield '\n' + lines.join('\n');
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield '\n' + lines.join('\n');
+  const notCompliant = plottedRows.length + notPlotted.length;
+  yield [
+    '',
+    '</tbody>',
     '</table></div>',
     data.rows.length === 0 ? '<p class="meta">No agent reported in this period.</p>' : '',
     '</section>',
     '<section>',
-    `<h2>Agents needing attention (${figures.length})</h2>`,
-    figures.length ? figures.join('\n') : '<p class="meta">Every agent was compliant at the end of the period.</p>',
+    `<h2>Agents needing attention (${notCompliant}${notPlotted.length > 0 ? `, the ${plottedRows.length} worst plotted` : ''})</h2>`,
+    notCompliant === 0 ? '<p class="meta">Every agent was compliant at the end of the period.</p>' : '',
+    '',
+  ].join('\n');
+  for (let i = 0; i < plottedRows.length; i += 20) {
+    yield plottedRows.slice(i, i + 20).map((r) => figure(r, plotted.get(r) as number, data)).join('\n') + '\n';
+  }
+  yield [
+    unplottedSection(notPlotted, cap, data),
     '</section>',
     libvirtSection(data),
     '<footer>Offsets are guest clock − host clock (positive: the guest is ahead), each with its uncertainty (±, half the round-trip delay of the exchange, RFC 5905). ',
-    'RTC offset: RTC reading read as UTC − host UTC. Compliant: share of the period the agent was compliant. The manifest next to this file lists every file of the export with its SHA-256.</footer>',
+    'RTC offset: RTC reading read as UTC − host UTC. Compliant reports: the share of the agent\'s reports in the period whose verdict at ingest was compliant — it counts reports, not time: ',
+    'an agent that did not report for an hour is not counted for that hour (the reporting check and the status say so). ',
+    'The manifest next to this file lists every file of the export with its SHA-256.</footer>',
     '</body>',
     '</html>',
     '',
   ].join('\n');
+}
+
+export function renderHtml(data: ExportData): string {
+  return [...htmlChunks(data)].join('');
 }

@@ -1,8 +1,14 @@
 /**
  * The export directory as a collection: listing (GET /v1/exports), resolving a download name
  * (GET /v1/exports/:name) to a file that belongs to an export, and retention (keep the last N).
+ *
+ * Nothing here follows a symbolic link: a manifest or a listed file that is a symlink (to
+ * /etc/passwd, say) is not read, not listed and not served. Files are opened with O_NOFOLLOW
+ * (open(2): ELOOP on a symlink) and must be regular files (fstat after open, so no swap between a
+ * check and the use).
  */
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
 import { SAFE_FILE_NAME } from './atomic-write.js';
@@ -27,7 +33,14 @@ export async function listExports(dir: string): Promise<{ exports: ExportListing
   }
   for (const n of names) {
     try {
-      const v = JSON.parse(await readFile(join(dir, n), 'utf8')) as unknown;
+      const fh = await openRegularFile(join(dir, n));
+      let text: string;
+      try {
+        text = await fh.readFile('utf8');
+      } finally {
+        await fh.close();
+      }
+      const v = JSON.parse(text) as unknown;
       const shape = manifestShapeProblems(v);
       if (shape.length > 0) errors.push({ name: n, message: shape.join('; ') });
       else exports.push({ manifestName: n, manifest: v as Manifest });
@@ -47,7 +60,33 @@ export async function findExportFile(dir: string, name: string): Promise<string 
   if (!SAFE_FILE_NAME.test(name)) return null;
   const { exports } = await listExports(dir);
   const known = exports.some((e) => e.manifestName === name || e.manifest.files.some((f) => f.name === name));
-  return known ? join(dir, name) : null;
+  if (!known) return null;
+  const st = await lstat(join(dir, name)).catch(() => null);
+  return st?.isFile() ? join(dir, name) : null;
+}
+
+export class NotARegularFileError extends Error {
+  readonly code = 'CW_ERR_EXPORT_NOT_FOUND';
+  constructor(path: string) {
+    super(`${path} is not a regular file (a symlink or something else): not served`);
+  }
+}
+
+/** Opens a regular file for reading without following a symlink; throws otherwise. */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new NotARegularFileError(path);
+    throw e;
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new NotARegularFileError(path);
+  }
+  return fh;
 }
 
 /**

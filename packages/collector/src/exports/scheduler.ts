@@ -8,12 +8,9 @@
  * 00:00 UTC. A period is exported `settleMs` after it ends, so reports in flight at the boundary
  * are stored first.
  */
-import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
+import { ClockwatchError, DAY_MS, ErrorCodes, parseDuration as parseShared, WEEK_MS } from '@clockwatch/shared';
 import type { ExportPeriod } from './model.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DAY_MS = 86_400_000;
-const WEEK_MS = 7 * DAY_MS;
 /** 1970-01-05T00:00Z was a Monday. */
 const MONDAY_ANCHOR_MS = 4 * DAY_MS;
 /** setTimeout's delay is a signed 32-bit number of ms (about 24.8 days); longer waits are chained. */
@@ -27,11 +24,13 @@ export function parseDuration(text: string, option = 'duration'): number {
   const t = String(text).trim();
   const bad = () =>
     new ClockwatchError(ErrorCodes.CONFIG_INVALID, `${option}: '${t}' is not a duration: write a whole number and a unit (ms, s, m, h, d, w), e.g. 24h, 1h, 30m, 7d`);
+  // Whole numbers only: an export period lines up with UTC days (validateExportInterval).
   if (!/^(?:\d{1,9}(?:ms|s|m|h|d|w))+$/.test(t)) throw bad();
-  let total = 0;
-  for (const m of t.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-  if (total <= 0 || !Number.isSafeInteger(total)) throw bad();
-  return total;
+  try {
+    return parseShared(t);
+  } catch {
+    throw bad();
+  }
 }
 
 /**

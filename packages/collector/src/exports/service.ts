@@ -13,20 +13,28 @@
  * of the checks stored with the last report of the period (judged at its ingest) and the reporting
  * check at the period's end. The latest offset is the last one measured in the period. Only
  * agents that are not compliant get plot points, at most `plotPoints` per agent.
+ *
+ * What keeps an export of 10,000 agents small and fast (issue 12 item 4): every agent's series is
+ * its hourly rollups (min/max offset, worst uncertainty, compliant share) plus its worst sample in
+ * full; only the `plotCap` worst agents that are not compliant get plot points (at most
+ * `plotPoints` each, read per agent through the index); the files are written as streams, row by
+ * row, never as one string; and every sample at full resolution is the detail CSV (`--detail`).
  */
 import type { KeyObject } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
-import { agentStatus, DEFAULT_SETTINGS, normalizeUuid, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { hostname as osHostname } from 'node:os';
+import { agentStatus, DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
 import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, Store } from '../store/types.js';
-import type { ExportData, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow } from './model.js';
-import { buildExportData, checkExportData } from './model.js';
-import { needsPlot, renderHtml } from './render-html.js';
-import { renderCsv } from './render-csv.js';
-import { renderJson } from './render-json.js';
-import { writeExport, type WriteExportResult } from './write-export.js';
-import { exportBaseName } from './manifest.js';
+import type { ExportAbout, ExportData, ExportHour, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow, ExportWorstSample } from './model.js';
+import { buildExportData, checkExportData, DEFAULT_PLOT_CAP, needsPlot, plotRows } from './model.js';
+import { htmlChunks } from './render-html.js';
+import { csvChunks, detailCsvChunks } from './render-csv.js';
+import { jsonChunks } from './render-json.js';
+import { writeExport, type ExportChunks, type WriteExportResult } from './write-export.js';
+import { exportBaseName, keyIdOf, manifestCanonicalJson } from './manifest.js';
+import { COLLECTOR_VERSION } from '../version.js';
+import { sha256Hex } from '../canonical.js';
 
 export const EXPORT_FORMATS = ['csv', 'json', 'html'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -39,22 +47,32 @@ export interface ExportServiceOptions {
   hostResolutionMs?: number;
   /** Plot points per non-compliant agent at most (default 400; the plot is 636 px wide and keeps each bucket's extreme). */
   plotPoints?: number;
+  /** Most agents plotted in the HTML (default 200, the worst first; the others are listed). */
+  plotCap?: number;
   /**
-   * Render large exports on a worker thread and yield while building rows, so that the event loop
-   * keeps answering (the served collector sets it; the CLI has nothing else to do).
+   * Yield to the event loop while building rows (the served collector sets it; the CLI has
+   * nothing else to do). Writing is a stream either way, which yields between chunks.
    */
   offThread?: boolean;
+  /** Where the policy came from (a file name, or 'built-in defaults'), for the export's header. */
+  policySource?: string;
+  /** The collector's host name as the export names it (default os.hostname()). */
+  collectorHostname?: string;
 }
 
 export interface BuildOptions {
   onProgress?: (done: number, total: number) => void;
+  /** Key id of the manifest's signer, named in the export (null: unsigned). */
+  signerKeyId?: string | null;
+  /** The detail CSV's file name when this export includes it. */
+  detailFile?: string | null;
 }
 
 export interface RenderedFile {
-  format: ExportFormat;
+  format: ExportFormat | 'detail';
   name: string;
-  /** Text, or its UTF-8 bytes when rendered on a worker thread. */
-  content: string | Uint8Array;
+  /** Text (render()), or chunks to stream into the file (files()). */
+  content: string | ExportChunks;
 }
 
 export interface RunExportOptions extends BuildOptions {
@@ -64,6 +82,13 @@ export interface RunExportOptions extends BuildOptions {
   formats?: readonly ExportFormat[];
   signingKey?: KeyObject | null;
   keep?: number | null;
+  /** Also write the full-resolution CSV of every sample (`<name>-detail.csv`, in the manifest). */
+  detail?: boolean;
+  /** Stem of the file names (default: exportBaseName(period)). */
+  name?: string;
+  /** Recorded in the manifest; scheduled exports are written with noReplace (never overwritten). */
+  kind?: 'scheduled' | 'manual';
+  noReplace?: boolean;
 }
 
 type StaticParts = {
@@ -87,7 +112,10 @@ export class ExportService {
   private readonly libvirt: LibvirtAudit | null;
   private readonly hostResolutionMs: number;
   private readonly plotPoints: number;
+  private readonly plotCap: number;
   private readonly offThread: boolean;
+  private readonly policySource: string;
+  private readonly collectorHostname: string;
 
   constructor(o: ExportServiceOptions) {
     this.store = o.store;
@@ -95,7 +123,26 @@ export class ExportService {
     this.libvirt = o.libvirt ?? null;
     this.hostResolutionMs = o.hostResolutionMs ?? 0.001;
     this.plotPoints = o.plotPoints ?? 400;
+    this.plotCap = o.plotCap ?? DEFAULT_PLOT_CAP;
     this.offThread = o.offThread ?? false;
+    this.policySource = o.policySource ?? 'built-in defaults';
+    this.collectorHostname = o.collectorHostname ?? osHostname();
+  }
+
+  /** The export's header: collector, policy and its SHA-256, signer. */
+  about(period: ExportPeriod, options: BuildOptions = {}): ExportAbout {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      collector: { hostname: this.collectorHostname, version: COLLECTOR_VERSION },
+      // Canonical JSON (sorted keys, no whitespace): the same policy hashes the same however its file is laid out.
+      policy: { source: this.policySource, sha256: sha256Hex(manifestCanonicalJson(this.compliance.policy)) },
+      signerKeyId: options.signerKeyId ?? null,
+      plotCap: this.plotCap,
+      detail: {
+        file: options.detailFile ?? null,
+        command: `clockwatch-collector export --detail --from ${iso(period.fromMs)} --to ${iso(period.toMs)}`,
+      },
+    };
   }
 
   /** The offset limits drawn on the plots: the policy's defaults (rules may differ per agent). */
@@ -118,7 +165,8 @@ export class ExportService {
         want: (state) => {
           const end = this.endState(state, period, cached);
           ends.set(state.id, end);
-          return needsPlot({ status: end.status } as ExportRow);
+          // Plot points are read afterwards, for the plotCap worst only (plotSeries).
+          return false;
         },
       },
     });
@@ -131,10 +179,75 @@ export class ExportService {
         slice = performance.now();
       }
     }
-    const data = buildExportData({ period, generatedAtMs, limits: this.limits(), rows, ...(this.libvirt ? { libvirt: this.libvirtLists(rows) } : {}) });
+    await this.addEvidence(rows, period);
+    await this.plotSeries(rows, period);
+    const data = buildExportData({
+      period,
+      generatedAtMs,
+      limits: this.limits(),
+      rows,
+      ...(this.libvirt ? { libvirt: this.libvirtLists(rows) } : {}),
+      about: this.about(period, options),
+    });
     const problems = checkExportData(data);
     if (problems.length > 0) throw new Error(`export data is inconsistent: ${problems.slice(0, 5).join('; ')}`);
     return data;
+  }
+
+  /** A breath for the event loop every 50 ms of work (served collector only). */
+  private breather(): () => Promise<void> {
+    let slice = performance.now();
+    return async () => {
+      if (this.offThread && performance.now() - slice > 50) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+    };
+  }
+
+  /**
+   * Per agent, the hourly rollups of the period and the worst sample in full (the stored row of the
+   * hour whose extreme it is). Hours only partly inside the period are included whole: a rollup
+   * cannot be cut.
+   */
+  private async addEvidence(rows: ExportRow[], period: ExportPeriod): Promise<void> {
+    const breathe = this.breather();
+    const fromHour = Math.floor(period.fromMs / 3_600_000) * 3_600_000;
+    for (const row of rows) {
+      const rollups = await this.store.rollups(row.id, { fromMs: fromHour, toMs: period.toMs, limit: 100_000 });
+      const hours: ExportHour[] = rollups.map((h) => ({
+        hourMs: h.hourMs,
+        reports: h.reports,
+        measured: h.measured,
+        offsetMinMs: h.offsetMinMs,
+        offsetMaxMs: h.offsetMaxMs,
+        uncertaintyMaxMs: h.uncertaintyMaxMs,
+        compliantShare: h.compliantShare,
+      }));
+      row.hours = hours;
+      row.worstSample = row.worstOffsetMs === null ? null : await this.worstSample(row, hours, period);
+      await breathe();
+    }
+  }
+
+  private async worstSample(row: ExportRow, hours: readonly ExportHour[], period: ExportPeriod): Promise<ExportWorstSample | null> {
+    const w = row.worstOffsetMs as number;
+    const hour = hours.find((h) => h.offsetMaxMs === w || h.offsetMinMs === w);
+    if (!hour) return null;
+    const page = await this.store.history(row.id, { fromMs: Math.max(hour.hourMs, period.fromMs), toMs: Math.min(hour.hourMs + 3_600_000, period.toMs), limit: 100_000 });
+    // The earliest sample of that value; its uncertainty is the one the period reader reported.
+    const s = page.rows.find((r) => r.offsetMs === w && r.uncertaintyMs === row.worstUncertaintyMs) ?? page.rows.find((r) => r.offsetMs === w);
+    if (!s || s.uncertaintyMs === null || s.uncertaintyMs !== row.worstUncertaintyMs) return null;
+    return { reportId: s.reportId, atMs: s.atMs, offsetMs: w, uncertaintyMs: s.uncertaintyMs, status: s.status, checks: { ...s.checks } as Record<string, CheckStatus> };
+  }
+
+  /** Plot points for the plotCap worst agents that are not compliant, per agent through the index. */
+  private async plotSeries(rows: ExportRow[], period: ExportPeriod): Promise<void> {
+    const breathe = this.breather();
+    for (const row of plotRows(rows, this.plotCap)) {
+      row.series = await this.store.periodSeries(row.id, period.fromMs, period.toMs, this.plotPoints);
+      await breathe();
+    }
   }
 
   /** Domains that no exported agent reports, and exported agents that no domain has. */
@@ -232,54 +345,44 @@ export class ExportService {
     return { status: verdict.status, checks, reasons };
   }
 
-  render(data: ExportData, formats: readonly ExportFormat[] = EXPORT_FORMATS, baseName = exportBaseName(data.period)): RenderedFile[] {
+  /** The files as chunk streams (nothing is rendered until a chunk is asked for). */
+  files(data: ExportData, formats: readonly ExportFormat[] = EXPORT_FORMATS, baseName = exportBaseName(data.period)): RenderedFile[] {
     return formats.map((format) => ({
       format,
       name: `${baseName}.${format}`,
-      content: format === 'csv' ? renderCsv(data) : format === 'json' ? renderJson(data) : renderHtml(data),
+      content: format === 'csv' ? csvChunks(data) : format === 'json' ? jsonChunks(data) : htmlChunks(data),
     }));
   }
 
-  /** render() on a worker thread (for large exports when offThread is set). */
-  async renderAsync(data: ExportData, formats: readonly ExportFormat[] = EXPORT_FORMATS, baseName = exportBaseName(data.period)): Promise<RenderedFile[]> {
-    const points = data.rows.reduce((n, r) => n + r.series.length, 0);
-    if (!this.offThread || data.rows.length + points / 10 < 2000) return this.render(data, formats, baseName);
-    const files = formats.map((format) => ({ format, name: `${baseName}.${format}` }));
-    // Handing the data over as one object would serialise it in one go (~0.2 s for 10,000 agents,
-    // the event loop stopped); as JSON written row by row, with a breath every 30 ms, it does not.
-    const parts: string[] = [];
-    let slice = performance.now();
-    for (const r of data.rows) {
-      parts.push(JSON.stringify(r));
-      if (performance.now() - slice > 30) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
-    }
-    const json = `{"head":${JSON.stringify({ ...data, rows: [] })},"rows":[${parts.join(',')}]}`;
-    return new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./render-worker.js', import.meta.url), { workerData: { json, files } });
-      let settled = false;
-      w.once('message', (m: { ok: true; files: RenderedFile[] } | { ok: false; message: string }) => {
-        settled = true;
-        if (m.ok) resolve(m.files);
-        else reject(new Error(`rendering the export: ${m.message}`));
-      });
-      w.once('error', (err) => {
-        settled = true;
-        reject(err);
-      });
-      w.once('exit', (code) => {
-        if (!settled) reject(new Error(`export render worker exited with code ${code}`));
-      });
-    });
+  /** The files as whole strings (tests, small exports). */
+  render(data: ExportData, formats: readonly ExportFormat[] = EXPORT_FORMATS, baseName = exportBaseName(data.period)): (RenderedFile & { content: string })[] {
+    return this.files(data, formats, baseName).map((f) => ({ ...f, content: [...(f.content as Iterable<string>)].join('') }));
+  }
+
+  /** The detail CSV's name for an export. */
+  static detailName(baseName: string): string {
+    return `${baseName}-detail.csv`;
+  }
+
+  /** The full-resolution CSV of every stored sample of the period, agent by agent, read a day at a time. */
+  detail(data: ExportData, baseName = exportBaseName(data.period)): RenderedFile {
+    return { format: 'detail', name: ExportService.detailName(baseName), content: detailCsvChunks(this.store, data) };
   }
 
   /** Builds, renders and writes one export; resolves with the manifest written. */
   async run(o: RunExportOptions): Promise<WriteExportResult & { data: ExportData }> {
-    const data = await this.buildData(o.period, o.generatedAtMs, o);
-    const files = await this.renderAsync(data, o.formats ?? EXPORT_FORMATS);
+    const baseName = o.name ?? exportBaseName(o.period);
+    const data = await this.buildData(o.period, o.generatedAtMs, {
+      ...o,
+      signerKeyId: o.signingKey ? keyIdOf(o.signingKey) : null,
+      detailFile: o.detail ? ExportService.detailName(baseName) : null,
+    });
+    const files = this.files(data, o.formats ?? EXPORT_FORMATS, baseName);
+    if (o.detail) files.push(this.detail(data, baseName));
     const result = await writeExport({
+      name: o.name,
+      kind: o.kind,
+      noReplace: o.noReplace,
       dir: o.dir,
       period: o.period,
       generatedAtMs: o.generatedAtMs,

@@ -1,21 +1,77 @@
 /**
  * Writing one export: its files first, then its manifest (each atomically), so a manifest on disk
  * only ever names complete files; signed when a key is configured; retention applied after.
+ *
+ * A file's content may be chunks (a generator, sync or async): they are written as they come,
+ * ~256 KiB at a time, hashed on the way, and never joined into one string; each write is awaited,
+ * so a served collector's event loop runs between them.
  */
-import { mkdir } from 'node:fs/promises';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeyObject } from 'node:crypto';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
-import { SAFE_FILE_NAME, writeFileAtomic, type ManifestFile } from './atomic-write.js';
+import { fsyncDir, SAFE_FILE_NAME, writeFileAtomic, type ManifestFile } from './atomic-write.js';
 import { MANIFEST_FORMAT, MANIFEST_SUFFIX, MANIFEST_VERSION, exportBaseName, loadSigningKey, signManifest, type Manifest } from './manifest.js';
 import type { ExportPeriod } from './model.js';
 import { isoUtc } from './model.js';
 import { pruneExports } from './retention.js';
 
+/** A file's content produced piece by piece. */
+export type ExportChunks = Iterable<string> | AsyncIterable<string>;
+
 export interface ExportFileInput {
   name: string;
-  content: string | Uint8Array;
+  content: string | Uint8Array | ExportChunks;
 }
+
+const FLUSH_BYTES = 256 * 1024;
+
+/** Writes chunks to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and SHA-256. */
+export async function writeChunksAtomic(dir: string, name: string, chunks: ExportChunks, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
+  if (!SAFE_FILE_NAME.test(name)) throw new ClockwatchError(ErrorCodes.CONFIG_INVALID, `export file name '${name}' is not a plain file name`);
+  const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    try {
+      let pending: string[] = [];
+      let pendingLen = 0;
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const buf = Buffer.from(pending.join(''), 'utf8');
+        pending = [];
+        pendingLen = 0;
+        hash.update(buf);
+        bytes += buf.length;
+        await fh.write(buf);
+      };
+      for await (const chunk of chunks as AsyncIterable<string>) {
+        pending.push(chunk);
+        pendingLen += chunk.length;
+        if (pendingLen >= FLUSH_BYTES) await flush();
+      }
+      await flush();
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    // Scheduled exports are evidence: link(2) fails with EEXIST instead of replacing a file.
+    if (opts.noReplace) {
+      await link(tmp, join(dir, name));
+      await unlink(tmp);
+    } else {
+      await rename(tmp, join(dir, name));
+    }
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dir);
+  return { name, bytes, sha256: hash.digest('hex') };
+}
+
+const isChunks = (c: ExportFileInput['content']): c is ExportChunks => typeof c !== 'string' && !(c instanceof Uint8Array);
 
 export interface WriteExportOptions {
   dir: string;
@@ -28,6 +84,10 @@ export interface WriteExportOptions {
   signingKey?: KeyObject | string | Buffer | null;
   /** Keep only the newest `keep` exports in `dir` after writing (retention). */
   keep?: number | null;
+  /** Recorded in the (signed) manifest: a schedule run or a manual one. */
+  kind?: 'scheduled' | 'manual';
+  /** Fail with EEXIST rather than replace any file already there (scheduled exports). */
+  noReplace?: boolean;
 }
 
 export interface WriteExportResult {
@@ -49,7 +109,7 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
   const key = o.signingKey ? (typeof o.signingKey === 'string' || Buffer.isBuffer(o.signingKey) ? loadSigningKey(o.signingKey) : o.signingKey) : null;
   await mkdir(o.dir, { recursive: true });
   const files: ManifestFile[] = [];
-  for (const f of o.files) files.push(await writeFileAtomic(o.dir, f.name, f.content));
+  for (const f of o.files) files.push(isChunks(f.content) ? await writeChunksAtomic(o.dir, f.name, f.content, { noReplace: o.noReplace }) : await writeFileAtomic(o.dir, f.name, f.content, { noReplace: o.noReplace }));
   let manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -57,10 +117,11 @@ export async function writeExport(o: WriteExportOptions): Promise<WriteExportRes
     period: { fromMs: o.period.fromMs, toMs: o.period.toMs, from: isoUtc(o.period.fromMs), to: isoUtc(o.period.toMs) },
     generatedAtMs: o.generatedAtMs,
     generatedAt: isoUtc(o.generatedAtMs),
+    ...(o.kind ? { kind: o.kind } : {}),
     files,
   };
   if (key) manifest = signManifest(manifest, key);
-  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n');
+  await writeFileAtomic(o.dir, name + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2) + '\n', { noReplace: o.noReplace });
   const removed = o.keep !== undefined && o.keep !== null ? (await pruneExports(o.dir, o.keep)).removed : [];
   return { manifestPath: join(o.dir, name + MANIFEST_SUFFIX), manifest, removed };
 }

@@ -152,7 +152,7 @@ export class LibvirtAudit {
   /** The domain joined to an agent, as the judge takes it. */
   joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null {
     const e = this.domainFor(systemUuid);
-    return e ? { domain: e.domain, source: e.source, readAtMs: e.readAtMs, readError: e.readError } : null;
+    return e ? { domain: e.domain, nextBoot: e.nextBoot ?? null, source: e.source, readAtMs: e.readAtMs, readError: e.readError } : null;
   }
 
   /** What the host audit read of this domain in its latest pass (null: not audited, not running, or no --host-audit). */

@@ -1,8 +1,13 @@
 /**
  * Where domain XML comes from: a directory of persistent definitions (`--libvirt-xml-dir`, e.g.
  * /etc/libvirt/qemu, or /run/libvirt/qemu for live `<domstatus>` files) and/or `virsh` against a
- * connection URI (`--libvirt-uri`): `virsh -c URI list --all --uuid`, then `virsh -c URI dumpxml
- * UUID` for each (domain.md §7.4). Reading is split from parsing (parseDomainXml is pure); every
+ * connection URI (`--libvirt-uri`): `virsh -r -c URI list --all --uuid`, then `virsh -r -c URI
+ * dumpxml UUID` for each (domain.md §7.4). `-r` (`--readonly`, virsh(1)) opens a read-only
+ * connection (virConnectOpenReadOnly): the audit only reads, so it asks for no more, and libvirtd
+ * refuses any change made over it ("read only access prevents virDomainDestroy"). A read-only
+ * connection to qemu:///system is allowed to any local user by libvirtd's default polkit rule
+ * (org.libvirt.unix.monitor); dumpxml over it omits only security-sensitive parts (VNC/SPICE
+ * passwords), which the clock audit never needs. Reading is split from parsing (parseDomainXml is pure); every
  * failure — a missing directory, an unreadable or oversized file, a failed command — becomes an
  * entry in `errors`, never an exception, so one bad domain never hides the others.
  */
@@ -11,9 +16,14 @@ import { join } from 'node:path';
 import { ErrorCodes, normalizeUuid, parseDomainXml, type CommandRunner, type LibvirtDomain } from '@clockwatch/shared';
 
 export interface DomainEntry {
-  /** Where it came from: the file path, or `virsh -c URI dumpxml UUID`. */
+  /** Where it came from: the file path, or `virsh -r -c URI dumpxml UUID`. */
   source: string;
   domain: LibvirtDomain;
+  /**
+   * The inactive definition of a running domain (`virsh dumpxml --inactive`), what it boots with
+   * next; absent when it could not be read or the domain is not running.
+   */
+  nextBoot?: LibvirtDomain | null;
 }
 
 export interface DomainSourceError {
@@ -140,7 +150,9 @@ export async function readDomainsViaVirsh(runner: CommandRunner, uri: string, op
       return { code: null, stdout: '', stderr: '', error: (e as Error).message };
     }
   };
-  const listArgs = ['-c', uri, 'list', '--all', '--uuid'];
+  // Least privilege: a read-only connection (see the header).
+  const conn = ['-r', '-c', uri];
+  const listArgs = [...conn, 'list', '--all', '--uuid'];
   const listed = await run(listArgs);
   const listSource = `${virsh} ${listArgs.join(' ')}`;
   if (listed.code !== 0 || listed.error) {
@@ -160,12 +172,22 @@ export async function readDomainsViaVirsh(runner: CommandRunner, uri: string, op
       const i = next++;
       const uuid = uuids[i] as string;
       const slot = slots[i] as DomainSourceResult;
-      const args = ['-c', uri, 'dumpxml', uuid];
+      const args = [...conn, 'dumpxml', uuid];
       const source = `${virsh} ${args.join(' ')}`;
       const r = await run(args);
       if (r.code !== 0 || r.error) slot.errors.push(commandError(source, r));
       else if (r.stdout.length > maxBytes) slot.errors.push({ source, code: ErrorCodes.READ, message: `${source}: output larger than ${maxBytes} bytes` });
       else parseInto(slot, source, r.stdout);
+      // A running domain may have been redefined (virsh define / edit) since it started: its
+      // inactive XML is what the next boot uses (virsh(1) dumpxml --inactive).
+      const live = slot.domains[slot.domains.length - 1];
+      if (live && live.domain.live) {
+        const inactive = await run([...conn, 'dumpxml', '--inactive', uuid]);
+        if (inactive.code === 0 && !inactive.error && inactive.stdout.length <= maxBytes) {
+          const parsed = parseDomainXml(inactive.stdout);
+          if (parsed.ok) live.nextBoot = parsed.domain;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, uuids.length)) }, worker));

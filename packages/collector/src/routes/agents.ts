@@ -5,7 +5,7 @@
  * reporting check) are combined with the request's instant. The agent view calls the judge.
  */
 import type { FastifyInstance } from 'fastify';
-import { AGENT_STATUSES, AgentListSchema, driftPpm, type AgentStatus, type JoinedDomain, type Verdict } from '@clockwatch/shared';
+import { AGENT_STATUSES, AgentListSchema, DAY_MS, driftPpm, HOUR_MS, type AgentStatus, type JoinedDomain, type Verdict } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AgentSummary } from '../store/types.js';
@@ -15,15 +15,16 @@ import {
   AgentListQuery,
   AgentParams,
   ErrorResponse,
+  HistoryAnyResponse,
+  HistoryQuery,
   HistoryResponse,
   RangeQuery,
   RollupResponse,
 } from '../schemas.js';
+import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
 
-const HOUR_MS = 3_600_000;
 const JSON_TYPE = 'application/json; charset=utf-8';
-const DAY_MS = 24 * HOUR_MS;
 /** Points read for a drift estimate at most (a 10 s agent over 24 h is 8,640). */
 const MAX_DRIFT_POINTS = 50_000;
 
@@ -40,6 +41,12 @@ function range(q: RangeQuery, nowMs: number, defaultSpanMs: number, defaultLimit
   const from = fromMs ?? to - defaultSpanMs;
   if (from > to) throw new HttpError('BAD_PARAM', `from (${from}) is after to (${to})`);
   return { fromMs: from, toMs: to, limit: q.limit ?? defaultLimit };
+}
+
+/** The range a query asks for (defaults: the last day), for choosing a resolution before reading. */
+function spanOf(q: RangeQuery, nowMs: number): [number, number] {
+  const r = range(q, nowMs, DAY_MS, 1);
+  return [r.fromMs, r.toMs];
 }
 
 /** The fleet row with the verdict's status and checks (the judge's, as the stored columns cache them). */
@@ -62,6 +69,8 @@ function libvirtView(systemUuid: string | null, joined: JoinedDomain | null, ver
   const c = verdict.checks.find((x) => x.id === 'libvirt-clock');
   return {
     domain: { name: joined.domain.name, uuid: joined.domain.uuid, source: joined.source, live: joined.domain.live, readAtMs: joined.readAtMs, ageS: Math.max(0, Math.round((nowMs - joined.readAtMs) / 1000)), readError: joined.readError ?? null },
+    /** The domain's <clock> as configured (null: no <clock> element, libvirt then uses offset='utc'). */
+    clock: joined.domain.clock,
     check: lv && c ? { status: c.status, reason: c.reason, findings: lv.findings, family: lv.family, familySource: lv.familySource, recommendedXml: lv.recommendedXml } : null,
     note: joined.readError ? `the latest read of the domain failed (${joined.readError}); judged on the XML read ${Math.round((nowMs - joined.readAtMs) / 1000)} s ago` : null,
   };
@@ -92,11 +101,13 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       }
       const offset = q.offset ?? 0;
       const limit = q.limit ?? 1000;
+      const sort = q.sort ?? 'id';
+      const labels = Object.fromEntries((q.label ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
       const nowMs = clock.now();
-      const page = await store.listAgents({ nowMs, statuses, q: q.q, offset, limit });
+      const page = await store.listAgents({ nowMs, statuses, q: q.q, labels, sort, offset, limit });
       // JSON.stringify is 3× faster than the schema serializer on this shape (records of labels
       // and checks); the rows have exactly the schema's fields.
-      return reply.type(JSON_TYPE).send(JSON.stringify({ total: page.total, offset, limit, agents: page.rows }));
+      return reply.type(JSON_TYPE).send(JSON.stringify({ collector: ctx.name, total: page.total, offset, limit, agents: page.rows }));
     },
   );
 
@@ -127,10 +138,15 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
         store.steps(id, from, to),
         store.staticVersions(id),
       ]);
-      const points = hist.rows.filter((p) => p.offsetMs !== null).map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number }));
+      // Each point with its uncertainty and seq: the fit carries its own uncertainty and splits at
+      // an agent restart (seq not increasing) as at a recorded step (shared time-math driftPpm).
+      const points = hist.rows
+        .filter((p) => p.offsetMs !== null)
+        .map((p) => ({ atMs: p.atMs, offsetMs: p.offsetMs as number, uncertaintyMs: p.uncertaintyMs, seq: p.seq }));
       const d = driftPpm(points, steps.map((s) => s.atMs));
       return {
         agent: view.agent,
+        collector: ctx.name,
         firstSeenMs: a.firstSeenMs,
         reportId: a.reportId,
         seq: a.seq,
@@ -148,29 +164,51 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
           hostSynchronized: m.hostSynchronized,
         },
         drift: d ? { ...d, steps: steps.length, fromMs: from, toMs: to } : null,
+        limits: { offset: compliance.resolve(a.report).offset },
         changes: versions.map((v) => ({ hash: v.hash, firstSeenMs: v.firstSeenMs })),
         report: a.report,
       };
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: RangeQuery }>(
+  app.get<{ Params: { id: string }; Querystring: HistoryQuery }>(
     '/v1/agents/:id/history',
     {
       schema: {
-        summary: 'Stored samples of one agent in time order (default: the last 24 h, at most 1000 points)',
+        summary: 'Stored samples of one agent in time order (default: the last 24 h, at most 1000 points); ?format=columns for one array per field, with hourly rollups for long ranges',
         tags: ['agents'],
         params: AgentParams,
-        querystring: RangeQuery,
-        response: { 200: HistoryResponse, ...errors },
+        querystring: HistoryQuery,
+        response: { 200: HistoryAnyResponse, ...errors },
       },
     },
     async (request, reply) => {
       const id = request.params.id;
-      const r = range(request.query, clock.now(), DAY_MS, 1000);
+      const q = request.query;
+      const format = q.format ?? 'rows';
+      if (format === 'rows' && (q.resolution === 'hour' || q.detail !== undefined)) {
+        throw new HttpError('BAD_PARAM', 'resolution=hour and detail apply to format=columns; the row form is raw samples');
+      }
+      const resolution = format === 'rows' ? 'raw' : chooseResolution(q.resolution ?? 'auto', ...spanOf(q, clock.now()));
+      const r = range(q, clock.now(), DAY_MS, resolution === 'hour' ? 24 * 400 : 1000);
+      const notFound = async () => {
+        if (!(await store.getAgent(id, r.toMs))) throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
+      };
+      if (resolution === 'hour') {
+        // Rollups come earliest first: `truncated` says the range held more than `limit` hours.
+        const rows = await store.rollups(id, { ...r, limit: r.limit + 1 });
+        const truncated = rows.length > r.limit;
+        if (truncated) rows.pop();
+        if (rows.length === 0) await notFound();
+        return reply
+          .type(JSON_TYPE)
+          .send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated, points: rows.length, columns: rollupColumns(rows) }));
+      }
       const page = await store.history(id, r);
-      if (page.rows.length === 0 && !(await store.getAgent(id, r.toMs))) {
-        throw new HttpError('AGENT_NOT_FOUND', `no agent '${id}' has reported to this collector`);
+      if (page.rows.length === 0) await notFound();
+      if (format === 'columns') {
+        const body = { agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated: page.truncated, points: page.rows.length, legend: LEGEND, columns: sampleColumns(page.rows, q.detail === true) };
+        return reply.type(JSON_TYPE).send(JSON.stringify(body));
       }
       return reply.type(JSON_TYPE).send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, truncated: page.truncated, points: page.rows }));
     },

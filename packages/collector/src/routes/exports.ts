@@ -4,9 +4,11 @@
  * directory, and no name that is not one plain file name), POST /v1/exports (run one now: the
  * last full period, or the {fromMs, toMs} given; 409 while another run is in flight).
  * Without --export-dir every route answers 404 CW_ERR_EXPORTS_NOT_CONFIGURED.
+ *
+ * Reading (list, download) needs a read token when --read-tokens is set. Running an export needs
+ * an admin token (--admin-tokens); without that option only a loopback client may run one, so a
+ * read token can never write into the export directory. A download never follows a symlink.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { RouteOptions } from '../context.js';
@@ -15,6 +17,8 @@ import { SAFE_FILE_NAME } from '../exports/atomic-write.js';
 import { ExportBusyError, type ExportManager } from '../exports/manager.js';
 import type { Manifest } from '../exports/manifest.js';
 import { ErrorResponse } from '../schemas.js';
+import { authenticate, isLoopback } from '../auth.js';
+import { NotARegularFileError, openRegularFile } from '../exports/retention.js';
 import { requireReadToken } from './read-auth.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -27,6 +31,7 @@ const ExportSchema = Type.Object({
   manifestUrl: Type.String(),
   period: Type.Object({ fromMs: Type.Number(), toMs: Type.Number(), from: Type.String(), to: Type.String() }),
   generatedAtMs: Type.Number(),
+  kind: Nullable(Type.Union([Type.Literal('scheduled'), Type.Literal('manual')], { description: 'scheduled: immutable, in --export-dir; manual: POST /v1/exports, in --export-dir/manual' })),
   files: Type.Array(ExportFileSchema),
   signature: Nullable(Type.Object({ algorithm: Type.String(), keyId: Type.String() })),
 });
@@ -64,12 +69,19 @@ function describe(m: Manifest, manifestName: string) {
     manifestUrl: url(manifestName),
     period: m.period,
     generatedAtMs: m.generatedAtMs,
+    kind: m.kind ?? null,
     files: m.files.map((f) => ({ name: f.name, bytes: f.bytes, sha256: f.sha256, url: url(f.name) })),
     signature: m.signature ? { algorithm: m.signature.algorithm, keyId: m.signature.keyId } : null,
   };
 }
 
-export async function exportRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
+export async function exportRoutes(app: FastifyInstance, opts: RouteOptions): Promise<void> {
+  // Two contexts: the read hook must not see the admin route (an admin token is not a read token).
+  await app.register(exportReadRoutes, opts);
+  await app.register(exportRunRoutes, opts);
+}
+
+async function exportReadRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
   requireReadToken(app, ctx);
   const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
   const manager = (): ExportManager => {
@@ -110,13 +122,15 @@ export async function exportRoutes(app: FastifyInstance, { ctx }: RouteOptions):
       // One plain file name: no '/', no '..', no leading dot; whatever the URL encoding was.
       if (!SAFE_FILE_NAME.test(name)) throw new HttpError('BAD_PARAM', `name: '${name.slice(0, 80)}' is not the name of an export file`);
       const path = await m.find(name);
-      if (!path) throw new HttpError('EXPORT_NOT_FOUND', `no export lists a file named '${name}'`);
-      let size: number;
+      if (!path) throw new HttpError('EXPORT_NOT_FOUND', `no export lists a regular file named '${name}'`);
+      let fh;
       try {
-        size = (await stat(path)).size;
-      } catch {
+        fh = await openRegularFile(path);
+      } catch (err) {
+        if (err instanceof NotARegularFileError) throw new HttpError('EXPORT_NOT_FOUND', `${name} is not a regular file: not served`);
         throw new HttpError('EXPORT_NOT_FOUND', `${name} is listed by a manifest but is not in the export directory (removed by retention?)`);
       }
+      const size = (await fh.stat()).size;
       const ext = /\.([a-z]+)$/.exec(name)?.[1] ?? '';
       return reply
         .type(CONTENT_TYPES[ext] ?? 'application/octet-stream')
@@ -126,9 +140,22 @@ export async function exportRoutes(app: FastifyInstance, { ctx }: RouteOptions):
         // The HTML is self-contained; even opened from this origin nothing in it may load or run.
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox")
         .header('cache-control', 'no-cache')
-        .send(createReadStream(path));
+        .send(fh.createReadStream());
     },
   );
+}
+
+async function exportRunRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
+  const errors = { '4xx': ErrorResponse, '5xx': ErrorResponse };
+  const manager = (): ExportManager => {
+    if (!ctx.exports) throw new HttpError('EXPORTS_NOT_CONFIGURED');
+    return ctx.exports;
+  };
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (ctx.adminTokens !== null) authenticate(ctx.adminTokens, request.headers.authorization);
+    else if (!isLoopback(request.socket.remoteAddress)) throw new HttpError('ADMIN_REQUIRED');
+    done();
+  });
 
   app.post<{ Body: { fromMs?: number; toMs?: number } | null | undefined }>(
     '/v1/exports',

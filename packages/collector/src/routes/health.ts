@@ -5,10 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { isOk } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
+import { HttpError } from '../errors.js';
 import { HealthResponse } from '../schemas.js';
 
 export async function healthRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
   app.get('/healthz', { schema: { summary: 'Liveness and the host NTP state', tags: ['health'], response: { 200: HealthResponse } } }, async () => {
+    // A collector whose database file is gone acknowledges nothing: it is not healthy (503).
+    const store = ctx.storeHealth();
+    if (!store.ok) throw new HttpError('DB_GONE', store.message);
     const nowMs = ctx.clock.now();
     const state = ctx.hostClock.current();
     const ntp = state.ntp;

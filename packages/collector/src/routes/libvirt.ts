@@ -11,27 +11,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
+import { CheckStatusSchema, evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AuditedDomain } from '../libvirt/audit.js';
-import { ErrorResponse } from '../schemas.js';
+import { AuditedDomainFields, ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
 import type { AgentSummary } from '../store/types.js';
 import { requireReadToken } from './read-auth.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const CheckStatus = Type.Union([Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail'), Type.Literal('unknown')]);
 const DomainRef = Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String() });
 const AgentRef = Type.Object({ id: Type.String(), hostname: Type.String(), systemUuid: Nullable(Type.String()), status: Type.String() });
-
-export const LibvirtCheckSchema = Type.Object({
-  status: CheckStatus,
-  reason: Type.String(),
-  findings: Type.Array(Type.Object({ status: CheckStatus, text: Type.String() })),
-  family: Nullable(Type.String()),
-  familySource: Nullable(Type.String({ description: 'agent (its report) or libosinfo (the domain metadata)' })),
-  recommendedXml: Nullable(Type.String({ description: 'the whole <clock> element virt-manager writes for this guest family' })),
-});
 
 const Reading = (props: Record<string, Type.TSchema>) => Nullable(Type.Union([Type.Object(props), Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) })]));
 export const HostAuditSchema = Type.Object(
@@ -50,7 +40,7 @@ const Evidence = Type.Union([Type.Literal('agent'), Type.Literal('host audit'), 
 });
 const GuestVerdict = Type.Object({
   status: Type.String(),
-  checks: Type.Array(Type.Object({ id: Type.String(), status: CheckStatus, reason: Type.String() })),
+  checks: Type.Array(Type.Object({ id: Type.String(), status: CheckStatusSchema, reason: Type.String() })),
 });
 
 const LibvirtResponse = Type.Object({
@@ -59,12 +49,7 @@ const LibvirtResponse = Type.Object({
   sources: Type.Object({ xmlDir: Nullable(Type.String()), uri: Nullable(Type.String()) }),
   domains: Type.Array(
     Type.Object({
-      name: Nullable(Type.String()),
-      uuid: Nullable(Type.String()),
-      source: Type.String(),
-      live: Type.Boolean(),
-      readAtMs: Type.Number(),
-      readError: Nullable(Type.String()),
+      ...AuditedDomainFields,
       agents: Type.Array(AgentRef),
       check: LibvirtCheckSchema,
       evidence: Evidence,

@@ -7,13 +7,14 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IngestResponseSchema } from '@clockwatch/shared';
-import { authenticate, bindingAllows, describeBinding, isLoopback, type TokenEntry } from '../auth.js';
+import { authenticate, bindingAllows, describeBinding, isLoopback, reservedForOthers, tokenFingerprint, type TokenEntry } from '../auth.js';
 import type { RouteOptions } from '../context.js';
 import { codeOf, HttpError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
 const AUTH = Symbol('clockwatch.auth');
-type Authed = FastifyRequest & { [AUTH]?: TokenEntry[] | null };
+const RAW = Symbol('clockwatch.rawBody');
+type Authed = FastifyRequest & { [AUTH]?: TokenEntry[] | null; [RAW]?: string };
 
 export interface ReportsRouteOptions extends RouteOptions {
   bodyLimit: number;
@@ -21,6 +22,13 @@ export interface ReportsRouteOptions extends RouteOptions {
 
 export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: ReportsRouteOptions): Promise<void> {
   const { ingestor, metrics, rateLimiter, clock } = ctx;
+  // fastify's own JSON parser (same errors, same prototype-poisoning refusal), keeping the text:
+  // each report is hashed and stored as the bytes it came in, never serialised again.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
+    (request as Authed)[RAW] = body as string;
+    parseJson(request, body as string, done);
+  });
   app.route({
     method: 'POST',
     url: '/v1/reports',
@@ -49,7 +57,7 @@ export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: Rep
     },
     handler: async (request) => {
       const receivedAtMs = clock.now();
-      const { single, valid, rejected } = ingestor.parse(request.body);
+      const { single, valid, rejected } = ingestor.parse(request.body, (request as Authed)[RAW]);
 
       const entries = (request as Authed)[AUTH];
       if (entries) {
@@ -58,6 +66,14 @@ export async function reportRoutes(app: FastifyInstance, { ctx, bodyLimit }: Rep
             const allowed = entries.map((e) => describeBinding(e.binding)).join(' or ');
             throw new HttpError('FORBIDDEN', `this token may report for ${allowed}, not for agent '${v.report.agent.id}'`);
           }
+        }
+        // Identity (auth.ts): before the rate limit, so an impersonator cannot spend another's budget.
+        const ids = [...new Set(valid.map((v) => v.report.agent.id))];
+        const reserved = ids.find((id) => reservedForOthers(ctx.agentTokens ?? [], entries, id));
+        if (reserved !== undefined) throw new HttpError('AGENT_BOUND', `agent '${reserved}' is reserved by an agent-id pattern of another token in the tokens file`);
+        const conflict = ids.length ? await ctx.store.bindAgentsToToken(ids, tokenFingerprint(entries[0]!), { rebind: entries.some((e) => e.rebind), nowMs: receivedAtMs }) : null;
+        if (conflict) {
+          throw new HttpError('AGENT_BOUND', `agent '${conflict.agentId}' belongs to the token that first reported for it; a tokens-file line with 'rebind' lets another token take it over`);
         }
       }
       const limited = rateLimiter.take(new Set(valid.map((v) => v.report.agent.id)), receivedAtMs);

@@ -8,25 +8,31 @@
  * is spent between the two is inside t3 − t2, which the agent subtracts from the round trip:
  * a busy collector widens the uncertainty, it does not bias the offset beyond it.
  * No schema validation here (a tiny hand check instead): this route must cost almost nothing.
+ * When the dedicated time listener runs (time/time-service.ts), every answer names its port in a
+ * `clockwatch-time-port` header: the agent takes its samples there, away from the ingest loop.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TimeRequestSchema, TimeResponseSchema } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
+import { TIME_BODY_LIMIT_BYTES, TIME_PORT_HEADER, timeReplyPayload, timeRequestT1 } from '../time/time-exchange.js';
 
 const T2 = Symbol('clockwatch.t2');
 type Stamped = FastifyRequest & { [T2]?: number };
 
-const MAX_T1 = 4_102_444_800_000;
+export interface TimeRouteOptions extends RouteOptions {
+  /** The dedicated time listener's port, once it listens (null: none). */
+  timePort?: () => number | null;
+}
 
-export async function timeRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
+export async function timeRoutes(app: FastifyInstance, { ctx, timePort }: TimeRouteOptions): Promise<void> {
   const clock = ctx.clock;
   const counter = ctx.metrics.timeRequests;
   app.route({
     method: 'POST',
     url: '/v1/time',
-    bodyLimit: 1024,
+    bodyLimit: TIME_BODY_LIMIT_BYTES,
     schema: {
       summary: 'Time exchange: send {t1}, get {t1, t2, t3} (ms since epoch, sub-ms)',
       tags: ['time'],
@@ -41,20 +47,17 @@ export async function timeRoutes(app: FastifyInstance, { ctx }: RouteOptions): P
     },
     handler: (request, reply) => {
       const t2 = (request as Stamped)[T2] as number;
-      const body = request.body as { t1?: unknown } | null | undefined;
-      const t1 = body && typeof body === 'object' ? body.t1 : undefined;
-      if (typeof t1 !== 'number' || !Number.isFinite(t1) || t1 < 0 || t1 > MAX_T1) {
-        throw new HttpError('VALIDATION', 'body must be {"t1": <ms since epoch>}');
-      }
+      const t1 = timeRequestT1(request.body);
+      if (t1 === null) throw new HttpError('VALIDATION', 'body must be {"t1": <ms since epoch>}');
       counter.inc();
       reply.hijack();
       const raw = reply.raw;
-      const head = `{"t1":${t1},"t2":${t2},"t3":`;
       raw.statusCode = 200;
       raw.setHeader('content-type', 'application/json; charset=utf-8');
       raw.setHeader('cache-control', 'no-store');
-      const t3 = clock.now();
-      const payload = `${head}${t3}}`;
+      const port = timePort?.() ?? null;
+      if (port !== null) raw.setHeader(TIME_PORT_HEADER, String(port));
+      const payload = timeReplyPayload(t1, t2, () => clock.now());
       raw.setHeader('content-length', Buffer.byteLength(payload));
       raw.end(payload);
     },

@@ -19,7 +19,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { driftPpm } from '@clockwatch/shared';
+import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
 import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements } from './sqlite-period-sql.js';
 import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
@@ -434,7 +434,7 @@ export class SqlitePeriodReader {
     const steps = st.steps.all(p.key, p.rawFrom, to) as number[];
     if (steps.length > 0) {
       const pts = (st.points.all(p.key, p.rawFrom, to) as [number, number][]).map(([atMs, offsetMs]) => ({ atMs, offsetMs }));
-      const d = driftPpm(pts, steps);
+      const d = driftPpm(pts, steps, PLAIN_FIT);
       drift = d ? { ppm: d.ppm, points: d.points } : null;
     } else if (s.no >= 2) {
       // One segment: slope = Sxo / Sxx of the centred sums (the fit driftPpm makes).

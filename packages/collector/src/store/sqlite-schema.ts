@@ -18,6 +18,7 @@ import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
  *   not page through 10,000 documents. Its verdict with every reason is not stored: it is a pure
  *   function of the report, the receive time and the host's NTP state at receipt (both kept in
  *   agent_latest) and the policy, recomputed in ~30 µs when one agent is viewed.
+ * - `agent_tokens` (2): which token owns an agent id (identity binding, sqlite-identity.ts).
  */
 export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
@@ -122,6 +123,28 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE samples ADD COLUMN placed_by INTEGER;
   UPDATE agent_latest SET guest_ms = (SELECT s.guest_ms FROM samples s
     WHERE s.agent_key = agent_latest.agent_key AND s.report_id = agent_latest.report_id);
+  `,
+  // 3: agent id → the token that first delivered it (sqlite-identity.ts). Keyed by the id, not the
+  // agent key: a binding outlives retention forgetting the agent, so an id never becomes free to
+  // claim by waiting.
+  `
+  CREATE TABLE agent_tokens (
+    agent_id  TEXT PRIMARY KEY,
+    token_fp  TEXT NOT NULL,
+    bound_ms  INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // 4: queries built for the question. `severity` is the rank of the status without `reporting` in
+  // SEVERITY_ORDER (store/types.ts: noncompliant 0, unknown 2, warning 3, compliant 4; stale, rank 1,
+  // depends on the instant and is read through the next index), a generated column so that every
+  // write and rejudge keeps it exact; the worst-first page walks its index in page order. The index on the
+  // instant an agent turns stale (last delivery + its limit) finds the stale agents of any instant
+  // without a scan (a NULL limit — reporting check off — is never stale and is not in range).
+  `
+  ALTER TABLE agent_latest ADD COLUMN severity INTEGER GENERATED ALWAYS AS (
+    CASE base_status WHEN 'noncompliant' THEN 0 WHEN 'unknown' THEN 2 WHEN 'warning' THEN 3 WHEN 'compliant' THEN 4 ELSE 5 END) VIRTUAL;
+  CREATE INDEX agent_latest_severity ON agent_latest (severity, hostname, agent_id);
+  CREATE INDEX agent_latest_stale_at ON agent_latest (last_seen_ms + stale_after_ms);
   `,
 ];
 

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { CHECK_BY_ID, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
-import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
+import { SEVERITY_ORDER, STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
 /** The latest state's per-check columns, in registry order (CHECK.column of every stored check). */
 export const CHECK_COLUMNS: readonly { id: StoredCheckId; column: string }[] = STORED_CHECKS.map((id) => ({ id, column: CHECK_BY_ID[id].column }));
@@ -13,10 +13,22 @@ const CHECK_COLUMN_LIST = CHECK_COLUMNS.map((c) => c.column).join(', ');
 /** Number of check columns: the raw-row offsets below depend on it. */
 const NC = CHECK_COLUMNS.length;
 
-export const HOUR_MS = 3_600_000;
+export { HOUR_MS } from '@clockwatch/shared';
 
-/** The fleet status at `@now`: stale once the last delivery is older than the agent's limit. */
-export const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
+/** Stale at `@now`: the last delivery is older than the agent's limit (none: never stale). */
+const STALE_RULE_SQL = `stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms`;
+/** The fleet status at `@now`. */
+export const STATUS_SQL = `CASE WHEN ${STALE_RULE_SQL} THEN 'stale' ELSE base_status END`;
+
+/**
+ * Stale at `@now`, read through the index on last_seen_ms + stale_after_ms: the range picks every
+ * candidate (one ms of slack so that the rounding of the sum never drops one), the second term is
+ * STATUS_SQL's own rule, so the set is exactly the agents STATUS_SQL calls stale.
+ */
+export const STALE_AT_SQL = `last_seen_ms + stale_after_ms < @now + 1 AND (@now - last_seen_ms) > stale_after_ms`;
+
+/** A status's rank in the worst-first order (SEVERITY_ORDER), as the generated `severity` column has it. */
+export const SEVERITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(SEVERITY_ORDER.map((s, i) => [s, i]));
 
 export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
   ${CHECK_COLUMN_LIST}, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,
@@ -194,6 +206,14 @@ export interface Statements {
   upsertRollup: Stmt;
   upsertLatest: Stmt;
   latestOrder: Stmt;
+  latestIndexRows: Stmt;
+  staleCounts: Stmt;
+  staleKeys: Stmt;
+  staleCount: Stmt;
+  freshKeysBySeverity: Stmt;
+  freshCountBySeverity: Stmt;
+  countLatest: Stmt;
+  allBase: Stmt;
   rejudgeRows: Stmt;
   updateVerdict: Stmt;
   lastMeasured: Stmt;
@@ -260,6 +280,17 @@ export function prepareStatements(db: Database.Database): Statements {
         recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version,
         guest_ms = excluded.guest_ms, instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`),
     latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
+    latestIndexRows: db.prepare(`SELECT agent_key, seq, instance_id, guest_ms, base_status, ${CHECK_COLUMN_LIST} FROM agent_latest`).raw(),
+    staleCounts: db.prepare(`SELECT base_status AS status, count(*) AS n FROM agent_latest WHERE ${STALE_AT_SQL} GROUP BY 1`),
+    // The worst-first page, one status at a time: the stale agents (few; from the stale-time index,
+    // sorted among themselves), the others along the severity index, skipping the stale ones.
+    staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY hostname, agent_id LIMIT @limit OFFSET @offset`).raw(),
+    staleCount: db.prepare(`SELECT count(*) FROM agent_latest WHERE ${STALE_AT_SQL}`).pluck(),
+    freshKeysBySeverity: db.prepare(`SELECT agent_key, version, base_status FROM agent_latest INDEXED BY agent_latest_severity
+      WHERE severity = @rank AND NOT (${STALE_RULE_SQL}) ORDER BY hostname, agent_id LIMIT @limit OFFSET @offset`).raw(),
+    freshCountBySeverity: db.prepare(`SELECT count(*) FROM agent_latest INDEXED BY agent_latest_severity WHERE severity = @rank AND NOT (${STALE_RULE_SQL})`).pluck(),
+    countLatest: db.prepare('SELECT count(*) FROM agent_latest').pluck(),
+    allBase: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest`).raw(),
     rejudgeRows: db.prepare(`SELECT l.agent_key, l.agent_id, l.recv_ms, l.host_sync, l.host_res_ms, l.last_seen_ms, l.base_status,
         l.stale_after_ms, d.report, ${CHECK_COLUMNS.map((c) => `l.${c.column}`).join(', ')}
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),

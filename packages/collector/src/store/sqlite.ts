@@ -13,9 +13,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import type { AgentStatus, Report } from '@clockwatch/shared';
+import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
+import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
+import { AgentTokenBindings } from './sqlite-identity.js';
+import { pruneSqlite } from './sqlite-prune.js';
+import { LatestIndex } from './sqlite-latest-index.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -31,6 +35,7 @@ import {
   migrate,
   prepareStatements,
   replacesLatest,
+  SEVERITY_RANK,
   STATUS_SQL,
   summaryOf,
   withStatus,
@@ -41,6 +46,8 @@ import {
 } from './sqlite-sql.js';
 import {
   PLACED_BY,
+  SEVERITY_ORDER,
+  STORED_CHECKS,
   type AgentDetailRecord,
   type LatestState,
   type RejudgeResult,
@@ -59,7 +66,9 @@ import {
   type RollupRow,
   type SampleRecord,
   type StaticVersion,
+  type AgentBindingConflict,
   type Store,
+  type StoreHealth,
   type StoreStats,
   type PlacedBy,
   type TimeRange,
@@ -112,6 +121,14 @@ export class SqliteStore implements Store {
   private readonly period: SqlitePeriodReader;
   readonly readonly: boolean;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** The database file as opened (null: in memory); a different file at the path means it is gone. */
+  private opened: FileIdentity | null = null;
+  private lost: StoreHealth | null = null;
+  private bindings: AgentTokenBindings | null = null;
+  /** The latest states' order and verdicts in memory (writer connections only; see sqlite-latest-index.ts). */
+  private readonly latest = new LatestIndex(CHECK_COLUMNS.length);
+  private dataVersion: Database.Statement | null = null;
+  private seenDataVersion = -1;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -175,7 +192,11 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(db);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
+    this.bindings = new AgentTokenBindings(db);
+    if (options.path !== ':memory:' && options.path !== '') this.opened = identityOf(options.path);
     this.period = new SqlitePeriodReader(db, periodOptions(options));
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.reloadCaches();
     if (options.backgroundCheckpoint === true && options.path !== ':memory:') {
       this.checkpointer = new BackgroundCheckpointer({
         path: options.path,
@@ -186,6 +207,20 @@ export class SqliteStore implements Store {
       });
       this.checkpointer.start();
     }
+  }
+
+  /** Rebuilds what this connection caches of the tables (after a rollback, or another connection's commit). */
+  private reloadCaches(): void {
+    this.agentKeys.clear();
+    this.currentStatic.clear();
+    this.latest.load(this.s.latestIndexRows.all() as unknown[][]);
+    this.seenDataVersion = this.dataVersion?.get() as number;
+  }
+
+  /** Reloads the caches when another connection (e.g. `prune` next to `serve`) committed since the last look. */
+  private syncCaches(): void {
+    if (this.dataVersion === null) return;
+    if ((this.dataVersion.get() as number) !== this.seenDataVersion) this.reloadCaches();
   }
 
   private agentKey(agentId: string, seenMs: number): number {
@@ -287,8 +322,9 @@ export class SqliteStore implements Store {
   }
 
   private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
-    const cur = this.s.latestOrder.get(agentKey) as { seq: number; instance_id: string | null; guest_ms: number | null } | undefined;
-    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instance_id, guestEpochMs: cur.guest_ms })) {
+    // The order of the row it would replace, from memory (no read per agent per batch).
+    const cur = this.latest.get(agentKey);
+    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instanceId, guestEpochMs: cur.guestMs })) {
       // An older report delivered late (from a spool): history gets it, the latest state keeps the
       // newer one, but the agent was still heard from now.
       this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
@@ -321,37 +357,89 @@ export class SqliteStore implements Store {
       instanceId: r.instanceId,
       hostResMs: r.hostResolutionMs,
     };
-    CHECK_COLUMNS.forEach(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
+    const checks = CHECK_COLUMNS.map(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
     this.s.upsertLatest.run(params);
     this.s.upsertDocs.run(agentKey, r.reportJson);
+    this.latest.set(agentKey, { seq: r.seq, instanceId: r.instanceId, guestMs: r.guestEpochMs, base: r.baseStatus, checks });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new Error('store is closed');
   }
 
+  health(): StoreHealth {
+    if (this.lost) return this.lost;
+    if (this.opened === null || this.closed) return { ok: true };
+    const c = checkIdentity(this.path, this.opened);
+    if (c.ok) return { ok: true };
+    // Once gone, always gone: a file put back at the path is still not the one written to.
+    this.lost = { ok: false, code: 'DB_GONE', message: `the database file ${c.reason} while this collector had it open; nothing is acknowledged any more — restart the collector` };
+    return this.lost;
+  }
+
+  async bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null> {
+    this.assertOpen();
+    if (!this.bindings) throw new Error('store is open read-only');
+    return this.bindings.bind(agentIds, tokenFingerprint, options.rebind, options.nowMs);
+  }
+
   async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
     this.assertOpen();
     if (records.length === 0) return [];
+    const h = this.health();
+    if (!h.ok) throw Object.assign(new Error(h.message), { code: 'CW_ERR_DB_GONE' });
+    this.syncCaches();
     try {
-      return this.writeTx(records);
+      // IMMEDIATE: take the write lock first, so a writer beside this one (`prune`) is waited for
+      // (busy_timeout) instead of failing with SQLITE_BUSY on a stale read snapshot (sqlite-prune.ts).
+      const tx = this.writeTx as { immediate?: (r: readonly SampleRecord[]) => WriteOutcome[] };
+      return tx.immediate ? tx.immediate(records) : this.writeTx(records);
     } catch (err) {
-      // The transaction rolled back: keys cached during it may not exist.
-      this.agentKeys.clear();
-      this.currentStatic.clear();
+      // The transaction rolled back: what was cached during it may not be in the tables.
+      this.reloadCaches();
       throw err;
     }
   }
 
-  private listStatement(statuses: number, hasQ: boolean) {
-    const key = `${statuses}:${hasQ}`;
+  /**
+   * The worst-first page of the whole fleet, one status of SEVERITY_ORDER after the other: the
+   * agents stale at nowMs from the stale-time index (sorted among themselves), each other status
+   * along the severity index (severity, hostname, agent_id) with the stale ones skipped. A status
+   * is counted only when the page starts past it. Exact for any instant: every part uses
+   * STATUS_SQL's rule.
+   */
+  private worstFirst(nowMs: number, offset: number, limit: number): { total: number; keys: [number, number, AgentStatus][] } {
+    const total = this.s.countLatest.get() as number;
+    const keys: [number, number, AgentStatus][] = [];
+    let skip = offset;
+    for (const status of SEVERITY_ORDER) {
+      if (keys.length >= limit) break;
+      const page = { now: nowMs, rank: SEVERITY_RANK[status], limit: limit - keys.length, offset: skip };
+      const got = (status === 'stale' ? this.s.staleKeys.all(page) : this.s.freshKeysBySeverity.all(page)) as [number, number, AgentStatus][];
+      if (got.length > 0) {
+        for (const k of got) keys.push(k);
+        skip = 0;
+      } else if (skip > 0) {
+        const n = (status === 'stale' ? this.s.staleCount.get({ now: nowMs }) : this.s.freshCountBySeverity.get({ now: nowMs, rank: SEVERITY_RANK[status] })) as number;
+        skip = Math.max(0, skip - n);
+      }
+    }
+    return { total, keys };
+  }
+
+  private listStatement(statuses: number, hasQ: boolean, labels: number, sort: 'id' | 'severity') {
+    const key = `${statuses}:${hasQ}:${labels}:${sort}`;
     let st = this.listStatements.get(key);
     if (!st) {
       const where: string[] = [];
       if (statuses > 0) where.push(`(${STATUS_SQL}) IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`);
       if (hasQ) where.push(`(agent_id LIKE @q ESCAPE '\\' OR hostname LIKE @q ESCAPE '\\')`);
+      // labels is a JSON object (k -> v): json_each walks it without building a path from the key.
+      for (let i = 0; i < labels; i++) where.push(`EXISTS (SELECT 1 FROM json_each(labels) WHERE key = @lk${i} AND value = @lv${i})`);
       const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const page = `${w} ORDER BY agent_id LIMIT @limit OFFSET @offset`;
+      const severity = `CASE ${STATUS_SQL} ${SEVERITY_ORDER.map((st, i) => `WHEN '${st}' THEN ${i}`).join(' ')} ELSE ${SEVERITY_ORDER.length} END`;
+      const order = sort === 'severity' ? `${severity}, hostname, agent_id` : 'agent_id';
+      const page = `${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
       st = {
         keys: this.db.prepare(`SELECT agent_key, version, ${STATUS_SQL} FROM agent_latest ${page}`).raw(),
         rows: this.db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest ${page}`).raw(),
@@ -371,16 +459,28 @@ export class SqliteStore implements Store {
     this.assertOpen();
     const statuses = [...new Set(query.statuses ?? [])];
     const q = query.q && query.q.length > 0 ? query.q : null;
-    const st = this.listStatement(statuses.length, q !== null);
+    const labels = Object.entries(query.labels ?? {});
+    const st = this.listStatement(statuses.length, q !== null, labels.length, query.sort ?? 'id');
     const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
     statuses.forEach((s, i) => (params[`s${i}`] = s));
+    labels.forEach(([k, v], i) => ((params[`lk${i}`] = k), (params[`lv${i}`] = v)));
     if (q !== null) params.q = likePattern(q);
-    const total = st.count.get(params) as number;
-    const keys = st.keys.all(params) as [number, number, AgentStatus][];
+    let total: number;
+    let keys: [number, number, AgentStatus][];
+    if (query.sort === 'severity' && statuses.length === 0 && q === null && labels.length === 0) {
+      ({ total, keys } = this.worstFirst(query.nowMs, query.offset, query.limit));
+    } else {
+      // With a filter the worst-first order is sorted over the matching rows (STATUS_SQL's rank).
+      total = st.count.get(params) as number;
+      keys = st.keys.all(params) as [number, number, AgentStatus][];
+    }
     let misses = 0;
     for (const [key, version] of keys) if (this.baseCache.get(key)?.version !== version) misses++;
-    if (misses > 64) {
+    if (misses > 64 && query.sort !== 'severity') {
       for (const r of st.rows.all(params) as unknown[][]) this.baseCache.set(r[0] as number, baseSummaryOf(r));
+    } else if (misses > 1000) {
+      // A worst-first page of many rows not cached yet: one pass over the table fills the cache.
+      for (const r of this.s.allBase.iterate() as Iterable<unknown[]>) this.baseCache.set(r[0] as number, baseSummaryOf(r));
     } else if (misses > 0) {
       for (const [key, version] of keys) {
         if (this.baseCache.get(key)?.version === version) continue;
@@ -493,7 +593,29 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ hash: r.hash, firstSeenMs: r.first_seen_ms, body: JSON.parse(r.body) as Record<string, unknown> }));
   }
 
+  /**
+   * The fleet summary at nowMs. On the writer connection the counts by status and check are kept
+   * at every write and rejudge (sqlite-latest-index.ts); only the agents stale at nowMs are read,
+   * through the stale-time index. A read-only store (status, export) counts the table.
+   */
   async summary(nowMs: number): Promise<FleetSummary> {
+    this.assertOpen();
+    if (this.readonly) return this.countedSummary(nowMs);
+    this.syncCaches();
+    const byStatus = this.latest.byBaseStatus();
+    for (const r of this.s.staleCounts.all({ now: nowMs }) as { status: AgentStatus; n: number }[]) {
+      byStatus[r.status] -= r.n;
+      byStatus.stale += r.n;
+    }
+    const byCheck: FleetSummary['byCheck'] = {};
+    const counts = this.latest.byCheck();
+    CHECK_COLUMNS.forEach(({ id }, i) => (byCheck[id] = counts[i] as { fail: number; warn: number; unknown: number }));
+    byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
+    return { agents: this.latest.size, byStatus, byCheck };
+  }
+
+  /** The summary counted over the latest-state table (what the kept counts must always equal). */
+  async countedSummary(nowMs: number): Promise<FleetSummary> {
     this.assertOpen();
     const byStatus: Record<AgentStatus, number> = { compliant: 0, warning: 0, noncompliant: 0, stale: 0, unknown: 0 };
     let agents = 0;
@@ -533,7 +655,9 @@ export class SqliteStore implements Store {
     if (this.readonly) throw new Error('store is open read-only');
     const started = performance.now();
     const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    this.syncCaches();
     // One transaction: every surface sees the old verdicts or the new ones, never a mix.
+    try {
     this.db.transaction(() => {
       // In pages: better-sqlite3 runs no other statement while an iterator is open, and a page bounds the memory.
       let after = -1;
@@ -544,6 +668,10 @@ export class SqliteStore implements Store {
         for (const row of page) this.rejudgeOne(row, judge, result);
       }
     })();
+    } catch (err) {
+      this.reloadCaches();
+      throw err;
+    }
     result.durationMs = performance.now() - started;
     return result;
   }
@@ -562,6 +690,8 @@ export class SqliteStore implements Store {
     if (same) return;
     params.version = ++this.version;
     this.s.updateVerdict.run(params);
+    const cur = this.latest.get(agentKey);
+    if (cur) this.latest.set(agentKey, { ...cur, base: v.baseStatus, checks: CHECK_COLUMNS.map((_, i) => params[`k${i}`] as CheckStatus | null) });
     result.changed++;
     if (v.baseStatus !== baseStatus) {
       const k = `${baseStatus}→${v.baseStatus}`;
@@ -579,32 +709,16 @@ export class SqliteStore implements Store {
   async prune(options: PruneOptions): Promise<PruneResult> {
     this.assertOpen();
     if (this.readonly) throw new Error('store is open read-only');
-    const result: PruneResult = { samples: 0, steps: 0, rollups: 0, agents: 0 };
-    const agents = this.s.allAgentKeys.all() as { agent_key: number; agent_id: string }[];
-    // One short transaction per agent, yielding to the event loop in between, so pruning a large
-    // backlog never holds up ingest for long.
-    const pruneAgent = this.db.transaction((key: number, agentId: string) => {
-      const lastSeen = this.s.lastSeen.get(key) as number | undefined;
-      if (lastSeen === undefined || lastSeen < options.rollupsBeforeMs) {
-        result.samples += this.s.forget[0]!.run(key).changes;
-        result.steps += this.s.forget[1]!.run(key).changes;
-        result.rollups += this.s.forget[2]!.run(key).changes;
-        for (const st of this.s.forget.slice(3)) st.run(key);
+    // Small IMMEDIATE transactions with pauses in between (sqlite-prune.ts): safe beside a serve.
+    return pruneSqlite(this.db, {
+      ...options,
+      stopped: () => this.closed,
+      onForgotten: (key, agentId) => {
         this.agentKeys.delete(agentId);
         this.currentStatic.delete(key);
-        result.agents++;
-        return;
-      }
-      result.samples += this.s.pruneSamples.run(key, options.samplesBeforeMs).changes;
-      result.steps += this.s.pruneSteps.run(key, options.samplesBeforeMs).changes;
-      result.rollups += this.s.pruneRollups.run(key, options.rollupsBeforeMs).changes;
+        this.latest.delete(key);
+      },
     });
-    for (const a of agents) {
-      if (this.closed) break;
-      pruneAgent(a.agent_key, a.agent_id);
-      await yieldToLoop();
-    }
-    return result;
   }
 
   async stats(): Promise<StoreStats> {

@@ -117,6 +117,8 @@ export type WriteOutcome = 'stored' | 'duplicate' | 'conflict';
 export interface AgentSummary {
   id: string;
   hostname: string;
+  /** The collector that measured the latest report (a store shared by many collectors keeps it; else absent). */
+  collector?: string | null;
   status: AgentStatus;
   lastSeenMs: number;
   atMs: number;
@@ -138,9 +140,18 @@ export interface AgentQuery {
   statuses?: readonly AgentStatus[];
   /** Case-insensitive substring of id or hostname. */
   q?: string;
+  /** Every one of these labels has exactly this value. */
+  labels?: Readonly<Record<string, string>>;
+  /** 'id' (default): by agent id; 'severity': worst status as of nowMs first (SEVERITY_ORDER), then hostname, then id. */
+  sort?: AgentSort;
   offset: number;
   limit: number;
 }
+
+export type AgentSort = 'id' | 'severity';
+
+/** Worst first: the order of the fleet page, the status CLI and the exports. */
+export const SEVERITY_ORDER: readonly AgentStatus[] = ['noncompliant', 'stale', 'unknown', 'warning', 'compliant'];
 
 export interface AgentPage {
   total: number;
@@ -312,6 +323,16 @@ export interface SeriesPoint {
   uncertaintyMs: number;
 }
 
+/** An agent id already owned by another token (sqlite-identity.ts). */
+export interface AgentBindingConflict {
+  agentId: string;
+  /** Fingerprint of the owning token (first 16 bytes of its SHA-256, hex). */
+  ownerFingerprint: string;
+}
+
+/** Whether the store can still commit what it acknowledges. */
+export type StoreHealth = { ok: true } | { ok: false; code: 'DB_GONE'; message: string };
+
 export interface Store {
   /** 'sqlite', 'postgres', ... */
   readonly kind: string;
@@ -350,6 +371,36 @@ export interface Store {
   /** The agent's offset of its latest measured report (to place reports without a time probe); null when none. */
   lastMeasuredOffset(agentId: string): Promise<number | null>;
   prune(options: PruneOptions): Promise<PruneResult>;
+  /**
+   * Binds agent ids to the token that delivers them: the first token to deliver an id owns it;
+   * another may only with `rebind` (which moves it). Null when every id is (now) this token's;
+   * otherwise the first id owned by another token, and nothing is bound.
+   */
+  bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null>;
+  /** Checked on every write and by the app's watchdog: a database file deleted or replaced under it. */
+  health(): StoreHealth;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;
+}
+
+/** One collector of a fleet that shares a store, and its own NTP state (it is its guests' reference clock). */
+export interface CollectorState {
+  name: string;
+  lastSeenMs: number;
+  hostSynchronized: boolean | null;
+}
+
+/**
+ * What a store shared by many collectors adds (PostgreSQL): each collector's own NTP state, and
+ * fleet-wide jobs (retention, scheduled exports) that run once per period across all collectors.
+ */
+export interface SharedStore {
+  readonly collector: string;
+  recordCollector(state: { nowMs: number; hostSynchronized: boolean | null; hostNtp?: unknown }): Promise<void>;
+  collectors(): Promise<CollectorState[]>;
+  oncePerPeriod<T>(job: 'exports' | 'retention', periodMs: number, nowMs: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>;
+}
+
+export function isSharedStore(store: Store): store is Store & SharedStore {
+  return typeof (store as Partial<SharedStore>).oncePerPeriod === 'function';
 }

@@ -8,8 +8,8 @@ import Type from 'typebox';
 import { familyFromPlatform, type GuestFamily, type LibvirtClock, type LibvirtDomain } from '../libvirt.js';
 import type { ReportMeasurement } from '../measure.js';
 import { isOk, type Report } from '../schema/report.js';
-import { formatUtcOffset, isKnownZone, sameZone, zoneOffsetS } from '../timezone.js';
-import { defineCheck, type CheckResult, type CheckStatus } from './types.js';
+import { formatUtcOffset, isKnownZone, sameZone, zoneDaylightOffsetS, zoneOffsetS } from '../timezone.js';
+import { defineCheck, formatSeconds, type CheckResult, type CheckStatus } from './types.js';
 
 export interface LibvirtGuestMeasurement {
   /** Measured RTC reading − host UTC, s (ReportMeasurement.rtcOffsetS). */
@@ -26,6 +26,11 @@ export interface LibvirtGuestMeasurement {
 export interface LibvirtClockOptions {
   /** How far an RTC reading may be from an explained value, s (the policy's rtc.maxDriftS). */
   toleranceS?: number;
+  /**
+   * The inactive definition (`virsh dumpxml --inactive`): what the domain boots with next. A domain
+   * redefined while running keeps its old <clock> until it is shut down and started again.
+   */
+  nextBoot?: LibvirtDomain | null;
 }
 
 export interface LibvirtFinding {
@@ -57,10 +62,8 @@ export function recommendedClockXml(family: GuestFamily, zone?: string): string 
   return `<clock ${offset}><timer name='rtc' tickpolicy='catchup'/><timer name='pit' tickpolicy='delay'/><timer name='hpet' present='no'/>${hv}</clock>`;
 }
 
-const secs = (s: number) => {
-  const r = Math.round(s);
-  return `${r > 0 ? '+' : r < 0 ? '-' : ''}${Math.abs(r)} s`;
-};
+/** The RTC figure as the rtc check shows it (one rounding for both reasons: formatSeconds). */
+const secs = formatSeconds;
 
 /** The nonzero whole-quarter-hour offset the reading is near, else null (timezones are quarter hours). */
 function quarterHour(s: number, tol: number): number | null {
@@ -213,6 +216,16 @@ function offsetFindings(d: LibvirtDomain, family: GuestFamily, m: LibvirtGuestMe
     return { findings: out, ok: `${written}, the guest's own zone` };
   }
   // eff.kind === 'utc' on Windows
+  if (guestOff !== null && guestOff !== 0 && Math.abs(eff.adjustS - guestOff) <= tol && Math.abs(eff.adjustS) > tol) {
+    // offset='utc' adjustment=<the guest's UTC offset> starts the RTC at the guest's local time:
+    // right for Windows, as long as the zone has no DST (the adjustment is fixed).
+    const dst = guestZone && isKnownZone(guestZone) && atMs !== null ? zoneDaylightOffsetS(guestZone, atMs) : null;
+    if (dst !== null) {
+      out.push({ status: 'warn', text: `${written} gives the guest's local time now (${formatUtcOffset(guestOff)}), but a fixed adjustment does not follow ${guestZone}'s DST; write ${zoneFix}` });
+      return { findings: out, ok: '' };
+    }
+    return { findings: out, ok: `${written}: UTC plus the guest's own offset ${formatUtcOffset(guestOff)}${rtc !== null ? `, RTC reads ${secs(rtc)}` : ''}: its local time, consistent` };
+  }
   if (m?.rtcMode === 'UTC' && Math.abs(eff.adjustS) <= tol) {
     out.push({
       status: 'warn',
@@ -226,7 +239,7 @@ function offsetFindings(d: LibvirtDomain, family: GuestFamily, m: LibvirtGuestMe
     text:
       utcExplained && guestOff !== null && guestOff !== 0
         ? `configured ${written} explains the RTC reading ${secs(rtc as number)}: Windows reads that UTC value as its local time (${formatUtcOffset(guestOff)}); set ${zoneFix ? `<clock offset='localtime'> (or ${zoneFix})` : "<clock offset='localtime'>"}`
-        : `${written}${reading}; ${who}: set <clock offset='localtime'>`,
+        : `${written}${reading}; ${who}: set ${zoneFix ? `${zoneFix} (or <clock offset='localtime'> when the host is in the guest's zone)` : "<clock offset='localtime'>"}`,
   });
   return { findings: out, ok: '' };
 }
@@ -305,7 +318,24 @@ export function evaluateLibvirtClock(
   if (family && domain.osFamilyHint && family !== domain.osFamilyHint) {
     reason += ` (libosinfo metadata says ${domain.osFamilyHint} (${domain.osinfoId}), the agent reports ${family})`;
   }
-  return { id: 'libvirt-clock', status, reason, findings, family: fam, familySource, recommendedXml: fam ? recommendedClockXml(fam) : null };
+  let finalStatus = status;
+  const next = options.nextBoot;
+  const clockText = (d: LibvirtDomain) => (d.clock ? describeOffset(d.clock) : 'no <clock> element');
+  if (next && fam !== null && clockText(next) !== clockText(domain)) {
+    // The pending definition judged on its own: the RTC reading reflects the running one, so it
+    // is left out (it changes only at the next start).
+    const nb = evaluateLibvirtClock({ ...next, live: false }, family, measured ? { ...measured, rtcOffsetS: null } : undefined, { toleranceS: tol });
+    const verb = nb.status === 'pass' ? 'which will pass' : nb.status === 'fail' ? 'which will fail' : nb.status === 'warn' ? 'which will warn' : 'which cannot be judged';
+    const why = nb.status === 'pass' ? '' : `: ${nb.findings[0]?.text ?? nb.reason}`;
+    const text = `from the next boot: ${clockText(next)}, ${verb}${why}`;
+    reason += `; ${text}`;
+    if (nb.status !== 'pass') {
+      // A pending change that will not pass is worth a warning now, before the restart makes it real.
+      findings.push({ status: 'warn', text });
+      finalStatus = RANK[finalStatus] >= RANK['warn'] ? finalStatus : 'warn';
+    }
+  }
+  return { id: 'libvirt-clock', status: finalStatus, reason, findings, family: fam, familySource, recommendedXml: fam ? recommendedClockXml(fam) : null };
 }
 
 /**
@@ -347,7 +377,7 @@ export const libvirtClockCheck = defineCheck<'libvirt-clock', LibvirtClockSettin
     if (!libvirt) return null;
     const { family, measured } = libvirtInputsFromReport(report, measurement);
     const toleranceS = (policy['rtc'] as { maxDriftS?: number } | undefined)?.maxDriftS ?? 5;
-    const r = evaluateLibvirtClock(libvirt.domain, family, measured, { toleranceS });
+    const r = evaluateLibvirtClock(libvirt.domain, family, measured, { toleranceS, nextBoot: libvirt.nextBoot ?? null });
     let reason = r.reason;
     // Stale evidence is marked, never dropped: the last domain state read still decides.
     if (libvirt.readError) reason += ` (domain XML as last read by the host; the latest read failed: ${libvirt.readError})`;

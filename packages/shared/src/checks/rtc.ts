@@ -45,11 +45,28 @@ export const rtcCheck = defineCheck<'rtc', RtcSettings>({
     // Configured mode (/etc/adjtime, /etc/sysconfig/clock, RealTimeIsUniversal).
     const mode = rtc.mode ?? null;
     const configWrong = mode !== null && mode !== wantMode;
+    const el6 = rtc.modeSource === '/etc/sysconfig/clock';
+    // The guest-side fix names the file the mode came from: EL6 keeps it in /etc/sysconfig/clock
+    // (UTC=true|false, domain.md §3.3) and has no timedatectl; elsewhere line 3 of /etc/adjtime
+    // (hwclock(8), adjtime_config(5)) written by timedatectl set-local-rtc.
     const cfgFix =
       family === 'windows'
         ? `RealTimeIsUniversal=${expect === 'utc' ? 1 : 0} in the registry`
-        : `'${wantMode}' on line 3 of /etc/adjtime (timedatectl set-local-rtc ${expect === 'utc' ? 0 : 1})`;
+        : el6
+          ? `UTC=${expect === 'utc' ? 'true' : 'false'} in /etc/sysconfig/clock (EL6; then hwclock --systohc --${expect === 'utc' ? 'utc' : 'localtime'})`
+          : `'${wantMode}' on line 3 of /etc/adjtime (timedatectl set-local-rtc ${expect === 'utc' ? 0 : 1})`;
     const configText = `${mode} in ${rtc.modeSource ?? 'the configuration'}`;
+    const guestZone = isOk(report.timezone) ? report.timezone.name : null;
+    // Windows keeps local time; offset='localtime' loads the HOST's local time (QEMU -rtc
+    // base=localtime), right only when host and guest share a zone. offset='timezone' names the
+    // guest's zone and is right on any host (libvirt formatdomain "Time keeping", domain.md §7).
+    const winXml = guestZone && /^[A-Za-z]+\/[A-Za-z0-9_+\-/]+$/.test(guestZone) ? `<clock offset='timezone' timezone='${guestZone}'>` : null;
+    const xmlFix = family === 'windows' && expect === 'localtime' ? (winXml ? `${fix} (when the host is in the guest's zone) or ${winXml}` : fix) : fix;
+    /** Both changes, in the order that never boots the guest with a mismatched pair. */
+    const bothFixes = (xml: string) =>
+      family === 'windows'
+        ? `set ${xml} in the domain XML and ${cfgFix}`
+        : `first, in the guest, set ${cfgFix}; then set ${xml} in the domain XML; then shut the domain down and start it (a reboot from inside keeps QEMU's RTC base). The domain XML alone makes the guest read a UTC RTC as local time and boot off by its zone offset`;
     const modes = new Set((rtc.modeSources ?? []).map((s) => s.mode).filter((x) => x !== null));
     if (modes.size > 1) {
       const list = (rtc.modeSources ?? []).map((s) => `${s.source}=${s.mode ?? '?'}`).join(', ');
@@ -70,27 +87,37 @@ export const rtcCheck = defineCheck<'rtc', RtcSettings>({
     } else {
       const a = m.rtc;
       const off = formatSeconds(m.rtcOffsetS);
-      const measuredLocal = a.inferred === 'guest-local' || a.inferred === 'guest-standard';
+      const measuredLocal = a.inferred === 'guest-local' || a.inferred === 'guest-standard' || a.inferred === 'guest-dst';
+      const drifted = (a.driftS ?? 0) !== 0;
       if (expect === 'utc' && measuredLocal) {
         configExplained = configWrong;
         problems.push({
           status: 'fail',
           text:
-            `RTC keeps local time (rtcOffsetS ${off}, the guest's zone offset${configExplained ? `; ${configText}` : ''}); ` +
-            `${who} it in UTC: set ${fix} in the domain XML and ${cfgFix}`,
+            `${a.explanation}${configExplained ? `; ${configText}` : ''}; ` +
+            `${who} it in UTC: ${configExplained ? bothFixes(fix) : `set ${fix} in the domain XML`}`,
         });
       } else if (expect === 'localtime' && a.inferred === 'utc') {
         configExplained = configWrong;
         problems.push({
           status: 'fail',
-          text: `RTC keeps UTC (rtcOffsetS ${off}${configExplained ? `; ${configText}` : ''}); ${who} it in local time: set ${fix} in the domain XML${configExplained ? ` and ${cfgFix}` : ''}`,
+          text: `RTC keeps UTC (rtcOffsetS ${off}${configExplained ? `; ${configText}` : ''}); ${who} it in local time: ${configExplained ? bothFixes(xmlFix) : `set ${xmlFix} in the domain XML`}`,
         });
       } else if (expect === 'localtime' && a.inferred === 'guest-standard') {
         problems.push({ status: 'warn', text: `${a.explanation}: DST is not applied to the RTC` });
       } else if (a.inferred === 'other-offset') {
-        problems.push({ status: 'fail', text: `${a.explanation}; ${who} it in ${wantText}: set ${fix} in the domain XML` });
+        const winFix = family === 'windows' && expect === 'localtime' && winXml
+          ? `offset='localtime' loads the host's local time, not the guest's: set ${winXml} in the domain XML`
+          : `set ${xmlFix} in the domain XML`;
+        problems.push({ status: 'fail', text: `${a.explanation}; ${who} it in ${wantText}: ${winFix}` });
       } else if (a.inferred === 'drifting') {
         problems.push({ status: 'fail', text: `${a.explanation} (${p.maxDriftS} s allowed)` });
+      } else if (drifted) {
+        // The right mode, drifted: the RTC is simply not being written from the synchronised clock.
+        problems.push({
+          status: 'fail',
+          text: `${a.explanation}: write it from the synchronised system clock (hwclock --systohc${expect === 'utc' ? ' --utc' : ' --localtime'}; chrony 'rtcsync' or ntpd's kernel 11-minute mode keeps it so)`,
+        });
       }
     }
     if (configWrong && !configExplained) {

@@ -53,17 +53,20 @@ function edge(src: ClockSources): { anchor: number; err: number } {
 }
 
 /**
- * The first edge whose bracket is tight (≤ goodErrorMs) decides: the bracket proves where the edge
- * was, so one such edge is enough (~0.5 ms of spinning on average). When preemption widens every
- * bracket, up to `maxEdges` are taken and the median kept, and the spread is reported.
+ * The first edge whose bracket is tight (≤ goodErrorMs, 2 µs) decides: the bracket proves where
+ * the edge was, so one such edge is enough (~0.5 ms of spinning on average). Otherwise up to
+ * `maxEdges` are taken: the tightest decides when it is still usable (≤ usableErrorMs, 20 µs);
+ * when preemption widened every bracket, the median is kept and the spread reported.
  */
-export function takeAnchor(maxEdges = 5, src: ClockSources = SYSTEM_CLOCK_SOURCES, goodErrorMs = 0.02): Anchor {
+export function takeAnchor(maxEdges = 5, src: ClockSources = SYSTEM_CLOCK_SOURCES, goodErrorMs = 0.002, usableErrorMs = 0.02): Anchor {
   const edges: { anchor: number; err: number }[] = [];
   while (edges.length < maxEdges) {
     const e = edge(src);
     if (e.err <= goodErrorMs) return { anchorMs: e.anchor, errorMs: e.err, spreadMs: 0 };
     edges.push(e);
   }
+  const tightest = edges.reduce((a, b) => (b.err < a.err ? b : a));
+  if (tightest.err <= usableErrorMs) return { anchorMs: tightest.anchor, errorMs: tightest.err, spreadMs: 0 };
   const sorted = [...edges].sort((a, b) => a.anchor - b.anchor);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   return { anchorMs: median.anchor, errorMs: median.err, spreadMs: sorted[sorted.length - 1]!.anchor - sorted[0]!.anchor };
@@ -121,10 +124,13 @@ export class AnchoredWallClock implements WallClock {
 
   now(): number {
     const a = this.anchor();
-    const d = this.src.dateNow();
+    // Date.now() on both sides of the monotonic read: a thread preempted between two reads widens
+    // the bracket instead of looking like a step of the OS clock (a step moves the bracket).
+    const d1 = this.src.dateNow();
     const p = this.src.perfNow();
+    const d = this.src.dateNow();
     const w = a.anchorMs + p;
-    if (w >= d - this.tolMs && w < d + 1 + this.tolMs) return w;
+    if (w >= d1 - this.tolMs && w < d + 1 + this.tolMs) return w;
     if (!this.stepping) this.steps++;
     this.stepping = true;
     // Re-anchoring spins up to ~1 ms; if the clock keeps disagreeing (stepping repeatedly),

@@ -107,6 +107,8 @@ export const AgentRowSchema = Type.Object({
 export type AgentRow = Static<typeof AgentRowSchema>;
 
 export const AgentListSchema = Type.Object({
+  /** The collector that measured these agents (its --name). */
+  collector: Type.Optional(Type.String()),
   total: Type.Integer(),
   offset: Type.Integer(),
   limit: Type.Integer(),

@@ -34,6 +34,11 @@ const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-
 const EpochMs = Type.Number({ minimum: LIMITS.minEpochMs, maximum: LIMITS.maxEpochMs });
 const GuestEpochMs = Type.Number({ minimum: 0, maximum: LIMITS.maxGuestEpochMs });
 const NonNeg = Type.Number({ minimum: 0 });
+/**
+ * A count or sequence number: an integer JSON can carry exactly. 1e308 is an integer to JSON
+ * Schema, and 2^53+1 parses to 2^53; both would be stored rounded (or as REAL in SQLite).
+ */
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ErrorInfoSchema = Type.Object(
@@ -75,9 +80,9 @@ export const AgentSchema = Type.Object(
     spool: Type.Optional(
       Type.Object(
         {
-          pending: Type.Integer({ minimum: 0 }),
-          dropped: Type.Integer({ minimum: 0 }),
-          rejected: Type.Integer({ minimum: 0 }),
+          pending: Count,
+          dropped: Count,
+          rejected: Count,
         },
         { additionalProperties: false },
       ),
@@ -103,6 +108,12 @@ const ClocksourceData = Type.Object(
   {
     current: Str(64),
     available: Type.Array(Str(64), { maxItems: LIMITS.listItems }),
+    /**
+     * x86 only: the CPU flags `constant_tsc` and `nonstop_tsc` (/proc/cpuinfo) are both set — an
+     * invariant TSC, for which kvmclock_init lowers kvm-clock's rating to 299 so that `tsc` (300)
+     * wins (arch/x86/kernel/kvmclock.c). Absent from older agents and on other architectures.
+     */
+    invariantTsc: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -184,6 +195,51 @@ const NtpData = Type.Object(
     lastSyncAgeS: Nullable(NonNeg),
     pollIntervalS: Nullable(NonNeg),
     maxErrorMs: Nullable(NonNeg),
+    // Optional fields below: older agents' reports stay valid without them.
+    /** The configured name of the source in use (chronyc sourcename, timesyncd ServerName). */
+    serverName: Type.Optional(Nullable(Str())),
+    /** The address of the source in use (chronyc tracking, ntpq refid, timesyncd ServerAddress). */
+    serverAddress: Type.Optional(Nullable(Str())),
+    /**
+     * The daemon follows only its own local reference (chrony `local stratum N`, refid 7F7F0101
+     * "LOCL"; ntpd LOCAL(0), 127.127.1.0): the clock is free-running, reported as not synchronised.
+     */
+    localReferenceOnly: Type.Optional(Type.Boolean()),
+    /** Sources configured / answering (reach ≠ 0) / selectable (chrony `*`, `+`, `-`). */
+    sources: Type.Optional(
+      Type.Object(
+        { total: Type.Integer({ minimum: 0, maximum: 10000 }), reachable: Type.Integer({ minimum: 0, maximum: 10000 }), selectable: Type.Integer({ minimum: 0, maximum: 10000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Leap status: chrony "Leap status", ntpd leap bits, RFC 5905 §7.3 LI. */
+    leap: Type.Optional(Nullable(Type.Union([Type.Literal('none'), Type.Literal('insert'), Type.Literal('delete'), Type.Literal('unsynchronised')]))),
+    /** The kernel's discipline (adjtimex(2) modes=0): maxerror in ms and the STA_INS/STA_DEL leap flags. */
+    kernel: Type.Optional(
+      Type.Object(
+        { maxErrorMs: NonNeg, leap: Type.Union([Type.Literal('none'), Type.Literal('insert'), Type.Literal('delete')]), unsync: Type.Boolean() },
+        { additionalProperties: false },
+      ),
+    ),
+    /**
+     * A periodic one-shot sync (cron or a systemd timer running ntpdate, sntp, `chronyd -q` or
+     * `chronyc makestep`), when no daemon runs: the sync method with its schedule.
+     */
+    oneShot: Type.Optional(
+      Type.Object(
+        {
+          tool: Str(64),
+          command: Str(LIMITS.longString),
+          /** Where it was found: '/etc/cron.d/ntp', 'ntpdate.timer'. */
+          source: Str(),
+          /** The schedule as written ('*\/5 * * * *', 'OnUnitActiveSec=5min'). */
+          schedule: Str(),
+          /** Longest gap between two runs, s; null when the schedule cannot be read as periodic. */
+          intervalS: Nullable(NonNeg),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Present when the daemon was found but its status could not be read. */
     statusError: Type.Optional(ErrorInfoSchema),
   },
@@ -212,6 +268,13 @@ export const ClockEventSchema = Type.Object(
     atMs: GuestEpochMs,
     /** Wall-clock progress minus monotonic progress: positive = the clock jumped forward. */
     stepMs: Type.Number(),
+    /**
+     * Why the wall clock moved against CLOCK_MONOTONIC: 'suspend' when CLOCK_BOOTTIME (/proc/uptime,
+     * which counts suspend, clock_gettime(2)) moved with it, 'step' otherwise. Absent: a step (older agents).
+     */
+    cause: Type.Optional(Type.Union([Type.Literal('step'), Type.Literal('suspend')])),
+    /** Time spent suspended, ms (cause 'suspend'). */
+    suspendedMs: Type.Optional(NonNeg),
   },
   { additionalProperties: false },
 );
@@ -223,7 +286,7 @@ export const ReportSchema = Type.Object(
   {
     schemaVersion: Type.Literal(SCHEMA_VERSION),
     reportId: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
-    seq: Type.Integer({ minimum: 0 }),
+    seq: Count,
     agent: AgentSchema,
     os: section(OsData),
     clocksource: section(ClocksourceData),

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The committed entry point of clockwatch-agent (package.json "bin"). It exists before any build, so
+// that after `npm ci` on a fresh clone npm links it and `npx clockwatch-agent` runs this checkout,
+// never a package of the same name from a registry. The program itself is ../dist/cli.js (tsc -b).
+import { existsSync } from 'node:fs';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('clockwatch-agent: not built yet (packages/agent/dist/cli.js is missing): run `npm run build` at the repository root\n');
+  process.exit(2);
+}
+await import(cli.href);

@@ -1,0 +1,815 @@
+/**
+ * The PostgreSQL store (`--db postgresql://…`): the same Store interface and contract as the
+ * SQLite store (test/collector/store-contract.ts), for a fleet whose collectors — one per
+ * hypervisor host, close to its guests — share one store and one view of the fleet.
+ *
+ * - One transaction per write() (the group committer calls it once per event-loop turn), answered
+ *   after COMMIT. Each batch is a fixed number of statements whatever its size: the rows travel
+ *   as arrays (`unnest`), so a batch of 500 spooled reports costs seven round trips, not 3,500.
+ * - Idempotency by reportId fleet-wide (`report_ids`, see postgres-schema.ts): two collectors that
+ *   receive the same spooled report at once both wait on the one index entry; one stores it, the
+ *   other answers duplicate.
+ * - Samples live in daily partitions, created before the write transaction; retention drops
+ *   whole partitions (and deletes in the one that straddles the cutoff).
+ * - Every query takes the instant as a parameter: `stale` is computed at read time, as in SQLite.
+ */
+import pg from 'pg';
+import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
+import { decodeChecks, decodeStatus, encodeChecks, encodeStatus } from './codes.js';
+import { PostgresPeriodReader } from './postgres-period.js';
+import { DAY_MS, PG_LOCKS, PG_MIGRATIONS, PG_SCHEMA_VERSION, partitionName } from './postgres-schema.js';
+import { HOUR_MS, likePattern, replacesLatest } from './sqlite-sql.js';
+import { PLACED_BY } from './types.js';
+import {
+  STORED_CHECKS,
+  type AgentBindingConflict,
+  type AgentDetailRecord,
+  type StoreHealth,
+  type AgentPage,
+  type AgentPeriodRecord,
+  type AgentQuery,
+  type AgentSummary,
+  type FleetSummary,
+  type LatestState,
+  type RejudgeResult,
+  type StoredVerdictRow,
+  type HistoryPage,
+  type PeriodQuery,
+  type PruneOptions,
+  type PruneResult,
+  type RollupRow,
+  type SampleRecord,
+  type SeriesPoint,
+  type StaticVersion,
+  type Store,
+  type StoreStats,
+  type TimeRange,
+  type WriteOutcome,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** postgresql://user@host/db, or postgresql:///db?host=/run/postgresql for a Unix socket. */
+  url: string;
+  /** This collector's name (shown as the collector that measured each agent). */
+  collector?: string;
+  /** Connections in the pool (default 4: one writer at a time plus readers). */
+  poolSize?: number;
+  /** Give up connecting after this long, ms (default 5000). */
+  connectTimeoutMs?: number;
+}
+
+// BIGINT (20) and NUMERIC come back as strings by default; every value here is below 2^53.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/** The status at an instant ($1): stale when the last delivery is older than the agent's limit. */
+const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND ($1::float8 - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
+
+
+const SUMMARY_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms, checks,
+  offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, collector`;
+
+interface SummaryRow {
+  agent_id: string;
+  hostname: string;
+  system_uuid: string | null;
+  labels: string;
+  last_seen_ms: number;
+  at_ms: number;
+  interval_s: number;
+  stale_after_ms: number | null;
+  checks: Record<string, CheckStatus>;
+  offset_ms: number | null;
+  uncertainty_ms: number | null;
+  rtc_offset_s: number | null;
+  clocksource: string | null;
+  timezone: string | null;
+  ntp_sync: boolean | null;
+  collector: string | null;
+  status: AgentStatus;
+}
+
+function summaryOf(r: SummaryRow): AgentSummary & { collector: string | null } {
+  const checks: Record<string, CheckStatus> = { ...r.checks };
+  if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
+  return {
+    id: r.agent_id,
+    hostname: r.hostname,
+    status: r.status,
+    lastSeenMs: r.last_seen_ms,
+    atMs: r.at_ms,
+    offsetMs: r.offset_ms,
+    uncertaintyMs: r.uncertainty_ms,
+    rtcOffsetS: r.rtc_offset_s,
+    clocksource: r.clocksource,
+    timezone: r.timezone,
+    ntpSynchronized: r.ntp_sync,
+    systemUuid: r.system_uuid,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    intervalS: r.interval_s,
+    checks,
+    collector: r.collector,
+  };
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly collector: string;
+  private readonly pool: pg.Pool;
+  private readonly period: PostgresPeriodReader;
+  /** Day partitions known to exist (created by this or another collector). */
+  private readonly partitions = new Set<number>();
+  private closed = false;
+
+  private constructor(private readonly options: PostgresStoreOptions) {
+    this.collector = options.collector ?? 'collector';
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      types,
+      application_name: `clockwatch-collector ${this.collector}`.slice(0, 63),
+    });
+    // An idle client losing its server (restart, network) must not crash the process; the next
+    // query gets a fresh connection and the caller its error (503, agents keep their spool).
+    this.pool.on('error', () => undefined);
+    this.period = new PostgresPeriodReader((text, values) => this.query(text, values));
+  }
+
+  /** Connects, migrates (once fleet-wide, under an advisory lock) and returns the store. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    this.assertOpen();
+    return this.pool.query<R>(text, values);
+  }
+
+  private async migrate(): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [PG_LOCKS.migrate]);
+      await c.query('CREATE TABLE IF NOT EXISTS cw_schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)');
+      const cur = Number((await c.query('SELECT coalesce(max(version), 0) AS v FROM cw_schema_migrations')).rows[0].v);
+      if (cur > PG_SCHEMA_VERSION) {
+        throw new Error(`database schema version ${cur} is newer than this collector understands (${PG_SCHEMA_VERSION}); upgrade the collector`);
+      }
+      for (let v = cur; v < PG_MIGRATIONS.length; v++) {
+        await c.query('BEGIN');
+        try {
+          await c.query(PG_MIGRATIONS[v] as string);
+          await c.query('INSERT INTO cw_schema_migrations (version, applied_ms) VALUES ($1, $2)', [v + 1, Date.now()]);
+          await c.query('COMMIT');
+        } catch (err) {
+          await c.query('ROLLBACK');
+          throw err;
+        }
+      }
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [PG_LOCKS.migrate]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  /** Creates the day partitions the records need (before the write transaction: DDL takes strong locks). */
+  private async ensurePartitions(records: readonly SampleRecord[]): Promise<void> {
+    const days = new Set<number>();
+    for (const r of records) {
+      const d = Math.floor(Math.round(r.atMs) / DAY_MS) * DAY_MS;
+      if (!this.partitions.has(d)) days.add(d);
+    }
+    if (days.size === 0) return;
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [PG_LOCKS.partitions]);
+      for (const d of days) {
+        await c.query(`CREATE TABLE IF NOT EXISTS ${partitionName(d)} PARTITION OF samples FOR VALUES FROM (${d}) TO (${d + DAY_MS})`);
+        this.partitions.add(d);
+      }
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [PG_LOCKS.partitions]).catch(() => undefined);
+      c.release();
+    }
+  }
+
+  async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
+    this.assertOpen();
+    if (records.length === 0) return [];
+    for (const r of records) {
+      if (!/^[0-9a-f]{16,}$/i.test(r.contentHash)) throw new Error('content hash must be at least 16 hex digits');
+    }
+    await this.ensurePartitions(records);
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const outcomes = await this.writeBatch(c, records);
+      await c.query('COMMIT');
+      return outcomes;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      // A partition another collector's retention dropped meanwhile: forget what we knew.
+      this.partitions.clear();
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  private async writeBatch(c: pg.PoolClient, records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
+    // 1. Agent keys (one upsert for the batch's distinct agents).
+    const firstSeen = new Map<string, number>();
+    for (const r of records) if (!firstSeen.has(r.agentId)) firstSeen.set(r.agentId, Math.round(r.receivedAtMs));
+    const ak = await c.query<{ agent_key: number; agent_id: string }>(
+      `INSERT INTO agents (agent_id, first_seen_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
+       ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id RETURNING agent_key, agent_id`,
+      [[...firstSeen.keys()], [...firstSeen.values()]],
+    );
+    const keyOf = new Map(ak.rows.map((r) => [r.agent_id, r.agent_key]));
+
+    // 2. Idempotency: the first copy of each reportId this batch inserts is stored.
+    const ins = await c.query<{ report_id: string }>(
+      `INSERT INTO report_ids (report_id, content_hash, agent_key, at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+       ON CONFLICT (report_id) DO NOTHING RETURNING report_id`,
+      [records.map((r) => r.reportId), records.map((r) => r.contentHash.toLowerCase()), records.map((r) => keyOf.get(r.agentId)), records.map((r) => Math.round(r.atMs))],
+    );
+    const inserted = new Set(ins.rows.map((r) => r.report_id));
+    const others = records.filter((r) => !inserted.has(r.reportId)).map((r) => r.reportId);
+    const known = new Map<string, string>();
+    if (others.length > 0) {
+      const k = await c.query<{ report_id: string; content_hash: string }>('SELECT report_id, content_hash FROM report_ids WHERE report_id = ANY($1::text[])', [others]);
+      for (const r of k.rows) known.set(r.report_id, r.content_hash);
+    }
+    const outcomes: WriteOutcome[] = [];
+    const stored: SampleRecord[] = [];
+    const firstHash = new Map<string, string>();
+    for (const r of records) {
+      const h = r.contentHash.toLowerCase();
+      if (inserted.has(r.reportId) && !firstHash.has(r.reportId)) {
+        firstHash.set(r.reportId, h);
+        stored.push(r);
+        outcomes.push('stored');
+      } else {
+        const was = firstHash.get(r.reportId) ?? known.get(r.reportId);
+        outcomes.push(was === h ? 'duplicate' : 'conflict');
+      }
+    }
+    if (stored.length === 0) return outcomes;
+
+    // 3. Static parts, once per distinct version.
+    const statics = new Map<string, SampleRecord>();
+    for (const r of stored) statics.set(`${keyOf.get(r.agentId)}:${r.staticHash}`, statics.get(`${keyOf.get(r.agentId)}:${r.staticHash}`) ?? r);
+    const sv = [...statics.values()];
+    const sk = await c.query<{ static_key: number; agent_key: number; hash: string }>(
+      `INSERT INTO statics (agent_key, hash, first_seen_ms, body) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[])
+       ON CONFLICT (agent_key, hash) DO UPDATE SET hash = excluded.hash RETURNING static_key, agent_key, hash`,
+      [sv.map((r) => keyOf.get(r.agentId)), sv.map((r) => r.staticHash), sv.map((r) => Math.round(r.atMs)), sv.map((r) => JSON.stringify(r.staticParts))],
+    );
+    const staticOf = new Map(sk.rows.map((r) => [`${r.agent_key}:${r.hash}`, r.static_key]));
+    const staticKey = (r: SampleRecord) => staticOf.get(`${keyOf.get(r.agentId)}:${r.staticHash}`) as number;
+
+    // 4. Samples and steps.
+    const col = <T>(f: (r: SampleRecord) => T) => stored.map(f);
+    await c.query(
+      `INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, static_key, status, checks, steps, offset_ms, uncertainty_ms,
+         rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::bigint[], $6::bigint[], $7::smallint[], $8::int[],
+         $9::smallint[], $10::float8[], $11::float8[], $12::float8[], $13::bool[], $14::float8[], $15::float8[], $16::text[], $17::smallint[])`,
+      [
+        col((r) => keyOf.get(r.agentId)),
+        col((r) => Math.round(r.atMs)),
+        col((r) => Math.round(r.receivedAtMs)),
+        col((r) => r.guestEpochMs),
+        col((r) => r.seq),
+        col(staticKey),
+        col((r) => encodeStatus(r.status)),
+        col((r) => encodeChecks(r.checks)),
+        col((r) => r.steps.length),
+        col((r) => r.offsetMs),
+        col((r) => r.uncertaintyMs),
+        col((r) => r.rtcOffsetS),
+        col((r) => r.ntpSynchronized),
+        col((r) => r.ntpOffsetMs),
+        col((r) => r.ntpLastSyncAgeS),
+        col((r) => r.reportId),
+        col((r) => Math.max(0, PLACED_BY.indexOf(r.placedBy))),
+      ],
+    );
+    const steps = stored.flatMap((r) => r.steps.map((s) => [keyOf.get(r.agentId), Math.round(s.atMs), s.stepMs] as const));
+    if (steps.length > 0) {
+      await c.query('INSERT INTO steps (agent_key, at_ms, step_ms) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::float8[]) ON CONFLICT DO NOTHING', [
+        steps.map((s) => s[0]),
+        steps.map((s) => s[1]),
+        steps.map((s) => s[2]),
+      ]);
+    }
+
+    // 5. Hourly rollups, aggregated per agent and hour first (no key twice in one statement).
+    const ru = new Map<string, { a: number; h: number; n: number; no: number; min: number | null; max: number | null; sum: number | null; unc: number | null; nc: number }>();
+    for (const r of stored) {
+      const a = keyOf.get(r.agentId) as number;
+      const h = Math.floor(Math.round(r.atMs) / HOUR_MS) * HOUR_MS;
+      let x = ru.get(`${a}:${h}`);
+      if (!x) ru.set(`${a}:${h}`, (x = { a, h, n: 0, no: 0, min: null, max: null, sum: null, unc: null, nc: 0 }));
+      x.n++;
+      if (r.status === 'compliant') x.nc++;
+      if (r.offsetMs !== null) {
+        x.no++;
+        x.min = x.min === null ? r.offsetMs : Math.min(x.min, r.offsetMs);
+        x.max = x.max === null ? r.offsetMs : Math.max(x.max, r.offsetMs);
+        x.sum = (x.sum ?? 0) + r.offsetMs;
+      }
+      if (r.uncertaintyMs !== null) x.unc = x.unc === null ? r.uncertaintyMs : Math.max(x.unc, r.uncertaintyMs);
+    }
+    const rv = [...ru.values()];
+    await c.query(
+      `INSERT INTO rollups AS o (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::int[])
+       ON CONFLICT (agent_key, hour_ms) DO UPDATE SET n = o.n + excluded.n, n_offset = o.n_offset + excluded.n_offset,
+         offset_min = least(o.offset_min, excluded.offset_min), offset_max = greatest(o.offset_max, excluded.offset_max),
+         offset_sum = CASE WHEN o.offset_sum IS NULL THEN excluded.offset_sum WHEN excluded.offset_sum IS NULL THEN o.offset_sum ELSE o.offset_sum + excluded.offset_sum END,
+         unc_max = greatest(o.unc_max, excluded.unc_max), n_compliant = o.n_compliant + excluded.n_compliant`,
+      [rv.map((x) => x.a), rv.map((x) => x.h), rv.map((x) => x.n), rv.map((x) => x.no), rv.map((x) => x.min), rv.map((x) => x.max), rv.map((x) => x.sum), rv.map((x) => x.unc), rv.map((x) => x.nc)],
+    );
+
+    // 6. Latest state: each agent's newest record of the batch by the guest's own order (its seq,
+    //    its life, its clock: sqlite-sql.ts replacesLatest), if it is newer than the stored one;
+    //    then every agent of the batch was heard from (its last delivery). The stored rows are
+    //    locked (FOR UPDATE) so two collectors writing the same agent decide one after the other.
+    const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
+    const newest = new Map<number, { r: SampleRecord; lastSeen: number }>();
+    for (const r of stored) {
+      const a = keyOf.get(r.agentId) as number;
+      const cur = newest.get(a);
+      const seen = Math.round(r.receivedAtMs);
+      if (!cur) newest.set(a, { r, lastSeen: seen });
+      else {
+        cur.lastSeen = Math.max(cur.lastSeen, seen);
+        if (replacesLatest(order(r), order(cur.r))) cur.r = r;
+      }
+    }
+    const current = await c.query<{ agent_key: number; seq: number; instance_id: string | null; guest_ms: number | null }>(
+      'SELECT agent_key, seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ANY($1::bigint[]) FOR UPDATE',
+      [[...newest.keys()]],
+    );
+    const replaced = new Map(newest);
+    for (const x of current.rows) {
+      const n = newest.get(x.agent_key);
+      if (n && !replacesLatest(order(n.r), { seq: x.seq, instanceId: x.instance_id, guestEpochMs: x.guest_ms })) replaced.delete(x.agent_key);
+    }
+    const lv = [...replaced.entries()];
+    const L = <T>(f: (r: SampleRecord, a: number, seen: number) => T) => lv.map(([a, x]) => f(x.r, a, x.lastSeen));
+    await c.query(
+      `INSERT INTO agent_latest (agent_key, agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
+         base_status, checks, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key,
+         recv_ms, host_sync, collector, report, guest_ms, instance_id, host_res_ms)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::float8[],
+         $9::float8[], $10::text[], $11::jsonb[], $12::float8[], $13::float8[], $14::float8[], $15::text[], $16::text[], $17::bool[],
+         $18::bigint[], $19::text[], $20::bigint[], $21::float8[], $22::bool[], $23::text[], $24::text[], $25::float8[], $26::text[], $27::float8[])
+       ON CONFLICT (agent_key) DO UPDATE SET
+         hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
+         last_seen_ms = CASE WHEN agent_latest.last_seen_ms > excluded.last_seen_ms THEN excluded.last_seen_ms ELSE greatest(agent_latest.last_seen_ms, excluded.last_seen_ms) END,
+         at_ms = excluded.at_ms, interval_s = excluded.interval_s, stale_after_ms = excluded.stale_after_ms,
+         base_status = excluded.base_status, checks = excluded.checks, offset_ms = excluded.offset_ms,
+         uncertainty_ms = excluded.uncertainty_ms, rtc_offset_s = excluded.rtc_offset_s, clocksource = excluded.clocksource,
+         timezone = excluded.timezone, ntp_sync = excluded.ntp_sync, seq = excluded.seq, report_id = excluded.report_id,
+         static_key = excluded.static_key, recv_ms = excluded.recv_ms, host_sync = excluded.host_sync,
+         collector = excluded.collector, report = excluded.report, guest_ms = excluded.guest_ms,
+         instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`,
+      [
+        L((_, a) => a),
+        L((r) => r.agentId),
+        L((r) => r.hostname),
+        L((r) => r.systemUuid),
+        L((r) => JSON.stringify(r.labels)),
+        L((_, __, s) => s),
+        L((r) => Math.round(r.atMs)),
+        L((r) => r.intervalS),
+        L((r) => r.staleAfterMs),
+        L((r) => r.baseStatus),
+        L((r) => JSON.stringify(r.checks)),
+        L((r) => r.offsetMs),
+        L((r) => r.uncertaintyMs),
+        L((r) => r.rtcOffsetS),
+        L((r) => r.clocksource),
+        L((r) => r.timezone),
+        L((r) => r.ntpSynchronized),
+        L((r) => r.seq),
+        L((r) => r.reportId),
+        L(staticKey),
+        L((r) => r.receivedAtMs),
+        L((r) => r.measurement.hostSynchronized),
+        L(() => this.collector),
+        L((r) => r.reportJson),
+        L((r) => r.guestEpochMs),
+        L((r) => r.instanceId),
+        L((r) => r.hostResolutionMs),
+      ],
+    );
+    await c.query(
+      `UPDATE agent_latest l SET last_seen_ms = CASE WHEN l.last_seen_ms > v.seen THEN v.seen ELSE greatest(l.last_seen_ms, v.seen) END
+       FROM unnest($1::bigint[], $2::bigint[]) AS v(agent_key, seen) WHERE l.agent_key = v.agent_key`,
+      [[...newest.keys()], [...newest.values()].map((x) => x.lastSeen)],
+    );
+    return outcomes;
+  }
+
+  async listAgents(query: AgentQuery): Promise<AgentPage> {
+    const where: string[] = [];
+    const values: unknown[] = [query.nowMs];
+    const statuses = [...new Set(query.statuses ?? [])];
+    if (statuses.length > 0) {
+      values.push(statuses);
+      where.push(`(${STATUS_SQL}) = ANY($${values.length}::text[])`);
+    }
+    if (query.q) {
+      values.push(likePattern(query.q));
+      where.push(`(agent_id ILIKE $${values.length} ESCAPE '\\' OR hostname ILIKE $${values.length} ESCAPE '\\')`);
+    }
+    // $1 (now) is always bound: the status filter uses it, and the count binds the same values.
+    const w = `WHERE $1::float8 IS NOT NULL${where.map((x) => ` AND ${x}`).join('')}`;
+    const total = Number((await this.query(`SELECT count(*) AS n FROM agent_latest ${w}`, values)).rows[0]?.n ?? 0);
+    values.push(query.limit, query.offset);
+    const rows = await this.query<SummaryRow>(
+      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status FROM agent_latest ${w} ORDER BY agent_id LIMIT $${values.length - 1} OFFSET $${values.length}`,
+      values,
+    );
+    return { total, rows: rows.rows.map(summaryOf) };
+  }
+
+  async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
+    const r = await this.query<SummaryRow & { seq: number; report_id: string; recv_ms: number; host_sync: boolean | null; host_res_ms: number | null; first_seen_ms: number; report: string }>(
+      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status, seq, report_id, recv_ms, host_sync, host_res_ms, report,
+         (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms
+       FROM agent_latest l WHERE agent_id = $2`,
+      [nowMs, agentId],
+    );
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      summary: summaryOf(row),
+      report: JSON.parse(row.report) as Report,
+      receivedAtMs: row.recv_ms,
+      hostSynchronized: row.host_sync,
+      hostResolutionMs: row.host_res_ms,
+      lastSeenMs: row.last_seen_ms,
+      firstSeenMs: row.first_seen_ms,
+      seq: row.seq,
+      reportId: row.report_id,
+    };
+  }
+
+  private async keyOf(agentId: string): Promise<number | undefined> {
+    const r = await this.query<{ agent_key: number }>('SELECT agent_key FROM agents WHERE agent_id = $1', [agentId]);
+    return r.rows[0]?.agent_key;
+  }
+
+  async history(agentId: string, range: TimeRange): Promise<HistoryPage> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return { rows: [], truncated: false };
+    const r = await this.query(
+      `SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
+       FROM samples WHERE agent_key = $1 AND at_ms >= $2 AND at_ms <= $3 ORDER BY at_ms DESC, seq DESC LIMIT $4`,
+      [key, Math.ceil(range.fromMs), Math.floor(range.toMs), range.limit + 1],
+    );
+    const raw = r.rows;
+    const truncated = raw.length > range.limit;
+    if (truncated) raw.pop();
+    raw.reverse();
+    return {
+      truncated,
+      rows: raw.map((x) => ({
+        reportId: x.report_id,
+        seq: x.seq,
+        atMs: x.at_ms,
+        receivedAtMs: x.recv_ms,
+        guestEpochMs: x.guest_ms,
+        offsetMs: x.offset_ms,
+        uncertaintyMs: x.uncertainty_ms,
+        rtcOffsetS: x.rtc_offset_s,
+        ntpSynchronized: x.ntp_sync,
+        ntpOffsetMs: x.ntp_offset_ms,
+        status: decodeStatus(x.status),
+        checks: decodeChecks(x.checks),
+        stepCount: x.steps,
+        placedBy: PLACED_BY[x.placed_by] ?? 'probe',
+      })),
+    };
+  }
+
+  async rollups(agentId: string, range: TimeRange): Promise<RollupRow[]> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return [];
+    const from = Math.floor(range.fromMs / HOUR_MS) * HOUR_MS;
+    const r = await this.query(
+      `SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant FROM rollups
+       WHERE agent_key = $1 AND hour_ms >= $2 AND hour_ms <= $3 ORDER BY hour_ms LIMIT $4`,
+      [key, from, Math.floor(range.toMs), range.limit],
+    );
+    return r.rows.map((x) => ({
+      hourMs: x.hour_ms,
+      reports: x.n,
+      measured: x.n_offset,
+      offsetMinMs: x.offset_min,
+      offsetMaxMs: x.offset_max,
+      offsetMeanMs: x.n_offset > 0 && x.offset_sum !== null ? x.offset_sum / x.n_offset : null,
+      uncertaintyMaxMs: x.unc_max,
+      compliantShare: x.n > 0 ? x.n_compliant / x.n : 0,
+    }));
+  }
+
+  async steps(agentId: string, fromMs: number, toMs: number): Promise<{ atMs: number; stepMs: number }[]> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return [];
+    const r = await this.query('SELECT at_ms, step_ms FROM steps WHERE agent_key = $1 AND at_ms >= $2 AND at_ms <= $3 ORDER BY at_ms', [key, Math.ceil(fromMs), Math.floor(toMs)]);
+    return r.rows.map((x) => ({ atMs: x.at_ms, stepMs: x.step_ms }));
+  }
+
+  async staticVersions(agentId: string): Promise<StaticVersion[]> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return [];
+    const r = await this.query('SELECT hash, first_seen_ms, body FROM statics WHERE agent_key = $1 ORDER BY first_seen_ms, static_key', [key]);
+    return r.rows.map((x) => ({ hash: x.hash, firstSeenMs: x.first_seen_ms, body: JSON.parse(x.body) as Record<string, unknown> }));
+  }
+
+  async summary(nowMs: number): Promise<FleetSummary> {
+    const byStatus: Record<AgentStatus, number> = { compliant: 0, warning: 0, noncompliant: 0, stale: 0, unknown: 0 };
+    let agents = 0;
+    for (const r of (await this.query<{ status: AgentStatus; n: number }>(`SELECT ${STATUS_SQL} AS status, count(*)::int AS n FROM agent_latest GROUP BY 1`, [nowMs])).rows) {
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + r.n;
+      agents += r.n;
+    }
+    const byCheck: FleetSummary['byCheck'] = {};
+    for (const id of STORED_CHECKS) byCheck[id] = { fail: 0, warn: 0, unknown: 0 };
+    const counts = await this.query<{ id: string; s: string; n: number }>(
+      `SELECT e.key AS id, e.value AS s, count(*)::int AS n FROM agent_latest, jsonb_each_text(checks) AS e
+       WHERE e.value IN ('fail', 'warn', 'unknown') GROUP BY 1, 2`,
+    );
+    for (const r of counts.rows) {
+      const b = (byCheck[r.id] ??= { fail: 0, warn: 0, unknown: 0 });
+      b[r.s as 'fail' | 'warn' | 'unknown'] = r.n;
+    }
+    byCheck.reporting = { fail: byStatus.stale, warn: 0, unknown: 0 };
+    return { agents, byStatus, byCheck };
+  }
+
+  async periodAgents(query: PeriodQuery): Promise<AgentPeriodRecord[]> {
+    this.assertOpen();
+    if (!(query.toMs > query.fromMs)) throw new RangeError('periodAgents: toMs must be after fromMs');
+    return this.period.agents(query);
+  }
+
+  async periodSeries(agentId: string, fromMs: number, toMs: number, maxPoints: number): Promise<SeriesPoint[]> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined || !(toMs > fromMs)) return [];
+    return this.period.series(key, fromMs, toMs, maxPoints);
+  }
+
+  /** Judges every latest state again and writes the changed verdicts, in one transaction (pages of 1,000). */
+  async rejudge(judge: (state: LatestState) => StoredVerdictRow): Promise<RejudgeResult> {
+    const started = performance.now();
+    const result: RejudgeResult = { agents: 0, changed: 0, statusChanges: {}, durationMs: 0 };
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      let after = -1;
+      for (;;) {
+        const page = await c.query(
+          `SELECT agent_key, agent_id, recv_ms, host_sync, host_res_ms, last_seen_ms, base_status, stale_after_ms, checks, report
+           FROM agent_latest WHERE agent_key > $1 ORDER BY agent_key LIMIT 1000 FOR UPDATE`,
+          [after],
+        );
+        if (page.rows.length === 0) break;
+        after = page.rows.at(-1).agent_key;
+        const keys: number[] = [];
+        const bases: string[] = [];
+        const stales: (number | null)[] = [];
+        const checks: string[] = [];
+        for (const row of page.rows) {
+          result.agents++;
+          const v = judge({
+            agentId: row.agent_id,
+            report: JSON.parse(row.report) as Report,
+            receivedAtMs: row.recv_ms,
+            hostSynchronized: row.host_sync,
+            hostResolutionMs: row.host_res_ms,
+            lastSeenMs: row.last_seen_ms,
+          });
+          const next = JSON.stringify(v.checks);
+          if (v.baseStatus === row.base_status && v.staleAfterMs === row.stale_after_ms && sameChecks(v.checks, row.checks)) continue;
+          keys.push(row.agent_key);
+          bases.push(v.baseStatus);
+          stales.push(v.staleAfterMs);
+          checks.push(next);
+          result.changed++;
+          if (v.baseStatus !== row.base_status) {
+            const k = `${row.base_status}→${v.baseStatus}`;
+            result.statusChanges[k] = (result.statusChanges[k] ?? 0) + 1;
+          }
+        }
+        if (keys.length > 0) {
+          await c.query(
+            `UPDATE agent_latest l SET base_status = v.b, stale_after_ms = v.s, checks = v.c
+             FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::jsonb[]) AS v(k, b, s, c) WHERE l.agent_key = v.k`,
+            [keys, bases, stales, checks],
+          );
+        }
+      }
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+    result.durationMs = performance.now() - started;
+    return result;
+  }
+
+  async lastMeasuredOffset(agentId: string): Promise<number | null> {
+    const key = await this.keyOf(agentId);
+    if (key === undefined) return null;
+    const r = await this.query<{ offset_ms: number }>(
+      'SELECT offset_ms FROM samples WHERE agent_key = $1 AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1',
+      [key],
+    );
+    return r.rows[0]?.offset_ms ?? null;
+  }
+
+  /**
+   * Retention: whole day partitions before the cutoff are dropped; the one that straddles it loses
+   * its older rows. Agents silent since before the rollup cutoff are forgotten entirely. Small
+   * transactions, so ingest on any collector never waits long.
+   */
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    const result: PruneResult = { samples: 0, steps: 0, rollups: 0, agents: 0 };
+    const cutoff = Math.floor(options.samplesBeforeMs);
+    const parts = await this.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+       WHERE p.relname = 'samples' ORDER BY 1`,
+    );
+    // Forget long-silent agents first (their rows in every table).
+    const gone = await this.query<{ agent_key: number }>('SELECT agent_key FROM agent_latest WHERE last_seen_ms < $1', [Math.floor(options.rollupsBeforeMs)]);
+    for (const { agent_key: key } of gone.rows) {
+      const c = await this.pool.connect();
+      try {
+        await c.query('BEGIN');
+        result.samples += (await c.query('DELETE FROM samples WHERE agent_key = $1', [key])).rowCount ?? 0;
+        result.steps += (await c.query('DELETE FROM steps WHERE agent_key = $1', [key])).rowCount ?? 0;
+        result.rollups += (await c.query('DELETE FROM rollups WHERE agent_key = $1', [key])).rowCount ?? 0;
+        for (const t of ['report_ids', 'statics', 'agent_latest', 'agents']) await c.query(`DELETE FROM ${t} WHERE agent_key = $1`, [key]);
+        await c.query('COMMIT');
+        result.agents++;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    }
+    for (const { name } of parts.rows) {
+      const m = /^samples_d(\d{4})(\d{2})(\d{2})$/.exec(name);
+      if (!m) continue;
+      const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+      if (start + DAY_MS <= cutoff) {
+        result.samples += Number((await this.query(`SELECT count(*) AS n FROM ${name}`)).rows[0]?.n ?? 0);
+        await this.query(`DROP TABLE ${name}`);
+        this.partitions.delete(start);
+      } else if (start < cutoff) {
+        result.samples += (await this.query(`DELETE FROM ${name} WHERE at_ms < $1`, [cutoff])).rowCount ?? 0;
+      }
+    }
+    await this.query('DELETE FROM report_ids WHERE at_ms < $1', [cutoff]);
+    result.steps += (await this.query('DELETE FROM steps WHERE at_ms < $1', [cutoff])).rowCount ?? 0;
+    result.rollups += (await this.query('DELETE FROM rollups WHERE hour_ms < $1', [Math.floor(options.rollupsBeforeMs)])).rowCount ?? 0;
+    return result;
+  }
+
+  /**
+   * An agent id belongs to the token that first delivered it (sqlite-identity.ts has the rule),
+   * fleet-wide: the binding lives in the shared database, so a token cannot claim on one collector
+   * an id another token owns on another. Rows are locked, so two collectors decide one after the other.
+   */
+  async bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null> {
+    const ids = [...new Set(agentIds)];
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO agent_tokens (agent_id, token_fp, bound_ms) SELECT unnest($1::text[]), $2, $3 ON CONFLICT (agent_id) DO NOTHING', [ids, tokenFingerprint, Math.round(options.nowMs)]);
+      const owners = await c.query<{ agent_id: string; token_fp: string }>('SELECT agent_id, token_fp FROM agent_tokens WHERE agent_id = ANY($1::text[]) FOR UPDATE', [ids]);
+      const other = owners.rows.find((r) => r.token_fp !== tokenFingerprint);
+      if (other && !options.rebind) {
+        await c.query('ROLLBACK');
+        return { agentId: other.agent_id, ownerFingerprint: other.token_fp };
+      }
+      if (other) await c.query('UPDATE agent_tokens SET token_fp = $2, bound_ms = $3 WHERE agent_id = ANY($1::text[])', [ids, tokenFingerprint, Math.round(options.nowMs)]);
+      await c.query('COMMIT');
+      return null;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** A database server that is down answers every write with an error (503 CW_ERR_STORE); there is no file to lose. */
+  health(): StoreHealth {
+    return { ok: true };
+  }
+
+  async stats(): Promise<StoreStats> {
+    const r = await this.query<{ a: number; s: number; r: number; st: number }>(
+      'SELECT (SELECT count(*)::int FROM agents) AS a, (SELECT count(*)::int FROM samples) AS s, (SELECT count(*)::int FROM rollups) AS r, (SELECT count(*)::int FROM statics) AS st',
+    );
+    const x = r.rows[0]!;
+    return { agents: x.a, samples: x.s, rollups: x.r, statics: x.st };
+  }
+
+  /** Records this collector's own NTP state (kept per collector, shown with the agents it measured). */
+  async recordCollector(state: { nowMs: number; hostSynchronized: boolean | null; hostNtp?: unknown }): Promise<void> {
+    await this.query(
+      `INSERT INTO collectors (name, last_seen_ms, host_sync, host_ntp) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, host_sync = excluded.host_sync, host_ntp = excluded.host_ntp`,
+      [this.collector, Math.round(state.nowMs), state.hostSynchronized, state.hostNtp === undefined ? null : JSON.stringify(state.hostNtp)],
+    );
+  }
+
+  async collectors(): Promise<{ name: string; lastSeenMs: number; hostSynchronized: boolean | null }[]> {
+    const r = await this.query('SELECT name, last_seen_ms, host_sync FROM collectors ORDER BY name');
+    return r.rows.map((x) => ({ name: x.name, lastSeenMs: x.last_seen_ms, hostSynchronized: x.host_sync }));
+  }
+
+  /**
+   * Runs `fn` only if no other collector holds the named lock (a session advisory lock on its own
+   * connection); resolves to false without running it otherwise. Exports and retention use it so
+   * that they run once per period across all collectors.
+   */
+  async withExclusive<T>(lock: keyof typeof PG_LOCKS, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    const c = await this.pool.connect();
+    try {
+      const got = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PG_LOCKS[lock]])).rows[0]?.ok === true;
+      if (!got) return { ran: false };
+      try {
+        return { ran: true, value: await fn() };
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [PG_LOCKS[lock]]).catch(() => undefined);
+      }
+    } finally {
+      c.release();
+    }
+  }
+
+  /**
+   * Runs `fn` at most once per `periodMs` across every collector of the fleet: under the job's
+   * advisory lock, and only when `cw_jobs` says no collector ran it within the period.
+   */
+  async oncePerPeriod<T>(job: 'exports' | 'retention', periodMs: number, nowMs: number, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    const r = await this.withExclusive(job, async () => {
+      const last = (await this.query<{ last_run_ms: number }>('SELECT last_run_ms FROM cw_jobs WHERE name = $1', [job])).rows[0]?.last_run_ms;
+      if (last !== undefined && nowMs - last < periodMs) return { skipped: true as const };
+      const value = await fn();
+      await this.query(
+        'INSERT INTO cw_jobs (name, last_run_ms, collector) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET last_run_ms = excluded.last_run_ms, collector = excluded.collector',
+        [job, Math.round(nowMs), this.collector],
+      );
+      return { skipped: false as const, value };
+    });
+    if (!r.ran || r.value.skipped) return { ran: false };
+    return { ran: true, value: r.value.value };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+function sameChecks(a: Record<string, string | undefined>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  return PostgresStore.open(options);
+}

@@ -1,0 +1,44 @@
+/**
+ * What the host-NTP readers need (a minimal equivalent of the agent's ReaderContext, which
+ * extends this one): the filesystem root every path lives under, the command runner, the clock,
+ * where chronyc finds chronyd, and the daemon cache of a long-running reader.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { CommandRunner } from '@clockwatch/shared';
+import type { DaemonCache } from './ntp.js';
+
+export interface ChronycTarget {
+  /** chronyc -h: host of chronyd's command port (default: chronyc's own choice, socket then 127.0.0.1). */
+  host?: string;
+  /** chronyc -p: chronyd's command port (default 323). */
+  port?: number;
+}
+
+export interface NtpReaderContext {
+  root: string;
+  run: CommandRunner;
+  env?: Record<string, string | undefined>;
+  nowMs?: () => number;
+  /** Where chronyc finds chronyd (tests run a private chronyd on a free port). */
+  chrony?: ChronycTarget;
+  /** Timeout of one external command, ms. */
+  commandTimeoutMs?: number;
+  /** Which NTP daemon ran last time (ntp.ts); a long-running reader keeps one. */
+  daemonCache?: DaemonCache;
+}
+
+/** The host path of a guest path: `/run/chronyd.pid` under root `/mnt/guest` is `/mnt/guest/run/chronyd.pid`. */
+export function underRoot(root: string, guestPath: string): string {
+  return path.join(root, guestPath);
+}
+
+/** Reads a file and trims it; null when it cannot be read (pid files, /proc/<pid>/comm). */
+export async function readOptional(root: string, guestPath: string): Promise<string | null> {
+  try {
+    // Synchronous on purpose: /proc and /run files are in memory; no thread-pool hop.
+    return readFileSync(underRoot(root, guestPath), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Periodic one-shot sync: many clusters do "an internal NTP server, synchronise every five minutes"
+ * with cron or a systemd timer running `ntpdate`, `sntp`, `chronyd -q` or `chronyc makestep`
+ * instead of a daemon. That is a sync method with a schedule, never "no daemon".
+ *
+ * Cron: crontab(5) — five time fields (system crontabs /etc/crontab and /etc/cron.d/* have a user
+ * field after them), `*`, `a-b`, lists and `/step`; /etc/cron.{hourly,daily} run-parts scripts.
+ * systemd: systemd.timer(5) OnUnitActiveSec= / OnUnitInactiveSec= (monotonic), OnCalendar=
+ * (systemd.time(7): `minutely`, `hourly`, `daily`, `*:0/5`, `*-*-* *:00/5:00`).
+ */
+import { readdirSync } from 'node:fs';
+import { readOptional, underRoot } from './context.js';
+
+export interface OneShotSync {
+  tool: string;
+  command: string;
+  source: string;
+  schedule: string;
+  intervalS: number | null;
+}
+
+/** The one-shot tools; `chronyd -q` sets the clock once and exits (chronyd(8) -q), `chronyc makestep` steps a running chronyd. */
+const TOOL_RE = /(?:^|[\s/;&|(])(ntpdate|sntp|htpdate|chronyd(?=(?:\s+-\S+)*\s+-\w*q)|chronyc(?=(?:\s+-\S+(?:\s+\S+)?)*\s+makestep))\b/;
+
+export function oneShotTool(command: string): string | null {
+  const m = TOOL_RE.exec(command);
+  if (!m) return null;
+  const tool = m[1]!;
+  return tool === 'chronyd' ? 'chronyd -q' : tool === 'chronyc' ? 'chronyc makestep' : tool;
+}
+
+/** Expands one cron field over [min, max]; null when it cannot be read. */
+export function expandCronField(field: string, min: number, max: number): number[] | null {
+  const out = new Set<number>();
+  for (const part of field.split(',')) {
+    const m = /^(\*|\d+(?:-\d+)?)(?:\/(\d+))?$/.exec(part);
+    if (!m) return null;
+    let [lo, hi] = [min, max];
+    if (m[1] !== '*') {
+      const [a, b] = m[1]!.split('-').map(Number);
+      lo = a!;
+      hi = b ?? (m[2] ? max : a!);
+    }
+    const step = m[2] ? Number(m[2]) : 1;
+    if (lo < min || hi > max || lo > hi || step < 1) return null;
+    for (let v = lo; v <= hi; v += step) out.add(v);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * The longest gap between two runs of a cron schedule, s, when it runs every day (day-of-month,
+ * month and day-of-week are `*`); null otherwise (a weekly job is not "periodic" in this sense).
+ */
+export function cronIntervalS(fields: readonly string[]): number | null {
+  const [min, hour, dom, mon, dow] = fields;
+  if (dom !== '*' || mon !== '*' || dow !== '*') return null;
+  const minutes = expandCronField(min!, 0, 59);
+  const hours = expandCronField(hour!, 0, 23);
+  if (!minutes || !hours || minutes.length === 0 || hours.length === 0) return null;
+  const times = hours.flatMap((h) => minutes.map((m) => h * 60 + m));
+  let gap = times[0]! + 1440 - times[times.length - 1]!;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+  return gap * 60;
+}
+
+const CRON_MACROS: Record<string, number | null> = { '@hourly': 3600, '@daily': 86400, '@midnight': 86400, '@weekly': 604800, '@monthly': null, '@yearly': null, '@annually': null, '@reboot': null };
+
+/** Pure: a crontab's text → its one-shot sync entries. `system`: /etc/crontab and /etc/cron.d/* (a user field follows the schedule). */
+export function parseCrontab(text: string, source: string, system: boolean): OneShotSync[] {
+  const out: OneShotSync[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(line)) continue;
+    const f = line.split(/\s+/);
+    let schedule: string;
+    let intervalS: number | null;
+    let rest: string[];
+    if (f[0]!.startsWith('@')) {
+      schedule = f[0]!;
+      intervalS = CRON_MACROS[f[0]!] ?? null;
+      rest = f.slice(system ? 2 : 1);
+    } else {
+      if (f.length < (system ? 7 : 6)) continue;
+      schedule = f.slice(0, 5).join(' ');
+      intervalS = cronIntervalS(f.slice(0, 5));
+      rest = f.slice(system ? 6 : 5);
+    }
+    const command = rest.join(' ');
+    const tool = oneShotTool(command);
+    if (tool) out.push({ tool, command: command.slice(0, 2048), source, schedule, intervalS });
+  }
+  return out;
+}
+
+/** systemd.time(7) spans: `5min`, `300`, `1h 30min`, `30s` → s. */
+function spanS(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Number(t);
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)\s*(usec|us|msec|ms|seconds?|sec|s|minutes?|min|m|hours?|hr|h|days?|d|weeks?|w)\s*/gy;
+  let pos = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    const n = Number(m[1]);
+    const u = m[2]!;
+    total += /^us/.test(u) ? n / 1e6 : /^ms/.test(u) ? n / 1e3 : /^s/.test(u) ? n : /^m/.test(u) ? n * 60 : /^h/.test(u) ? n * 3600 : /^d/.test(u) ? n * 86400 : n * 604800;
+    pos = re.lastIndex;
+  }
+  return pos === t.length && pos > 0 ? total : null;
+}
+
+/** OnCalendar= → the period, s, for the common periodic forms; null for others. */
+export function calendarIntervalS(expr: string): number | null {
+  const e = expr.trim();
+  const named: Record<string, number> = { minutely: 60, hourly: 3600, daily: 86400, weekly: 604800 };
+  if (named[e] !== undefined) return named[e]!;
+  // `*:0/5`, `*:00/5:00`, `*-*-* *:0/5:00`, `*:*` (every minute).
+  const m = /^(?:\*-\*-\*\s+)?\*:(\*|\d+(?:\/\d+)?)(?::\d+)?$/.exec(e);
+  if (!m) return null;
+  if (m[1] === '*') return 60;
+  const [start, step] = m[1]!.split('/').map(Number);
+  if (step === undefined) return 3600;
+  const runs = expandCronField(`${start}-59/${step}`, 0, 59);
+  if (!runs) return null;
+  let gap = runs[0]! + 60 - runs[runs.length - 1]!;
+  for (let i = 1; i < runs.length; i++) gap = Math.max(gap, runs[i]! - runs[i - 1]!);
+  return gap * 60;
+}
+
+/** Pure: a .timer and its .service → the one-shot sync, when the service runs a one-shot tool. */
+export function parseSystemdTimer(timerText: string, serviceText: string, source: string): OneShotSync | null {
+  const exec = /^\s*ExecStart\s*=\s*[-@:+!]*(.+)$/m.exec(serviceText)?.[1]?.trim();
+  const tool = exec ? oneShotTool(exec) : null;
+  if (!exec || !tool) return null;
+  const lines = timerText.split('\n').map((l) => l.trim());
+  const get = (k: string) => lines.find((l) => l.startsWith(`${k}=`))?.slice(k.length + 1).trim();
+  for (const k of ['OnUnitActiveSec', 'OnUnitInactiveSec']) {
+    const v = get(k);
+    if (v) return { tool, command: exec.slice(0, 2048), source, schedule: `${k}=${v}`, intervalS: spanS(v) };
+  }
+  const cal = get('OnCalendar');
+  if (cal) return { tool, command: exec.slice(0, 2048), source, schedule: `OnCalendar=${cal}`, intervalS: calendarIntervalS(cal) };
+  return null;
+}
+
+const list = (root: string, dir: string): string[] => {
+  try {
+    return readdirSync(underRoot(root, dir)).filter((n) => !n.startsWith('.') && !n.endsWith('~') && !n.endsWith('.dpkg-old'));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * Reads the guest's crontabs and systemd timers; returns the most frequent one-shot sync found
+ * (the one that keeps the clock best), or null. A dozen small reads, no spawn.
+ */
+export async function readOneShotSync(root: string): Promise<OneShotSync | null> {
+  const found: OneShotSync[] = [];
+  const crontab = await readOptional(root, '/etc/crontab');
+  if (crontab) found.push(...parseCrontab(crontab, '/etc/crontab', true));
+  for (const n of list(root, '/etc/cron.d')) {
+    const text = await readOptional(root, `/etc/cron.d/${n}`);
+    if (text) found.push(...parseCrontab(text, `/etc/cron.d/${n}`, true));
+  }
+  for (const dir of ['/var/spool/cron/crontabs', '/var/spool/cron']) {
+    for (const n of list(root, dir)) {
+      const text = await readOptional(root, `${dir}/${n}`);
+      if (text) found.push(...parseCrontab(text, `${dir}/${n}`, false));
+    }
+  }
+  for (const [dir, intervalS, schedule] of [['/etc/cron.hourly', 3600, 'hourly'], ['/etc/cron.daily', 86400, 'daily']] as const) {
+    for (const n of list(root, dir)) {
+      const text = await readOptional(root, `${dir}/${n}`);
+      const line = text?.split('\n').find((l) => !l.trim().startsWith('#') && oneShotTool(l));
+      if (line) found.push({ tool: oneShotTool(line)!, command: line.trim().slice(0, 2048), source: `${dir}/${n}`, schedule, intervalS });
+    }
+  }
+  // Enabled timers only (systemctl enable links them into timers.target.wants); the unit file may
+  // live in /etc or the vendor directories (systemd.unit(5) search path).
+  const unitDirs = ['/etc/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+  const readUnit = async (name: string) => {
+    for (const d of unitDirs) {
+      const text = await readOptional(root, `${d}/${name}`);
+      if (text !== null) return text;
+    }
+    return null;
+  };
+  for (const n of list(root, '/etc/systemd/system/timers.target.wants').filter((x) => x.endsWith('.timer'))) {
+    const timer = await readUnit(n);
+    if (!timer) continue;
+    const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(timer)?.[1] ?? n.replace(/\.timer$/, '.service');
+    const service = await readUnit(unit);
+    const s = service ? parseSystemdTimer(timer, service, n) : null;
+    if (s) found.push(s);
+  }
+  if (found.length === 0) return null;
+  return found.reduce((a, b) => ((b.intervalS ?? Infinity) < (a.intervalS ?? Infinity) ? b : a));
+}
