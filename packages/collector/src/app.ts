@@ -20,6 +20,7 @@ import { GroupCommitter } from './group-commit.js';
 import { staticHostClock, type HostClock } from './host-clock.js';
 import { Ingestor } from './ingest.js';
 import { LibvirtAudit } from './libvirt/audit.js';
+import type { HostAuditPart } from './libvirt/host-audit.js';
 import { CollectorMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RefusalLog, serializeRequest, type RefusalLogOptions } from './request-log.js';
@@ -110,6 +111,8 @@ export interface AppOptions {
     refreshMs?: number;
     /** Runs virsh (tests replay recorded outputs). */
     runner?: CommandRunner;
+    /** --host-audit: the parts read of every running domain (needs uri). */
+    hostAudit?: readonly HostAuditPart[] | null;
   } | null;
 }
 
