@@ -5,7 +5,12 @@
  *
  * - One transaction per write() (the group committer calls it once per event-loop turn), answered
  *   after COMMIT. Each batch is a fixed number of statements whatever its size: the rows travel
- *   as arrays (`unnest`), so a batch of 500 spooled reports costs seven round trips, not 3,500.
+ *   as arrays (`unnest`), so a batch of 500 spooled reports costs ten round trips (BEGIN, eight
+ *   statements, COMMIT; one more when it holds duplicates, one more when it holds clock steps, and
+ *   the first report of a new day creates its partition first), not 3,500.
+ * - A batch locks its agents' rows first, in agent id order: two collectors writing the same
+ *   agents (a new agent's first report reaching both, an agent that moved with its spool) take
+ *   turns instead of deadlocking, and the second sees the first's latest state.
  * - Idempotency by reportId fleet-wide (`report_ids`, see postgres-schema.ts): two collectors that
  *   receive the same spooled report at once both wait on the one index entry; one stores it, the
  *   other answers duplicate.
@@ -14,11 +19,12 @@
  * - Every query takes the instant as a parameter: `stale` is computed at read time, as in SQLite.
  */
 import pg from 'pg';
-import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
+import type { AgentStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus, encodeChecks, encodeStatus } from './codes.js';
+import { listAgentsPg, STATUS_SQL, SUMMARY_COLUMNS, summaryOf, type SummaryRow } from './postgres-list.js';
 import { PostgresPeriodReader } from './postgres-period.js';
 import { DAY_MS, PG_LOCKS, PG_MIGRATIONS, PG_SCHEMA_VERSION, partitionName } from './postgres-schema.js';
-import { HOUR_MS, likePattern, replacesLatest } from './sqlite-sql.js';
+import { HOUR_MS, replacesLatest } from './sqlite-sql.js';
 import { PLACED_BY } from './types.js';
 import {
   STORED_CHECKS,
@@ -28,7 +34,6 @@ import {
   type AgentPage,
   type AgentPeriodRecord,
   type AgentQuery,
-  type AgentSummary,
   type FleetSummary,
   type LatestState,
   type RejudgeResult,
@@ -65,56 +70,6 @@ const types = {
     return pg.types.getTypeParser(oid, format as 'text');
   },
 };
-
-/** The status at an instant ($1): stale when the last delivery is older than the agent's limit. */
-const STATUS_SQL = `CASE WHEN stale_after_ms IS NOT NULL AND ($1::float8 - last_seen_ms) > stale_after_ms THEN 'stale' ELSE base_status END`;
-
-
-const SUMMARY_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms, checks,
-  offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, collector`;
-
-interface SummaryRow {
-  agent_id: string;
-  hostname: string;
-  system_uuid: string | null;
-  labels: string;
-  last_seen_ms: number;
-  at_ms: number;
-  interval_s: number;
-  stale_after_ms: number | null;
-  checks: Record<string, CheckStatus>;
-  offset_ms: number | null;
-  uncertainty_ms: number | null;
-  rtc_offset_s: number | null;
-  clocksource: string | null;
-  timezone: string | null;
-  ntp_sync: boolean | null;
-  collector: string | null;
-  status: AgentStatus;
-}
-
-function summaryOf(r: SummaryRow): AgentSummary & { collector: string | null } {
-  const checks: Record<string, CheckStatus> = { ...r.checks };
-  if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
-  return {
-    id: r.agent_id,
-    hostname: r.hostname,
-    status: r.status,
-    lastSeenMs: r.last_seen_ms,
-    atMs: r.at_ms,
-    offsetMs: r.offset_ms,
-    uncertaintyMs: r.uncertainty_ms,
-    rtcOffsetS: r.rtc_offset_s,
-    clocksource: r.clocksource,
-    timezone: r.timezone,
-    ntpSynchronized: r.ntp_sync,
-    systemUuid: r.system_uuid,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    intervalS: r.interval_s,
-    checks,
-    collector: r.collector,
-  };
-}
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
@@ -233,12 +188,16 @@ export class PostgresStore implements Store {
 
   private async writeBatch(c: pg.PoolClient, records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
     // 1. Agent keys (one upsert for the batch's distinct agents).
+    //    ON CONFLICT DO UPDATE locks each agent's row, also a new one another collector is
+    //    inserting (it waits for that COMMIT, then updates the committed row: no unique violation);
+    //    rows are taken in agent id order, so two batches never wait on each other in a circle.
     const firstSeen = new Map<string, number>();
     for (const r of records) if (!firstSeen.has(r.agentId)) firstSeen.set(r.agentId, Math.round(r.receivedAtMs));
+    const agentOrder = [...firstSeen.keys()].sort();
     const ak = await c.query<{ agent_key: number; agent_id: string }>(
       `INSERT INTO agents (agent_id, first_seen_ms) SELECT * FROM unnest($1::text[], $2::bigint[])
        ON CONFLICT (agent_id) DO UPDATE SET agent_id = excluded.agent_id RETURNING agent_key, agent_id`,
-      [[...firstSeen.keys()], [...firstSeen.values()]],
+      [agentOrder, agentOrder.map((id) => firstSeen.get(id))],
     );
     const keyOf = new Map(ak.rows.map((r) => [r.agent_id, r.agent_key]));
 
@@ -429,27 +388,9 @@ export class PostgresStore implements Store {
     return outcomes;
   }
 
-  async listAgents(query: AgentQuery): Promise<AgentPage> {
-    const where: string[] = [];
-    const values: unknown[] = [query.nowMs];
-    const statuses = [...new Set(query.statuses ?? [])];
-    if (statuses.length > 0) {
-      values.push(statuses);
-      where.push(`(${STATUS_SQL}) = ANY($${values.length}::text[])`);
-    }
-    if (query.q) {
-      values.push(likePattern(query.q));
-      where.push(`(agent_id ILIKE $${values.length} ESCAPE '\\' OR hostname ILIKE $${values.length} ESCAPE '\\')`);
-    }
-    // $1 (now) is always bound: the status filter uses it, and the count binds the same values.
-    const w = `WHERE $1::float8 IS NOT NULL${where.map((x) => ` AND ${x}`).join('')}`;
-    const total = Number((await this.query(`SELECT count(*) AS n FROM agent_latest ${w}`, values)).rows[0]?.n ?? 0);
-    values.push(query.limit, query.offset);
-    const rows = await this.query<SummaryRow>(
-      `SELECT ${SUMMARY_COLUMNS}, ${STATUS_SQL} AS status FROM agent_latest ${w} ORDER BY agent_id LIMIT $${values.length - 1} OFFSET $${values.length}`,
-      values,
-    );
-    return { total, rows: rows.rows.map(summaryOf) };
+  listAgents(query: AgentQuery): Promise<AgentPage> {
+    this.assertOpen();
+    return listAgentsPg((text, values) => this.query(text, values), query);
   }
 
   async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
