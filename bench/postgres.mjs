@@ -250,7 +250,7 @@ export async function benchPostgres({ quick = false, log = console.error } = {})
         value: scale.postgres.writeUsPerReport,
         baseline: scale.sqlite.writeUsPerReport,
         ratio: scale.postgres.writeUsPerReport / scale.sqlite.writeUsPerReport,
-        note: 'the same prepared records through each store, in process; PostgreSQL: ten round trips per batch over the Unix socket',
+        note: 'the same prepared records through each store, in process; PostgreSQL: nine round trips per batch over the Unix socket (postgres.ts)',
       },
       { ...base, figure: `listAgents, every agent by id, ${agentsLabel}, median`, ...ms('every'), note: `median of ${scale.n}` },
       { ...base, figure: `listAgents, the 100 worst first (sort severity), ${agentsLabel}, median`, ...ms('worst'), note: `median of ${scale.n}` },

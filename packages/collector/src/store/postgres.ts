@@ -5,9 +5,10 @@
  *
  * - One transaction per write() (the group committer calls it once per event-loop turn), answered
  *   after COMMIT. Each batch is a fixed number of statements whatever its size: the rows travel
- *   as arrays (`unnest`), so a batch of 500 spooled reports costs ten round trips (BEGIN, eight
- *   statements, COMMIT; one more when it holds duplicates, one more when it holds clock steps, and
- *   the first report of a new day creates its partition first), not 3,500.
+ *   as arrays (`unnest`), so a batch of 500 reports costs nine round trips (BEGIN, seven
+ *   statements, COMMIT), not 3,500; one more each when it holds duplicates, clock steps, or late
+ *   reports that only refresh an agent's last delivery; and the first report of a new day creates
+ *   its partition first.
  * - A batch locks its agents' rows first, in agent id order: two collectors writing the same
  *   agents (a new agent's first report reaching both, an agent that moved with its spool) take
  *   turns instead of deadlocking, and the second sees the first's latest state.
@@ -333,7 +334,7 @@ export class PostgresStore implements Store {
     }
     const lv = [...replaced.entries()];
     const L = <T>(f: (r: SampleRecord, a: number, seen: number) => T) => lv.map(([a, x]) => f(x.r, a, x.lastSeen));
-    await c.query(
+    if (lv.length > 0) await c.query(
       `INSERT INTO agent_latest (agent_key, agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
          base_status, checks, offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key,
          recv_ms, host_sync, collector, report, guest_ms, instance_id, host_res_ms)
@@ -380,11 +381,16 @@ export class PostgresStore implements Store {
         L((r) => r.hostResolutionMs),
       ],
     );
-    await c.query(
-      `UPDATE agent_latest l SET last_seen_ms = CASE WHEN l.last_seen_ms > v.seen THEN v.seen ELSE greatest(l.last_seen_ms, v.seen) END
-       FROM unnest($1::bigint[], $2::bigint[]) AS v(agent_key, seen) WHERE l.agent_key = v.agent_key`,
-      [[...newest.keys()], [...newest.values()].map((x) => x.lastSeen)],
-    );
+    // The agents whose latest state stays (the batch held only older reports) were still heard
+    // from; the replaced ones got their last delivery above (one row version per agent, not two).
+    const kept = [...newest.entries()].filter(([a]) => !replaced.has(a));
+    if (kept.length > 0) {
+      await c.query(
+        `UPDATE agent_latest l SET last_seen_ms = CASE WHEN l.last_seen_ms > v.seen THEN v.seen ELSE greatest(l.last_seen_ms, v.seen) END
+         FROM unnest($1::bigint[], $2::bigint[]) AS v(agent_key, seen) WHERE l.agent_key = v.agent_key`,
+        [kept.map(([a]) => a), kept.map(([, x]) => x.lastSeen)],
+      );
+    }
     return outcomes;
   }
 
@@ -610,6 +616,14 @@ export class PostgresStore implements Store {
       const c = await this.pool.connect();
       try {
         await c.query('BEGIN');
+        // The agent's row first, as a write takes it (writeBatch step 1): a report arriving now
+        // waits or is waited for, never deadlocks; and one that came in meanwhile keeps the agent.
+        await c.query('SELECT 1 FROM agents WHERE agent_key = $1 FOR UPDATE', [key]);
+        const still = await c.query('SELECT 1 FROM agent_latest WHERE agent_key = $1 AND last_seen_ms < $2', [key, Math.floor(options.rollupsBeforeMs)]);
+        if (still.rowCount === 0) {
+          await c.query('ROLLBACK');
+          continue;
+        }
         result.samples += (await c.query('DELETE FROM samples WHERE agent_key = $1', [key])).rowCount ?? 0;
         result.steps += (await c.query('DELETE FROM steps WHERE agent_key = $1', [key])).rowCount ?? 0;
         result.rollups += (await c.query('DELETE FROM rollups WHERE agent_key = $1', [key])).rowCount ?? 0;
