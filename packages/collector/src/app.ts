@@ -277,6 +277,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ),
         onError: (err, period) => app.log.error({ err, period }, 'export failed; it is retried'),
         onSkipped: (periods) => app.log.warn({ periods }, `exports: ${periods.length} missed period(s) older than the catch-up limit were not exported`),
+        onElsewhere: (period) => app.log.info({ period }, 'export skipped: another collector sharing the store has written (or is writing) this period'),
       })
     : null;
   // The database file deleted or replaced under the open connection (store/file-identity.ts):
