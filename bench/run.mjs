@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// `npm run bench` (after `tsc -b`): the four benchmarks of issue 6 in one invocation, each against
-// a baseline measured in the same run on the same machine, server and load generator on separate
-// cores (taskset) where the machine has two. Prints a markdown table with every target marked met
+// `npm run bench` (after `tsc -b`): the four benchmarks of issue 6 and the PostgreSQL store beside
+// the SQLite store (5, bench/postgres.mjs; one line saying so when PostgreSQL is not installed) in
+// one invocation, each against a baseline measured in the same run on the same machine, server
+// and load generator on separate cores (taskset) where the machine has two. Prints a markdown table with every target marked met
 // or not met, and writes bench/results.json (every round's raw figures) and bench/work/table.md.
 //
 //   npm run bench                      full run (~15–25 min on 2 cores; the 10,000-agent database is
 //                                      generated once into bench/work/ and reused)
 //   npm run bench -- --quick           short run (~3 min): fewer, shorter rounds; store at 100/1,000 agents
-//   npm run bench -- --only 1,3        some of the benchmarks (1 ingest, 2 time, 3 agent, 4 store)
+//   npm run bench -- --only 1,3        some of the benchmarks (1 ingest, 2 time, 3 agent, 4 store, 5 postgres)
 //   npm run bench -- --fresh           regenerate the store databases
 //   npm run bench -- --readme          also write the table into bench/README.md
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { benchAgentFootprint } from './agent-footprint.mjs';
 import { benchIngest } from './ingest.mjs';
+import { benchPostgres } from './postgres.mjs';
 import { agentCli, benchDir, collectorCli, fmt, machine, repo, workDir } from './lib.mjs';
 import { benchStoreScale } from './store-scale.mjs';
 import { benchTimeAccuracy } from './time-accuracy.mjs';
@@ -28,7 +30,7 @@ const valueOf = (f) => {
 };
 const quick = has('--quick');
 const fresh = has('--fresh');
-const only = (valueOf('--only') ?? '1,2,3,4').split(',').map((s) => s.trim());
+const only = (valueOf('--only') ?? '1,2,3,4,5').split(',').map((s) => s.trim());
 
 for (const f of [collectorCli, agentCli]) {
   if (!existsSync(f)) {
@@ -49,6 +51,7 @@ const sections = [
   ['2', 'time', () => benchTimeAccuracy({ quick, log })],
   ['3', 'agent', () => benchAgentFootprint({ quick, log })],
   ['4', 'store', () => benchStoreScale({ quick, fresh, log })],
+  ['5', 'postgres', () => benchPostgres({ quick, log })],
 ];
 const results = { started: started.toISOString(), quick, machine: m, loadAverageBefore: loadBefore, command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, sections: {} };
 const rows = [];

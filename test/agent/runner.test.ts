@@ -21,7 +21,7 @@ t.test('the real runner never throws', async (t) => {
   const start = Date.now();
   const slow = await run('sleep', ['10'], { timeoutMs: 200 });
   t.match(slow, { code: null, error: 'TIMEOUT' });
-  t.ok(Date.now() - start < 5000, 'killed at the timeout');
+  t.ok(Date.now() - start < 9000, 'killed at the timeout, not waited for (sleep 10 would still run)');
   const big = await createCommandRunner({ maxBufferBytes: 1000 })('sh', ['-c', 'head -c 5000 /dev/zero']);
   t.match(big, { code: null, error: 'MAXBUFFER' });
 });

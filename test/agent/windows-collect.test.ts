@@ -61,7 +61,7 @@ t.test("win32 injected: a whole Windows report from recorded outputs", async (t)
 
 t.test('win32: unsynchronised and stopped time service, German output', async (t) => {
   const cmos = (await printWindows('unsynced-cmos-en')).reports[0]!;
-  t.match(cmos.ntp, { daemon: 'w32time', synchronized: false, server: null });
+  t.match(cmos.ntp, { daemon: 'w32time', synchronized: false, server: null, localReferenceOnly: true, serverName: 'Local CMOS Clock' });
   const stopped = (await printWindows('service-stopped')).reports[0]!;
   t.match(stopped.ntp, { daemon: 'none' });
   const de = (await printWindows('synced-de')).reports[0]!;
@@ -123,7 +123,8 @@ t.test('win32 --once into a real collector on 127.0.0.1: accepted, judged as a W
   t.equal(byId.timezone?.status, 'pass', String(byId.timezone?.reason));
   t.match(byId.timezone?.reason, /Asia\/Shanghai/);
   t.equal(byId.offset?.status, 'pass', `a real exchange on one OS clock: ${byId.offset?.reason}`);
-  // The RTC value is an error section on Windows; until the rtc check learns CW_ERR_RTC_UNREADABLE
-  // (case windows-rtc-localtime-registry, todo) it says so rather than inventing a reading.
-  t.match(byId.rtc?.reason, /CW_ERR_RTC_UNREADABLE/);
+  // The RTC value is an error section on Windows: the rtc check judges the configured mode
+  // (RealTimeIsUniversal absent: local time, as Windows guests keep it) and says the value is unread.
+  t.equal(byId.rtc?.status, 'pass', String(byId.rtc?.reason));
+  t.match(byId.rtc?.reason, /configured LOCAL in RealTimeIsUniversal.*CW_ERR_RTC_UNREADABLE/);
 });

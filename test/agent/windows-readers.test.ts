@@ -55,16 +55,20 @@ t.test('w32tm status: Hold with stale data is still synchronised, its age says h
 t.test('w32tm status: Local CMOS Clock, never synchronised (Checkmk recording)', async (t) => {
   const s = parseW32tmStatus(rec('unsynced-cmos-en', STATUS));
   t.match(s, { leap: 3, stratum: 0, refId: '00000000', source: 'Local CMOS Clock', lastSyncText: 'unspecified', sinceLastGoodSyncS: 10.0402148 });
-  t.same(w32tmToNtp(s), { daemon: 'w32time', synchronized: false, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: 1024, maxErrorMs: null }, '"Time since Last Good Sync" is ignored when it never synced');
+  t.same(
+    w32tmToNtp(s),
+    { daemon: 'w32time', synchronized: false, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: 1024, maxErrorMs: null, localReferenceOnly: true, serverName: 'Local CMOS Clock' },
+    '"Time since Last Good Sync" is ignored when it never synced; the own-clock source is kept for the fix',
+  );
 });
 
 t.test('w32tm status: a server that follows its own clock (LOCL, stratum 1) is free-running', async (t) => {
   const text = rec('synced-en', STATUS).replace('ReferenceId: 0x14653909 (source IP:  20.101.57.9)', 'ReferenceId: 0x4C4F434C (source name:  "LOCL")').replace('Source: time.windows.com,0x8', 'Source: Local CMOS Clock').replace('Stratum: 4', 'Stratum: 1');
   const s = parseW32tmStatus(text);
   t.equal(s.refAddress, 'LOCL');
-  t.equal(w32tmToNtp(s).synchronized, false);
+  t.match(w32tmToNtp(s), { synchronized: false, localReferenceOnly: true, serverName: 'Local CMOS Clock' });
   const s2 = parseW32tmStatus(rec('synced-en', STATUS).replace('Source: time.windows.com,0x8', 'Source: Free-running System Clock'));
-  t.equal(w32tmToNtp(s2).synchronized, false, 'Free-running System Clock');
+  t.match(w32tmToNtp(s2), { synchronized: false, localReferenceOnly: true, serverName: 'Free-running System Clock' }, 'Free-running System Clock');
 });
 
 t.test('w32tm status: Hyper-V time provider (Microsoft docs sample)', async (t) => {

@@ -38,7 +38,7 @@ t.test('POST /v1/time', async (t) => {
   t.equal(r.body.t1, 1_700_000_000_000.25, 't1 echoed exactly');
   t.ok(r.body.t2 >= before - 1 && r.body.t2 <= after + 1, `t2 ${r.body.t2} is the OS clock (${before}..${after})`);
   t.ok(r.body.t3 >= r.body.t2, 't3 ≥ t2');
-  t.ok(r.body.t3 - r.body.t2 < 50, `t3 − t2 = ${(r.body.t3 - r.body.t2).toFixed(3)} ms`);
+  t.ok(r.body.t3 <= after + 1, `t3 is taken before the reply arrives (t3 − t2 = ${(r.body.t3 - r.body.t2).toFixed(3)} ms)`);
   t.not(r.body.t2 % 1, 0, 'sub-millisecond');
   t.equal(r.headers['cache-control'], 'no-store');
 

@@ -7,7 +7,7 @@
  */
 import type { Test } from 'tap';
 import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
-import type { SampleRecord, Store } from '@clockwatch/collector';
+import type { AgentQuery, SampleRecord, Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
 export interface StoreHandle {
@@ -167,6 +167,99 @@ export function storeContract(t: Test, name: string, factory: StoreFactory): voi
       t.same(s.byStatus, { compliant: 1, warning: 0, noncompliant: 0, stale: 3, unknown: 0 });
       t.same(s.byCheck.clocksource, { fail: 1, warn: 0, unknown: 0 });
       t.same(s.byCheck.reporting, { fail: 3, warn: 0, unknown: 0 });
+    });
+
+    t.test("worst first (sort: 'severity') as of now, bytewise, paged across status boundaries", async (t) => {
+      const { store } = await factory(t);
+      // [id, hostname, base status, reported at (s after T0)]. With intervalS 60 an agent turns
+      // stale 180 s after its last delivery: at +200 s those that reported at 0 are stale.
+      const agents: [string, string, 'compliant' | 'noncompliant' | 'warning' | 'unknown', number][] = [
+        ['c-4', '\u00e9clair', 'compliant', 150],
+        ['n-2', 'Zeta', 'noncompliant', 150],
+        ['s-3', 'mid', 'warning', 0],
+        ['c-2', 'alpha', 'compliant', 150],
+        ['w-1', 'c', 'warning', 150],
+        ['n-1', 'alpha', 'noncompliant', 150],
+        ['s-1', 'mid', 'compliant', 0],
+        ['x-0', 'alpha', 'compliant', 0], // never stale: its reporting check is off
+        ['u-1', 'b', 'unknown', 150],
+        ['c-3', 'Alpha', 'compliant', 150],
+        ['s-2', 'Mid', 'noncompliant', 0],
+        ['w-2', 'C', 'warning', 150],
+        ['c-1', 'alpha', 'compliant', 150],
+      ];
+      for (const [id, hostname, base, atS] of agents) {
+        const extra = { hostname, intervalS: 60, ...(base === 'noncompliant' ? { clocksource: 'tsc' } : {}) };
+        const over: Partial<SampleRecord> = base === 'warning' || base === 'unknown' ? { status: base, baseStatus: base } : {};
+        if (id === 'x-0') over.staleAfterMs = null;
+        await store.write([rec(id, atS * 1000, extra, over)]);
+      }
+      const all = async (nowMs: number, more: Partial<AgentQuery> = {}) => {
+        const p = await store.listAgents({ nowMs, sort: 'severity', offset: 0, limit: 100, ...more });
+        return p.rows.map((a) => a.id);
+      };
+      // Hostnames compare bytewise: 'Mid' < 'Zeta' < 'alpha' < 'mid' < '\u00e9clair'; equal ones by id.
+      const late = ['n-2', 'n-1', 's-2', 's-1', 's-3', 'u-1', 'w-2', 'w-1', 'c-3', 'c-1', 'c-2', 'x-0', 'c-4'];
+      t.same(await all(T0 + 200_000), late, 'noncompliant, stale, unknown, warning, compliant; then hostname, id');
+      const early = ['s-2', 'n-2', 'n-1', 'u-1', 'w-2', 'w-1', 's-3', 'c-3', 'c-1', 'c-2', 'x-0', 's-1', 'c-4'];
+      t.same(await all(T0 + 160_000), early, 'before they turn stale each is ranked by its own status');
+      const page = await store.listAgents({ nowMs: T0 + 200_000, sort: 'severity', offset: 0, limit: 3 });
+      t.equal(page.total, 13);
+      t.same(page.rows.map((a) => a.status), ['noncompliant', 'noncompliant', 'stale'], 'the status is as of now');
+      for (const limit of [1, 2, 3, 4, 5]) {
+        const ids: string[] = [];
+        for (let offset = 0; offset < 13; offset += limit) {
+          const p = await store.listAgents({ nowMs: T0 + 200_000, sort: 'severity', offset, limit });
+          t.equal(p.total, 13);
+          ids.push(...p.rows.map((a) => a.id));
+        }
+        t.same(ids, late, `pages of ${limit} give the same order`);
+      }
+      t.same(await all(T0 + 200_000, { offset: 4, limit: 3 }), ['s-3', 'u-1', 'w-2'], 'a page that starts inside one status and ends in the next but one');
+      t.same(await all(T0 + 200_000, { offset: 13 }), [], 'past the end');
+
+      const filtered = await store.listAgents({ nowMs: T0 + 200_000, sort: 'severity', statuses: ['warning', 'stale'], offset: 0, limit: 100 });
+      t.equal(filtered.total, 5);
+      t.same(filtered.rows.map((a) => a.id), ['s-2', 's-1', 's-3', 'w-2', 'w-1'], 'a status filter keeps the order');
+      t.same(await all(T0 + 200_000, { statuses: ['warning', 'stale'], offset: 2, limit: 2 }), ['s-3', 'w-2']);
+      t.same(await all(T0 + 200_000, { q: 'ALPHA' }), ['n-1', 'c-3', 'c-1', 'c-2', 'x-0'], 'with a search');
+      t.same((await store.listAgents({ nowMs: T0 + 200_000, sort: 'id', offset: 0, limit: 100 })).rows.map((a) => a.id), [...late].sort(), "sort: 'id' is by id");
+    });
+
+    t.test('label filter: every given label has exactly the given value', async (t) => {
+      const { store } = await factory(t);
+      const labelled: [string, Record<string, string>, string?][] = [
+        ['n-1', { site: 'paris', rack: 'r1' }, 'tsc'],
+        ['c-1', { site: 'paris', rack: 'r2' }],
+        ['c-2', { site: 'paris' }],
+        ['s-1', { site: 'a=b "q"', rack: "it's" }],
+        ['w-1', { 'k=v': 'x"y', site: 'paris=' }],
+        ['o-1', {}],
+      ];
+      for (const [id, labels, clocksource] of labelled) await store.write([rec(id, 0, { labels, hostname: `h-${id}`, ...(clocksource ? { clocksource } : {}) })]);
+      const ids = async (labels: Record<string, string>, more: Partial<AgentQuery> = {}) => {
+        const p = await store.listAgents({ nowMs: T0 + 1000, labels, offset: 0, limit: 100, ...more });
+        t.equal(p.total, p.rows.length, `total of ${JSON.stringify(labels)}`);
+        return p.rows.map((a) => a.id);
+      };
+      t.same(await ids({ site: 'paris' }), ['c-1', 'c-2', 'n-1'], 'one label');
+      t.same(await ids({ site: 'paris', rack: 'r1' }), ['n-1'], 'two labels: both must match');
+      t.same(await ids({ rack: 'r2', site: 'paris' }), ['c-1'], 'in any order');
+      t.same(await ids({ site: 'paris', rack: 'r3' }), [], 'one wrong value is no match');
+      t.same(await ids({ site: 'par' }), [], 'exact values, not prefixes');
+      t.same(await ids({ site: 'PARIS' }), [], 'case counts');
+      t.same(await ids({ site: 'a=b "q"' }), ['s-1'], "a value with '=' and quotes");
+      t.same(await ids({ site: 'a=b "q"', rack: "it's" }), ['s-1']);
+      t.same(await ids({ site: 'a=b' }), []);
+      t.same(await ids({ 'k=v': 'x"y' }), ['w-1'], "a key with '='");
+      t.same(await ids({ site: 'paris=' }), ['w-1']);
+      t.same(await ids({ nope: 'paris' }), [], 'a label the agent does not have');
+      t.same(await ids({}), ['c-1', 'c-2', 'n-1', 'o-1', 's-1', 'w-1'], 'no labels: every agent');
+      t.same(await ids({ site: 'paris' }, { sort: 'severity' }), ['n-1', 'c-1', 'c-2'], 'with worst first');
+      t.same(await ids({ site: 'paris' }, { statuses: ['compliant'] }), ['c-1', 'c-2'], 'with a status filter');
+      t.same(await ids({ site: 'paris' }, { q: 'h-c' }), ['c-1', 'c-2'], 'with a search');
+      const p = await store.listAgents({ nowMs: T0 + 1000, labels: { site: 'paris' }, offset: 1, limit: 1 });
+      t.same([p.total, p.rows.map((a) => a.id)], [3, ['c-2']], 'paged: the total counts the matches');
     });
 
     t.test('history by time range, latest N first-truncated, in time order', async (t) => {

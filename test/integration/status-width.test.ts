@@ -89,3 +89,16 @@ t.test('formatStatus keeps colours out of the width', async (t) => {
   t.match(text, /\x1b\[31mntp fail\x1b\[0m: x x/);
   t.match(text.replace(/\s+/g, ' '), /\(runbook: http:\/\/127\.0\.0\.1:7070\/docs\/checks\/ntp\)/);
 });
+
+t.test('an agentless guest keeps its evidence source when its name is cut', async (t) => {
+  const guest = { id: 'domain:1c0e5a1e-0000-4000-8000-00000000000a', hostname: 'a-rather-long-appliance-name.example.internal', status: 'noncompliant' as const, offsetMs: null, uncertaintyMs: null, rtcOffsetS: 28_800.2, lastSeenMs: 0, checks: {}, problems: [], evidence: 'host audit' as const };
+  const withAgent = { ...guest, id: 'b', hostname: 'b', rtcOffsetS: null, evidence: undefined };
+  for (const width of [60, 80, 200]) {
+    const text = formatStatus(statusDocument([guest, withAgent], 1000, 'x.db'), { color: false, width });
+    const line = text.split('\n').find((l) => l.includes('a-rather'))!;
+    t.ok(line.length <= width, `${width}: ${line}`);
+    t.match(line, /\[host audit\]/, `${width}: the evidence source is on the line`);
+    t.notMatch(text.split('\n').find((l) => / b( |$)/.test(l)) ?? '', /\[/, 'an agent line carries no marker');
+  }
+  t.match(formatStatus(statusDocument([guest], 1000, 'x.db'), { color: false, width: 200 }), /a-rather-long-appliance-name\.example\.internal \(domain:1c0e5a1e-0000-4000-8000-00000000000a\) \[host audit\]/);
+});

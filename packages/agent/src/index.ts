@@ -38,6 +38,7 @@ export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js
 export { parseRegQuery, regNumber, regInt32, regString, regGet, type RegKey, type RegValue } from './readers/windows/reg.js';
 export { parseW32tmStatus, parseW32tmConfiguration, w32tmToNtp, w32tmFailure, foldLabel, readW32time, type W32tmStatus, type W32tmConfiguration } from './readers/windows/w32tm.js';
 export { parseTimeZoneInformation, windowsRtcMode, windowsRtcSection, windowsTimezoneSection, readTimeZoneInformation, TZI_KEY, type TimeZoneInformation, type TziRead } from './readers/windows/time-zone-information.js';
-export { windowsToIana, windowsZoneNames, windowsZoneTerritories, WINDOWS_ZONES_CLDR_VERSION } from './readers/windows/windows-zones.js';
+// The CLDR windowsZones mapping lives in @clockwatch/shared (the timezone check names Windows zones too).
+export { windowsToIana, windowsZoneNames, windowsZoneTerritories, WINDOWS_ZONES_CLDR_VERSION } from '@clockwatch/shared';
 export { windowsInventory, readWindowsInventory, parseMachineGuid, type SystemInfoSource, type WindowsInventory } from './readers/windows/inventory.js';
 export { collectWindowsSections, readWindowsStaticFacts, WINDOWS_CLOCKSOURCE } from './readers/windows/collect-windows.js';

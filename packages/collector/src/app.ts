@@ -20,6 +20,7 @@ import { GroupCommitter } from './group-commit.js';
 import { staticHostClock, type HostClock } from './host-clock.js';
 import { Ingestor } from './ingest.js';
 import { LibvirtAudit } from './libvirt/audit.js';
+import type { HostAuditPart } from './libvirt/host-audit.js';
 import { CollectorMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RefusalLog, serializeRequest, type RefusalLogOptions } from './request-log.js';
@@ -110,6 +111,8 @@ export interface AppOptions {
     refreshMs?: number;
     /** Runs virsh (tests replay recorded outputs). */
     runner?: CommandRunner;
+    /** --host-audit: the parts read of every running domain (needs uri). */
+    hostAudit?: readonly HostAuditPart[] | null;
   } | null;
 }
 
@@ -274,6 +277,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ),
         onError: (err, period) => app.log.error({ err, period }, 'export failed; it is retried'),
         onSkipped: (periods) => app.log.warn({ periods }, `exports: ${periods.length} missed period(s) older than the catch-up limit were not exported`),
+        onElsewhere: (period) => app.log.info({ period }, 'export skipped: another collector sharing the store has written (or is writing) this period'),
       })
     : null;
   // The database file deleted or replaced under the open connection (store/file-identity.ts):

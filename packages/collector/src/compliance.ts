@@ -17,12 +17,15 @@ import {
   agentStatus,
   DEFAULT_POLICY,
   judge,
+  judgeAgentless,
+  hostAuditFamily,
   measureReport,
   resolvePolicy,
   staleAfterMs,
   storedChecksOf,
   subjectOf,
   type CheckStatus,
+  type HostAuditEvidence,
   type JoinedDomain,
   type PolicyDocument,
   type Report,
@@ -54,6 +57,8 @@ export interface StoredVerdict {
 /** Where the collector finds the libvirt domain of an agent (the audit; null: not configured). */
 export interface DomainSource {
   joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null;
+  /** The host audit's evidence for the domain (--host-audit), if any. */
+  hostAuditFor?(uuid: string | null | undefined): HostAuditEvidence | null;
 }
 
 /** Same labels (a map: order does not matter). */
@@ -129,8 +134,20 @@ export class Compliance {
   /** The verdict of a report and its measurement as of nowMs (the one call to judge()). */
   judgeReport(report: Report, measurement: ReportMeasurement, lastSeenMs: number, nowMs: number): { verdict: Verdict; joined: JoinedDomain | null } {
     const joined = this.joined(report);
-    const verdict = judge({ report, measurement, policy: this.resolve(report), libvirt: joined, lastSeenMs, nowMs });
+    const hostAudit = joined ? (this.domains?.hostAuditFor?.(joined.domain.uuid) ?? null) : null;
+    const verdict = judge({ report, measurement, policy: this.resolve(report), libvirt: joined, lastSeenMs, nowMs, ...(hostAudit ? { hostAudit } : {}) });
     return { verdict, joined };
+  }
+
+  /**
+   * The verdict of a domain without an agent, from the host audit (judgeAgentless). Its policy
+   * subject: agentId `domain:<uuid>`, hostname the domain name, platform the family the host knows
+   * (guest agent osinfo, then libosinfo), no labels — so policy rules can match agentless guests.
+   */
+  judgeDomain(domain: JoinedDomain, hostAudit: HostAuditEvidence, nowMs: number): Verdict {
+    const { family } = hostAuditFamily(domain, hostAudit);
+    const policy = resolvePolicy(this.current, { agentId: `domain:${domain.domain.uuid ?? domain.source}`, hostname: domain.domain.name ?? '', platform: family, labels: {} });
+    return judgeAgentless({ domain, hostAudit, policy, nowMs });
   }
 
   /** A stored latest state judged as of nowMs: its measurement (recomputed from the report and its receipt) and verdict. */

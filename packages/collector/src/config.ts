@@ -10,6 +10,7 @@ import { parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
 import { loadTokensFile, type TokenEntry } from './auth.js';
 import { loadSigningKey } from './exports/manifest.js';
 import { validateExportInterval } from './exports/scheduler.js';
+import { parseHostAuditParts, type HostAuditPart } from './libvirt/host-audit.js';
 import {
   byteSize,
   ConfigError,
@@ -43,6 +44,7 @@ export const SERVE_OPTIONS = defineOptions([
   { key: 'exportKey', flag: 'export-key', arg: 'FILE', help: 'Ed25519 private key (PEM, openssl genpkey -algorithm ed25519) that signs each manifest', parse: nonEmpty },
   { key: 'libvirtXmlDir', flag: 'libvirt-xml-dir', arg: 'DIR', help: 'libvirt domain XML files to audit (e.g. /etc/libvirt/qemu)', parse: nonEmpty },
   { key: 'libvirtUri', flag: 'libvirt-uri', arg: 'URI', help: "audit every domain of this libvirt connection through virsh (e.g. qemu:///system)", parse: libvirtUri },
+  { key: 'hostAudit', flag: 'host-audit', arg: 'PARTS', help: "after each libvirt read, audit every running domain of --libvirt-uri from the host: rtc (QEMU's RTC through virsh qemu-monitor-command qom-get; needs a read-write connection, and libvirt marks each domain \"tainted: custom-monitor\" in its log), guest-agent (time, zone, OS through qemu-guest-agent: virsh domtime, guestinfo)", parse: parseHostAuditParts },
   { key: 'libvirtRefresh', flag: 'libvirt-refresh', arg: 'DURATION', help: 'how often the domain XML is read again', default: 300_000, parse: duration },
   { key: 'retentionDays', flag: 'retention-days', arg: 'N', help: 'days raw samples are kept', default: 30, parse: positiveNumber },
   { key: 'rollupRetentionDays', flag: 'rollup-retention-days', arg: 'N', help: 'days hourly rollups are kept (agents silent that long are forgotten)', default: 400, parse: positiveNumber },
@@ -123,6 +125,8 @@ export interface ServeConfig {
   libvirtXmlDir: string | null;
   libvirtUri: string | null;
   libvirtRefreshMs: number;
+  /** --host-audit rtc,guest-agent (needs --libvirt-uri); null: off. */
+  hostAudit: HostAuditPart[] | null;
   retentionDays: number;
   rollupRetentionDays: number;
   pruneEveryMs: number;
@@ -207,6 +211,9 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     if (!isDir) throw new ConfigError(`${where('libvirtXmlDir')}: ${libvirtXmlDir} is not a directory`);
   }
 
+  const hostAudit = v.hostAudit ?? null;
+  if (hostAudit && !v.libvirtUri) throw new ConfigError(`${where('hostAudit')}: needs --libvirt-uri (the audit runs virsh against it)`);
+
   const retentionDays = v.retentionDays;
   const rollupRetentionDays = v.rollupRetentionDays;
   if (rollupRetentionDays < retentionDays) {
@@ -237,6 +244,7 @@ export function parseServeConfig(argv: readonly string[], env: Record<string, st
     libvirtXmlDir,
     libvirtUri: v.libvirtUri ?? null,
     libvirtRefreshMs: v.libvirtRefresh,
+    hostAudit,
     retentionDays,
     rollupRetentionDays,
     pruneEveryMs: v.pruneEvery,

@@ -24,3 +24,4 @@ export { LibvirtAudit, mergeSnapshot, type AuditedDomain, type LibvirtSnapshot }
 export { replacesLatest, type ReportOrder } from './store/sqlite-sql.js';
 export { PostgresStore, openPostgresStore, isPostgresUrl, type PostgresStoreOptions } from './store/postgres.js';
 export { bucketSeries } from './store/postgres-period.js';
+export { instantFromText, instantFromJson, parseInstant, FieldError, MAX_INSTANT_MS } from './instant.js';

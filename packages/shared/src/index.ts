@@ -15,3 +15,5 @@ export * from './format.js';
 export * from './runner.js';
 export * from './libvirt.js';
 export * from './runbooks.js';
+export * from './windows-zones.js';
+export { TZI_KEY, regAddRealTimeIsUniversal } from './checks/rtc-windows.js';

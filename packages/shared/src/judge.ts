@@ -20,6 +20,17 @@ import {
   type LibvirtClockCheckResult,
   type LibvirtClockResult,
 } from './checks/index.js';
+import {
+  hostAuditFamily,
+  hostLibvirtClock,
+  hostOffsetResult,
+  hostRtcResult,
+  hostZoneResult,
+  NO_AGENT,
+  rtcDisagreement,
+  type HostAuditEvidence,
+  type HostAuditPolicy,
+} from './checks/host-audit.js';
 import type { ReportMeasurement } from './measure.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { Report } from './schema/report.js';
@@ -31,6 +42,8 @@ export interface Verdict {
   rules: string[];
   /** Details of the libvirt-clock check (findings, the `<clock>` to write), when a domain is joined. */
   libvirt?: LibvirtClockResult;
+  /** Where the evidence came from: absent means the agent's report alone; 'host audit' (no agent); 'both'. */
+  evidence?: 'agent' | 'host audit' | 'both';
 }
 
 export interface JudgeInput {
@@ -42,6 +55,8 @@ export interface JudgeInput {
   /** The agent's last delivery (host ms); default the measurement's receive time. */
   lastSeenMs?: number;
   nowMs: number;
+  /** What the host audit read of this guest (QEMU's RTC, the guest agent), if it ran. */
+  hostAudit?: HostAuditEvidence | null;
   /** 'stored': only the checks that do not depend on the instant (what is stored per sample). Default 'all'. */
   only?: 'all' | 'stored';
 }
@@ -96,7 +111,68 @@ export function judge(input: JudgeInput): Verdict {
       if (c.id === 'rtc' && c.status !== 'pass') checks[i] = { ...c, reason: `${c.reason}; same cause as libvirt-clock: ${tie.text}` };
     }
   }
+  // Both views of one RTC: a disagreement between the agent's reading and the host's is a finding.
+  const disagree = input.hostAudit ? rtcDisagreement(measurement.rtcOffsetS, input.hostAudit, policy.rtc.maxDriftS) : null;
+  if (disagree) {
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      if (c.id === 'rtc') checks[i] = { ...c, status: c.status === 'fail' ? 'fail' : 'warn', reason: `${c.reason}; ${disagree}` };
+    }
+  }
   const verdict: Verdict = { status: agentStatus(checks), checks, rules: policy.rules };
+  if (input.hostAudit) verdict.evidence = 'both';
+  if (libvirtDetails) verdict.libvirt = libvirtDetails;
+  return verdict;
+}
+
+export interface AgentlessInput {
+  /** The domain as the host read it (XML, age, read error). */
+  domain: JoinedDomain;
+  hostAudit: HostAuditEvidence;
+  policy: ResolvedPolicy;
+  nowMs: number;
+}
+
+/**
+ * The verdict of a guest without an agent, from the host audit alone, in registry order under the
+ * registry's ids: what only an agent can see (clocksource, NTP, its reporting) is unknown with
+ * the reason "no agent in this guest"; the RTC, the offset (through the guest agent), the zone
+ * and the domain's <clock> are judged (checks/host-audit.ts).
+ */
+export function judgeAgentless(input: AgentlessInput): Verdict {
+  const { domain, hostAudit: ev, policy, nowMs } = input;
+  const { family } = hostAuditFamily(domain, ev);
+  const p = policy as unknown as HostAuditPolicy;
+  const checks: CheckResult<CheckId>[] = [];
+  let libvirtDetails: LibvirtClockResult | undefined;
+  const ageS = Math.max(0, Math.round((nowMs - ev.auditedAtMs) / 1000));
+  for (const def of CHECKS) {
+    if (!(policy[def.id] as { enabled: boolean }).enabled) continue;
+    switch (def.id) {
+      case 'offset':
+        checks.push(hostOffsetResult(ev, p.offset));
+        break;
+      case 'rtc':
+        checks.push(hostRtcResult(ev, family, p.rtc));
+        break;
+      case 'timezone':
+        checks.push(hostZoneResult(ev, p.timezone));
+        break;
+      case 'reporting':
+        checks.push({ id: 'reporting', status: 'unknown', reason: `${NO_AGENT}; the host audited it ${ageS} s ago` });
+        break;
+      case 'libvirt-clock': {
+        const r = hostLibvirtClock(domain, ev, p.rtc.maxDriftS);
+        libvirtDetails = r;
+        const stale = domain.readError ? ` (domain XML as last read by the host; the latest read failed: ${domain.readError})` : '';
+        checks.push({ id: 'libvirt-clock', status: r.status, reason: r.reason + stale });
+        break;
+      }
+      default:
+        checks.push({ id: def.id, status: 'unknown', reason: NO_AGENT });
+    }
+  }
+  const verdict: Verdict = { status: agentStatus(checks), checks, rules: policy.rules, evidence: 'host audit' };
   if (libvirtDetails) verdict.libvirt = libvirtDetails;
   return verdict;
 }

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { LibvirtAudit } from '../libvirt/audit.js';
+import { parseHostAuditParts, type HostAuditPart } from '../libvirt/host-audit.js';
 import { ConfigError, nonEmpty, type OptionSpec } from '../options.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
@@ -21,6 +22,7 @@ export const LIBVIRT_OPTIONS: readonly OptionSpec[] = [
       return t;
     },
   },
+  { key: 'hostAudit', flag: 'host-audit', arg: 'PARTS', help: "after each libvirt read, audit every running domain of --libvirt-uri from the host: rtc (QEMU's RTC through virsh qemu-monitor-command qom-get; needs a read-write connection, and libvirt marks each domain \"tainted: custom-monitor\" in its log), guest-agent (time, zone, OS through qemu-guest-agent: virsh domtime, guestinfo)", parse: parseHostAuditParts },
 ];
 
 export function readFileOr(where: string, file: string): Buffer {
@@ -41,7 +43,9 @@ export async function libvirtAuditFor(v: Record<string, unknown>, io: CommandIO)
   const xmlDir = (v.libvirtXmlDir as string | undefined) ?? null;
   const uri = (v.libvirtUri as string | undefined) ?? null;
   if (!xmlDir && !uri) return null;
-  const audit = new LibvirtAudit({ xmlDir, uri, nowMs: () => Date.now() });
+  const hostAudit = (v.hostAudit as HostAuditPart[] | undefined) ?? null;
+  if (hostAudit && !uri) throw new ConfigError('--host-audit: needs --libvirt-uri (the audit runs virsh against it)');
+  const audit = new LibvirtAudit({ xmlDir, uri, nowMs: () => Date.now(), hostAudit });
   await audit.refresh();
   for (const e of audit.snapshot().errors) io.err(`libvirt: ${e.message}\n`);
   return audit;

@@ -26,7 +26,8 @@ import { lastFullPeriod } from '../exports/scheduler.js';
 import { EXPORT_FORMATS, ExportService, type ExportFormat } from '../exports/service.js';
 import { writeChunksAtomic, writeExport, type ExportChunks } from '../exports/write-export.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
-import { parseInstant } from '../routes/read-auth.js';
+import { FieldError, instantFromText } from '../instant.js';
+import { checkExportPeriod } from '../exports/period.js';
 import type { Command, CommandIO } from './types.js';
 import { openStoreReadOnly, libvirtAuditFor, LIBVIRT_OPTIONS, readFileOr } from './common.js';
 
@@ -39,9 +40,12 @@ function formats(text: string): ExportFormat[] {
 }
 
 function instant(text: string): number {
-  const v = parseInstant(text.trim(), 'time');
-  if (v === undefined) throw new Error(`expected ms since the epoch or an ISO 8601 date-time, got '${text}'`);
-  return v;
+  try {
+    return instantFromText(text, 'time');
+  } catch (err) {
+    // parseOptions prefixes the option's name.
+    throw new Error(err instanceof FieldError ? err.message.replace(/^time: /, '') : String(err));
+  }
 }
 
 const OPTIONS: readonly OptionSpec[] = [
@@ -65,11 +69,12 @@ function periodOf(v: Record<string, unknown>, sources: Record<string, string>, n
   else if (to === undefined) p = { fromMs: from as number, toMs: (from as number) + DAY_MS };
   else if (from === undefined) p = { fromMs: to - DAY_MS, toMs: to };
   else p = { fromMs: from, toMs: to };
-  const where = sources.to ?? sources.from ?? '--to';
-  if (!(p.toMs > p.fromMs)) throw new ConfigError(`${where}: the end of the period must be after its start`);
-  if (p.toMs - p.fromMs > 366 * DAY_MS) throw new ConfigError(`${where}: a period is at most 366 days`);
-  if (p.toMs > nowMs) throw new ConfigError(`${where}: the period ends ${new Date(p.toMs).toISOString()}, in the future: the state at its end is not known yet`);
-  return p;
+  try {
+    return checkExportPeriod(p, nowMs, { from: sources.from ?? '--from', to: sources.to ?? '--to' });
+  } catch (err) {
+    if (err instanceof FieldError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** '\r' progress line on a terminal: agents read, percent, elapsed. */

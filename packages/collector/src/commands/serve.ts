@@ -96,7 +96,7 @@ export const serveCommand: Command = {
         libvirt:
           cfg.libvirtXmlDir === null && cfg.libvirtUri === null
             ? null
-            : { xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs },
+            : { xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs, hostAudit: cfg.hostAudit },
       });
     } catch (err) {
       await store.close();

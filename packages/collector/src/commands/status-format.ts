@@ -24,6 +24,8 @@ export interface StatusAgent {
   checks: Record<string, CheckStatus>;
   /** Checks that did not pass, worst first, with their reasons when known. */
   problems: StatusProblem[];
+  /** Where the verdict's evidence came from (absent: the agent's report). */
+  evidence?: 'agent' | 'host audit' | 'both';
 }
 
 export interface StatusDocument {
@@ -162,6 +164,8 @@ export function formatStatus(doc: StatusDocument, options: FormatOptions): strin
   const rows = doc.agents.map((a) => ({
     a,
     name: clean(a.hostname === a.id ? a.id : `${a.hostname} (${a.id})`),
+    // The evidence source stays whole when a long name is cut: it says how far to trust the line.
+    mark: a.evidence && a.evidence !== 'agent' ? ` [${a.evidence}]` : '',
     offset: formatOffset(a.offsetMs, a.uncertaintyMs),
     rtc: a.rtcOffsetS === null || a.rtcOffsetS === undefined ? '' : `RTC ${formatRtcOffset(a.rtcOffsetS)}`,
     seen: `seen ${age(doc.atMs - a.lastSeenMs)} ago`,
@@ -175,17 +179,18 @@ export function formatStatus(doc: StatusDocument, options: FormatOptions): strin
   // One line per agent when the columns fit with at least 16 columns of name; else the name on
   // the status line and the figures on the next, under the name.
   const oneLine = width - fixed >= 16;
-  const nameW = oneLine ? Math.min(col((r) => r.name), width - fixed) : width - statusW - 1;
+  const nameW = oneLine ? Math.min(col((r) => r.name + r.mark), width - fixed) : width - statusW - 1;
+  const nameOf = (r: (typeof rows)[number]) => truncate(r.name, nameW - r.mark.length) + r.mark;
 
   for (const r of rows) {
     const status = paint(SGR[r.a.status], r.a.status.padEnd(statusW));
     if (oneLine) {
-      const parts = [truncate(r.name, nameW).padEnd(nameW), r.offset.padEnd(offsetW)];
+      const parts = [nameOf(r).padEnd(nameW), r.offset.padEnd(offsetW)];
       if (rtcW > 0) parts.push(r.rtc.padEnd(rtcW));
       parts.push(r.seen);
       lines.push(`${status} ${parts.join('  ')}`.trimEnd());
     } else {
-      lines.push(`${status} ${truncate(r.name, nameW)}`);
+      lines.push(`${status} ${nameOf(r)}`);
       const figures = [r.offset, r.rtc, r.seen].filter((x) => x !== '');
       for (const l of wrapText(figures, width - statusW - 1, width - statusW - 1, '  ')) lines.push(' '.repeat(statusW + 1) + l);
     }

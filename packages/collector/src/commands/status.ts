@@ -7,9 +7,11 @@
  *   that verdict, so `--policy` (or --libvirt-xml-dir / --libvirt-uri) changes both.
  * - `--url` asks a running collector: GET /v1/agents (every page), then GET /v1/agents/:id for
  *   each agent with a check that did not pass, for the reasons (undici, a few connections).
+ * With --host-audit (--db) or a collector running it (--url), guests without an agent are listed
+ * too, as `domain:<uuid>` marked [host audit], judged from what the host read of them.
  * Colours only when stdout is a terminal and NO_COLOR is not set; `--json` for scripts.
  */
-import { DEFAULT_POLICY, parsePolicyText, type PolicyDocument } from '@clockwatch/shared';
+import { DEFAULT_POLICY, isRead, normalizeUuid, parsePolicyText, type AgentStatus, type CheckStatus, type HostAuditEvidence, type PolicyDocument } from '@clockwatch/shared';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
@@ -84,13 +86,37 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
       const { verdict } = compliance.judgeStored(a, nowMs);
       const checks = Object.fromEntries(verdict.checks.map((c) => [c.id, c.status]));
       const reasons = Object.fromEntries(verdict.checks.map((c) => [c.id, c.reason]));
-      out.push(statusAgent({ ...row, status: verdict.status, checks }, reasons));
+      const sa = statusAgent({ ...row, status: verdict.status, checks }, reasons);
+      if (verdict.evidence) sa.evidence = verdict.evidence;
+      out.push(sa);
+    }
+    // Guests without an agent, judged from the host audit (--host-audit): one line each.
+    if (libvirt?.hostAudit) {
+      const withAgent = new Set(rows.map((r) => normalizeUuid(r.systemUuid)).filter((u) => u !== null));
+      for (const d of libvirt.snapshot().domains) {
+        const uuid = normalizeUuid(d.domain.uuid);
+        const ev = libvirt.hostAuditFor(uuid);
+        if (!uuid || withAgent.has(uuid) || !ev) continue;
+        const verdict = compliance.judgeDomain({ domain: d.domain, source: d.source, readAtMs: d.readAtMs, readError: d.readError }, ev, nowMs);
+        out.push(agentlessRow(uuid, d.domain.name, verdict, ev));
+      }
     }
     return out;
   } finally {
     await libvirt?.stop();
     await store.close();
   }
+}
+
+/** A guest without an agent as a status line: id `domain:<uuid>`, its offset from the guest agent if one answered, its RTC as the host read it. */
+function agentlessRow(uuid: string, name: string | null, verdict: { status: AgentStatus; checks: { id: string; status: CheckStatus; reason: string }[] }, ev: HostAuditEvidence): StatusAgent {
+  const gt = isRead(ev.guestTime) ? ev.guestTime : null;
+  const rtc = isRead(ev.rtc) ? ev.rtc : null;
+  const checks = Object.fromEntries(verdict.checks.map((c) => [c.id, c.status]));
+  const reasons = Object.fromEntries(verdict.checks.map((c) => [c.id, c.reason]));
+  const row = statusAgent({ id: `domain:${uuid}`, hostname: name ?? uuid, status: verdict.status, offsetMs: gt?.offsetMs ?? null, uncertaintyMs: gt?.uncertaintyMs ?? null, rtcOffsetS: rtc?.rtcOffsetS ?? null, lastSeenMs: ev.auditedAtMs, checks }, reasons);
+  row.evidence = 'host audit';
+  return row;
 }
 
 function statusAgent(row: Pick<AgentSummary, 'id' | 'hostname' | 'status' | 'offsetMs' | 'uncertaintyMs' | 'rtcOffsetS' | 'lastSeenMs' | 'checks'>, reasons: Record<string, string>): StatusAgent {
@@ -162,6 +188,15 @@ async function fromUrl(base: string, token: string | null): Promise<{ agents: St
       }
     };
     await Promise.all(Array.from({ length: 4 }, worker));
+    // Guests without an agent that the collector's host audit judged (GET /v1/libvirt; 404 without libvirt).
+    type LibvirtBody = { domains: { uuid: string | null; name: string | null; verdict: { status: AgentStatus; checks: { id: string; status: CheckStatus; reason: string }[] } | null; hostAudit: HostAuditEvidence | null }[] };
+    let lv: LibvirtBody | null = null;
+    try {
+      lv = (await get('/v1/libvirt')) as LibvirtBody;
+    } catch (err) {
+      if (!(err instanceof FetchError) || !/ 404 /.test(err.message)) throw err;
+    }
+    for (const d of (lv as LibvirtBody | null)?.domains ?? []) if (d.verdict && d.hostAudit && d.uuid) out.push(agentlessRow(d.uuid, d.name, d.verdict, d.hostAudit));
     return { agents: out, atMs };
   } finally {
     await pool.close();

@@ -11,3 +11,4 @@ export * from './retention.js';
 export * from './scheduler.js';
 export * from './service.js';
 export * from './manager.js';
+export * from './period.js';

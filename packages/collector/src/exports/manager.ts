@@ -13,10 +13,17 @@
  * (the end of the last period it exported), not derived from the manifests there: retention
  * deleting old exports never makes the scheduler export those periods again. A directory from an
  * older version, without a record, is read once the old way (the newest manifest one period long).
+ *
+ * On a store shared by many collectors (PostgreSQL) the schedule runs once per period across all
+ * of them: a scheduled run goes through the store's oncePerPeriod('exports'), keyed by the end of
+ * the period (not the instant the timer fired, so a late timer never skips or repeats a period),
+ * and a collector that finds the period done or in progress elsewhere skips it (onElsewhere).
+ * Manual runs are this collector's own and always run.
  */
 import type { KeyObject } from 'node:crypto';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isSharedStore } from '../store/types.js';
 import { exportBaseName } from './manifest.js';
 import { isoUtc } from './model.js';
 import { listExports, findExportFile, type ExportListing } from './retention.js';
@@ -45,6 +52,8 @@ export interface ExportManagerOptions {
   onWritten?: (r: WriteExportResult, info: ExportRunInfo, durationMs: number) => void;
   onError?: (err: unknown, period: ExportPeriod | null) => void;
   onSkipped?: (periods: ExportPeriod[]) => void;
+  /** A scheduled period another collector sharing the store has exported (or is exporting): not written here. */
+  onElsewhere?: (period: ExportPeriod) => void;
 }
 
 export class ExportBusyError extends Error {
@@ -87,7 +96,13 @@ export class ExportManager {
       settleMs: o.settleMs,
       retryMs: o.retryMs,
       run: async (period, info) => {
-        await this.write(period, info);
+        const store = o.service.store;
+        if (info.reason === 'manual' || !isSharedStore(store)) {
+          await this.write(period, info);
+          return;
+        }
+        const r = await store.oncePerPeriod('exports', o.everyMs, period.toMs, () => this.write(period, info));
+        if (!r.ran) o.onElsewhere?.(period);
       },
       lastCompletedPeriodEnd: () => this.lastScheduledEnd(),
       onError: o.onError,
@@ -97,6 +112,8 @@ export class ExportManager {
 
   /** The result of the on-demand run (at most one at a time). */
   private manualResult: WriteExportResult | null = null;
+  /** Whether the on-demand run in flight includes the detail CSV. */
+  private manualDetail = false;
 
   private async write(period: ExportPeriod, info: ExportRunInfo): Promise<WriteExportResult> {
     const started = performance.now();
@@ -116,6 +133,7 @@ export class ExportManager {
         formats: this.o.formats,
         signingKey: this.o.signingKey ?? null,
         keep: manual ? (this.o.manualKeep ?? null) : (this.o.keep ?? null),
+        detail: manual && this.manualDetail,
       });
     } catch (err) {
       // A scheduled export of this period is already there (the record was lost): it stays as it
@@ -200,11 +218,12 @@ export class ExportManager {
     return lastFullPeriod(this.o.nowMs(), this.everyMs);
   }
 
-  /** Runs one export now. Throws ExportBusyError when one is running or waiting. */
-  async runNow(period: ExportPeriod = this.defaultPeriod()): Promise<WriteExportResult> {
+  /** Runs one export now (with the detail CSV when asked). Throws ExportBusyError when one is running or waiting. */
+  async runNow(period: ExportPeriod = this.defaultPeriod(), o: { detail?: boolean } = {}): Promise<WriteExportResult> {
     if (this.busy) throw new ExportBusyError();
     this.manualPending = true;
     this.manualResult = null;
+    this.manualDetail = o.detail === true;
     try {
       await this.scheduler.runNow(period);
       const result = this.manualResult as WriteExportResult | null;
@@ -213,6 +232,7 @@ export class ExportManager {
     } finally {
       this.manualPending = false;
       this.manualResult = null;
+      this.manualDetail = false;
     }
   }
 

@@ -146,8 +146,11 @@ export async function* detailCsvChunks(store: Pick<Store, 'history'>, data: Expo
       // One sample a second for a day is 86,400: more than any agent reports (the interval is ≥ 1 s).
       const page = await store.history(r.id, { fromMs: from, toMs: to, limit: 86_400 * 2 });
       if (page.truncated) throw new Error(`detail export: more than ${86_400 * 2} samples of ${r.id} in one day; refusing to leave any out`);
-      if (page.rows.length === 0) continue;
-      yield page.rows.map((s) => DETAIL_COLUMNS.map((c) => csvField(c.get(s, r))).join(',')).join('\r\n') + '\r\n';
+      // history() includes its `to`; the period, and so each day of it, is [from, to): a sample at
+      // a day's end belongs to the next day (or, at the period's end, to no day of this export).
+      const rows = page.rows.filter((s) => s.atMs < to);
+      if (rows.length === 0) continue;
+      yield rows.map((s) => DETAIL_COLUMNS.map((c) => csvField(c.get(s, r))).join(',')).join('\r\n') + '\r\n';
     }
   }
 }

@@ -10,8 +10,9 @@
  * libvirt-clock check then marks the evidence stale instead of losing it. Only a read without
  * errors that no longer lists a domain removes it (the domain was undefined).
  */
-import { normalizeUuid, type CommandRunner, type JoinedDomain } from '@clockwatch/shared';
+import { normalizeUuid, type CommandRunner, type HostAuditEvidence, type JoinedDomain } from '@clockwatch/shared';
 import { createExecFileRunner } from './command-runner.js';
+import { HostAudit, type HostAuditPart } from './host-audit.js';
 import { readLibvirtDomains, type DomainEntry, type DomainSourceError } from './source.js';
 
 export interface LibvirtAuditOptions {
@@ -24,6 +25,10 @@ export interface LibvirtAuditOptions {
   nowMs: () => number;
   onRefresh?: (r: { domains: number; errors: readonly DomainSourceError[]; durationMs: number; kept: number; changed: boolean }) => void;
   onError?: (err: unknown) => void;
+  /** --host-audit: read every running domain's RTC / guest agent after each read (needs uri). */
+  hostAudit?: readonly HostAuditPart[] | null;
+  /** The drift limit under which an RTC change is not a write (rtc.maxDriftS). */
+  rtcWriteThresholdS?: number;
 }
 
 /** One domain as last read, with when and how the latest read went. */
@@ -59,6 +64,7 @@ export class LibvirtAudit {
   private stopped = false;
   private print = '';
   private readonly listeners: (() => void)[] = [];
+  readonly hostAudit: HostAudit | null;
 
   constructor(private readonly o: LibvirtAuditOptions) {
     this.xmlDir = o.xmlDir ?? null;
@@ -66,6 +72,11 @@ export class LibvirtAudit {
     if (!this.xmlDir && !this.uri) throw new Error('LibvirtAudit needs an XML directory or a libvirt URI');
     this.refreshMs = o.refreshMs ?? 300_000;
     this.runner = this.uri ? (o.runner ?? createExecFileRunner()) : o.runner;
+    if (o.hostAudit && o.hostAudit.length > 0 && !this.uri) throw new Error('the host audit needs a libvirt URI');
+    this.hostAudit =
+      o.hostAudit && o.hostAudit.length > 0 && this.uri && this.runner
+        ? new HostAudit({ uri: this.uri, runner: this.runner, parts: o.hostAudit, nowMs: o.nowMs, ...(o.rtcWriteThresholdS ? { rtcWriteThresholdS: o.rtcWriteThresholdS } : {}) })
+        : null;
   }
 
   /** Called after a read that changed what the judge sees (the app re-judges the stored latest states). */
@@ -95,7 +106,9 @@ export class LibvirtAudit {
         this.byUuid = byUuid;
         this.refreshedAtMs = nowMs;
         const print = fingerprint(next);
-        const changed = print !== this.print;
+        let changed = print !== this.print;
+        // Only domains read now are running for sure: one kept from an earlier read is not audited.
+        if (this.hostAudit) changed = (await this.hostAudit.pass(next.map((e) => ({ uuid: e.domain.uuid, live: e.domain.live && e.readError === null })))).changed || changed;
         this.print = print;
         this.o.onRefresh?.({ domains: r.domains.length, errors: r.errors, durationMs: performance.now() - started, kept: next.length - r.domains.length, changed });
         if (changed) for (const l of this.listeners) l();
@@ -140,6 +153,11 @@ export class LibvirtAudit {
   joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null {
     const e = this.domainFor(systemUuid);
     return e ? { domain: e.domain, nextBoot: e.nextBoot ?? null, source: e.source, readAtMs: e.readAtMs, readError: e.readError } : null;
+  }
+
+  /** What the host audit read of this domain in its latest pass (null: not audited, not running, or no --host-audit). */
+  hostAuditFor(uuid: string | null | undefined): HostAuditEvidence | null {
+    return this.hostAudit?.evidenceFor(uuid) ?? null;
   }
 
   get hasDomains(): boolean {

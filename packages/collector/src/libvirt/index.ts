@@ -1,3 +1,5 @@
 export * from './source.js';
 export * from './command-runner.js';
 export * from './audit.js';
+export * from './host-audit.js';
+export * from './host-audit-read.js';

@@ -2,7 +2,7 @@
  * Exports over HTTP: GET /v1/exports (the manifests in --export-dir, newest first),
  * GET /v1/exports/:name (a file that a manifest lists, or a manifest; nothing else in the
  * directory, and no name that is not one plain file name), POST /v1/exports (run one now: the
- * last full period, or the {fromMs, toMs} given; 409 while another run is in flight).
+ * last full period, or the {from, to} given; 409 while another run is in flight).
  * Without --export-dir every route answers 404 CW_ERR_EXPORTS_NOT_CONFIGURED.
  *
  * Reading (list, download) needs a read token when --read-tokens is set. Running an export needs
@@ -20,9 +20,10 @@ import { ErrorResponse } from '../schemas.js';
 import { authenticate, isLoopback } from '../auth.js';
 import { NotARegularFileError, openRegularFile } from '../exports/retention.js';
 import { requireReadToken } from './read-auth.js';
+import { FieldError } from '../instant.js';
+import { exportRequestFromBody, MAX_EXPORT_PERIOD_MS } from '../exports/period.js';
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const MAX_PERIOD_MS = 366 * 86_400_000;
 
 const ExportFileSchema = Type.Object({ name: Type.String(), bytes: Type.Integer(), sha256: Type.String(), url: Type.String() });
 const ExportSchema = Type.Object({
@@ -43,14 +44,26 @@ const ExportListSchema = Type.Object({
   exports: Type.Array(ExportSchema),
   errors: Type.Array(Type.Object({ name: Type.String(), message: Type.String() }), { description: 'manifests that could not be read' }),
 });
-const RunBody = Type.Union([
+const InstantField = (what: string) =>
+  Type.Union([Type.String({ format: 'date-time', description: 'ISO 8601 / RFC 3339 with its offset (2026-11-30T00:00:00Z), or a full date (UTC midnight)' }), Type.Number({ description: 'ms since the epoch' })], { description: what });
+/**
+ * Documents the body (OpenAPI); exportRequestFromBody (exports/period.ts) checks it, so that every
+ * refusal names its field (ajv on a union answers "body: must be null" for any wrong object).
+ */
+export const RunBody = Type.Union([
   Type.Null(),
   Type.Object(
     {
-      fromMs: Type.Optional(Type.Number({ description: 'start of the period, ms since the epoch (inclusive)' })),
-      toMs: Type.Optional(Type.Number({ description: 'end of the period, ms since the epoch (exclusive); not in the future' })),
+      from: Type.Optional(InstantField('start of the period (inclusive)')),
+      to: Type.Optional(InstantField('end of the period (exclusive); not in the future')),
+      fromMs: Type.Optional(Type.Number({ description: 'older name of from: ms since the epoch (not with from)' })),
+      toMs: Type.Optional(Type.Number({ description: 'older name of to: ms since the epoch (not with to)' })),
+      detail: Type.Optional(Type.Boolean({ description: 'also the full-resolution CSV of every sample of the period (<name>-detail.csv, in the manifest); default false' })),
     },
-    { additionalProperties: false, description: 'both or neither; neither: the last full schedule period' },
+    {
+      additionalProperties: false,
+      description: `both bounds or neither (no body, null or {}: the last full schedule period); from < to, to not after now, at most ${MAX_EXPORT_PERIOD_MS / 86_400_000} days. Refusals: 400 CW_ERR_VALIDATION, the message starts with the field (\`to: … is in the future\`)`,
+    },
   ),
 ]);
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 255 }) });
@@ -157,30 +170,30 @@ async function exportRunRoutes(app: FastifyInstance, { ctx }: RouteOptions): Pro
     done();
   });
 
-  app.post<{ Body: { fromMs?: number; toMs?: number } | null | undefined }>(
+  app.post<{ Body: unknown }>(
     '/v1/exports',
     {
       schema: {
-        summary: 'Run one export now: the last full period, or the {fromMs, toMs} given; answers when it is written',
+        summary: 'Run one export now: the last full period, or the {from, to} given; answers with its manifest when it is written',
         tags: ['exports'],
         body: RunBody,
         response: { 200: ExportSchema, ...errors },
       },
+      // The schema above is for the document; the body is checked by exportRequestFromBody.
+      validatorCompiler: () => () => true,
     },
     async (request) => {
       const m = manager();
-      let period = m.defaultPeriod();
-      const b = request.body;
-      if (b && (b.fromMs !== undefined || b.toMs !== undefined)) {
-        const now = ctx.clock.now();
-        if (b.fromMs === undefined || b.toMs === undefined) throw new HttpError('VALIDATION', 'body: give both fromMs and toMs, or neither');
-        if (!(b.toMs > b.fromMs)) throw new HttpError('VALIDATION', 'body: toMs must be after fromMs');
-        if (b.toMs - b.fromMs > MAX_PERIOD_MS) throw new HttpError('VALIDATION', 'body: a period is at most 366 days');
-        if (b.toMs > now) throw new HttpError('VALIDATION', `body: toMs ${b.toMs} is in the future (now ${Math.floor(now)}): the state at the end of the period is not known yet`);
-        period = { fromMs: b.fromMs, toMs: b.toMs };
-      }
+      let asked;
       try {
-        const r = await m.runNow(period);
+        asked = exportRequestFromBody(request.body, ctx.clock.now());
+      } catch (err) {
+        if (err instanceof FieldError) throw new HttpError('VALIDATION', err.message);
+        throw err;
+      }
+      const period = asked.period ?? m.defaultPeriod();
+      try {
+        const r = await m.runNow(period, { detail: asked.detail });
         return describe(r.manifest, r.manifestPath.slice(r.manifestPath.lastIndexOf('/') + 1));
       } catch (err) {
         if (err instanceof ExportBusyError) throw new HttpError('EXPORT_IN_PROGRESS');

@@ -5,11 +5,13 @@
  * A domain's check is the judge's verdict for its joined agent (the same the agent view shows);
  * a domain without an agent is judged on its XML alone. A domain kept from an earlier read (the
  * latest one failed) says when it was read and why the latest read failed.
+ * With --host-audit, each domain carries what the host read of it (RTC, guest agent), its evidence
+ * source, and — for a guest without an agent — the judge's verdict from that evidence.
  * Without the options: 404 CW_ERR_LIBVIRT_NOT_CONFIGURED.
  */
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
+import { CheckStatusSchema, evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
 import type { AuditedDomain } from '../libvirt/audit.js';
@@ -21,6 +23,26 @@ const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const DomainRef = Type.Object({ name: Nullable(Type.String()), uuid: Nullable(Type.String()), source: Type.String() });
 const AgentRef = Type.Object({ id: Type.String(), hostname: Type.String(), systemUuid: Nullable(Type.String()), status: Type.String() });
 
+const Reading = (props: Record<string, Type.TSchema>) => Nullable(Type.Union([Type.Object(props), Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) })]));
+export const HostAuditSchema = Type.Object(
+  {
+    auditedAtMs: Type.Number(),
+    rtc: Reading({ rtcOffsetS: Type.Number(), uncertaintyS: Type.Number(), atMs: Type.Number() }),
+    guestTime: Reading({ offsetMs: Type.Number(), uncertaintyMs: Type.Number(), atMs: Type.Number(), via: Type.String() }),
+    zone: Reading({ name: Nullable(Type.String()), offsetS: Type.Number(), atMs: Type.Number() }),
+    os: Reading({ id: Nullable(Type.String()), prettyName: Nullable(Type.String()), family: Nullable(Type.String()) }),
+    rtcChanges: Type.Array(Type.Object({ atMs: Type.Number(), fromS: Type.Number(), toS: Type.Number() })),
+  },
+  { description: 'what --host-audit read of this running domain in its latest pass (null: not audited); a part is null when not enabled' },
+);
+const Evidence = Type.Union([Type.Literal('agent'), Type.Literal('host audit'), Type.Literal('both'), Type.Literal('domain XML')], {
+  description: "where the domain's verdict comes from: its agent's report, the host audit (no agent), both, or the domain XML alone",
+});
+const GuestVerdict = Type.Object({
+  status: Type.String(),
+  checks: Type.Array(Type.Object({ id: Type.String(), status: CheckStatusSchema, reason: Type.String() })),
+});
+
 const LibvirtResponse = Type.Object({
   refreshedAtMs: Nullable(Type.Number()),
   refreshEveryMs: Type.Number(),
@@ -30,6 +52,9 @@ const LibvirtResponse = Type.Object({
       ...AuditedDomainFields,
       agents: Type.Array(AgentRef),
       check: LibvirtCheckSchema,
+      evidence: Evidence,
+      hostAudit: Nullable(HostAuditSchema),
+      verdict: Nullable(GuestVerdict),
     }),
   ),
   domainsWithoutAgent: Type.Array(DomainRef),
@@ -78,7 +103,17 @@ export async function libvirtRoutes(app: FastifyInstance, { ctx }: RouteOptions)
         const a = joined[0] ? await ctx.store.getAgent(joined[0].id, now) : null;
         const v = a ? ctx.compliance.judgeStored(a, now).verdict : null;
         const c = v?.checks.find((x) => x.id === 'libvirt-clock');
-        const check = v?.libvirt && c ? { ...checkBody(v.libvirt), status: c.status, reason: c.reason } : checkBody(evaluateLibvirtClock(entry.domain, null));
+        const hostAudit = audit.hostAuditFor(entry.domain.uuid);
+        // A guest without an agent is judged from the host audit, by the same judge (judgeAgentless).
+        const agentless = !a && hostAudit ? ctx.compliance.judgeDomain({ domain: entry.domain, source: entry.source, readAtMs: entry.readAtMs, readError: entry.readError }, hostAudit, now) : null;
+        const ac = agentless?.checks.find((x) => x.id === 'libvirt-clock');
+        const check =
+          v?.libvirt && c
+            ? { ...checkBody(v.libvirt), status: c.status, reason: c.reason }
+            : agentless?.libvirt && ac
+              ? { ...checkBody(agentless.libvirt), status: ac.status, reason: ac.reason }
+              : checkBody(evaluateLibvirtClock(entry.domain, null));
+        const evidence = a ? (hostAudit ? 'both' : 'agent') : hostAudit ? 'host audit' : 'domain XML';
         domains.push({
           name: entry.domain.name,
           uuid: entry.domain.uuid,
@@ -88,6 +123,9 @@ export async function libvirtRoutes(app: FastifyInstance, { ctx }: RouteOptions)
           readError: entry.readError,
           agents: joined.map(agentRef),
           check,
+          evidence,
+          hostAudit,
+          verdict: agentless ? { status: agentless.status, checks: agentless.checks } : null,
         });
       }
       return {

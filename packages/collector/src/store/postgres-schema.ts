@@ -124,6 +124,18 @@ export const PG_MIGRATIONS: readonly string[] = [
     host_ntp     TEXT
   );
   `,
+  // 2: the worst-first page and the label filter (postgres-list.ts). `severity` is base_status's
+  // rank in SEVERITY_ORDER (types.ts), so each status of the page is read along one index in
+  // (hostname, agent_id) order, bytewise (COLLATE "C", as SQLite's BINARY); the agents stale at an
+  // instant are found by the time they turned stale; labels are matched by jsonb containment.
+  `
+  ALTER TABLE agent_latest ADD COLUMN severity SMALLINT GENERATED ALWAYS AS (
+    CASE base_status WHEN 'noncompliant' THEN 0 WHEN 'stale' THEN 1 WHEN 'unknown' THEN 2 WHEN 'warning' THEN 3 WHEN 'compliant' THEN 4 ELSE 5 END
+  ) STORED;
+  CREATE INDEX agent_latest_severity ON agent_latest (severity, hostname COLLATE "C", agent_id);
+  CREATE INDEX agent_latest_stale_at ON agent_latest ((last_seen_ms + stale_after_ms)) WHERE stale_after_ms IS NOT NULL;
+  CREATE INDEX agent_latest_labels ON agent_latest USING gin ((labels::jsonb) jsonb_path_ops);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

@@ -40,3 +40,4 @@ export { timezoneCheck } from './timezone.js';
 export { ntpCheck } from './ntp.js';
 export { reportingCheck, staleAfterMs } from './reporting.js';
 export * from './libvirt-clock.js';
+export * from './host-audit.js';

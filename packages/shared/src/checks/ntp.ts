@@ -30,11 +30,27 @@ export function pollFix(daemon: string, maxPollIntervalS: number): string {
     case 'systemd-timesyncd':
       return `set PollIntervalMaxSec=${2 ** exp} in /etc/systemd/timesyncd.conf (timesyncd.conf(5))`;
     case 'w32time':
-      // Windows Time: a peer flagged 0x1 (SpecialInterval) is polled every SpecialPollInterval s.
-      return `set SpecialPollInterval=${Math.floor(maxPollIntervalS)} under HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\NtpClient and flag the peer 0x1 (w32tm /config /manualpeerlist:"<server>,0x9" /update)`;
+      // Windows Time: a peer flagged 0x1 (SpecialInterval) is polled every SpecialPollInterval s;
+      // other peers between 2^MinPollInterval and 2^MaxPollInterval s (W32Time\Config, REG_DWORD,
+      // log2 s, made effective by `w32tm /config /update`; Microsoft "Windows Time service tools
+      // and settings", Config\MaxPollInterval).
+      return (
+        `set SpecialPollInterval=${Math.floor(maxPollIntervalS)} under HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\TimeProviders\\NtpClient and flag the peer 0x1 (w32tm /config /manualpeerlist:"<server>,0x9" /update), ` +
+        `or, for a peer without 0x1, MaxPollInterval=${exp} (2^${exp} = ${2 ** exp} s; MinPollInterval no higher) under HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Config, then w32tm /config /update`
+      );
     default:
       return `run it at least every ${formatAge(maxPollIntervalS)}`;
   }
+}
+
+/**
+ * The w32time commands that set a real peer and sync now: /manualpeerlist with /syncfromflags:manual
+ * makes w32time use that list (not the domain hierarchy), /update applies it, /resync samples now.
+ * The server is the policy's first allowed one, when it names one.
+ */
+export function w32timePeerFix(allowedServers: readonly string[]): string {
+  const server = allowedServers[0] ?? '<server>';
+  return `w32tm /config /manualpeerlist:${server} /syncfromflags:manual /update, then w32tm /resync`;
 }
 
 const LEAP_TEXT: Record<string, string> = { insert: 'a leap second is to be inserted at the end of the UTC day', delete: 'a leap second is to be deleted at the end of the UTC day' };
@@ -103,6 +119,15 @@ export const ntpCheck = defineCheck<'ntp', NtpSettings>({
     if (ntp.statusError) {
       return { id: 'ntp', status: 'unknown', reason: `${ntp.daemon} runs but its status could not be read: ${ntp.statusError.message} (${ntp.statusError.code})` };
     }
+    if (ntp.localReferenceOnly && ntp.daemon === 'w32time') {
+      // w32tm's Source is the machine's own clock ("Local CMOS Clock", "Free-running System Clock"):
+      // nothing disciplines it (domain.md §8).
+      return {
+        id: 'ntp',
+        status: 'fail',
+        reason: `w32time runs but is not synchronised: its source is ${ntp.serverName ?? "the machine's own clock"}, so the clock is free-running; point it at an NTP server: ${w32timePeerFix(p.allowedServers)}`,
+      };
+    }
     if (ntp.localReferenceOnly) {
       return {
         id: 'ntp',
@@ -116,7 +141,9 @@ export const ntpCheck = defineCheck<'ntp', NtpSettings>({
     const counts = ntp.sources;
     if (!ntp.synchronized) {
       const why = counts && counts.total > 0 && counts.reachable === 0 ? `; none of its ${counts.total} source(s) answers: check that the server is reachable (UDP 123)` : '';
-      return { id: 'ntp', status: 'fail', reason: `${ntp.daemon} runs but is not synchronised${ntp.server ? ` (last server ${ntp.server})` : ''}${why}` };
+      // Windows names its own commands: w32tm /resync asks for a sample now (w32tm /?).
+      const winFix = ntp.daemon === 'w32time' ? `; check the peer list and that the server answers (UDP 123): ${w32timePeerFix(p.allowedServers)}` : '';
+      return { id: 'ntp', status: 'fail', reason: `${ntp.daemon} runs but is not synchronised${ntp.server ? ` (last server ${ntp.server})` : ''}${why}${winFix}` };
     }
     if (ntp.lastSyncAgeS !== null && ntp.lastSyncAgeS > p.maxLastSyncAgeS) {
       return { id: 'ntp', status: 'fail', reason: `${ntp.daemon} last synchronised ${formatAge(ntp.lastSyncAgeS)} ago (limit ${formatAge(p.maxLastSyncAgeS)}): check that its server is reachable` };

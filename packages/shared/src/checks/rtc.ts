@@ -8,6 +8,7 @@ import { ErrorCodes } from '../errors.js';
 import { platformFamily } from '../measure.js';
 import { rtcFixFor } from '../rtc.js';
 import { isOk } from '../schema/report.js';
+import { judgeWindowsRtc, regAddRealTimeIsUniversal } from './rtc-windows.js';
 import { defineCheck, formatSeconds, worstOf, type CheckResult, type CheckStatus } from './types.js';
 
 export interface RtcSettings {
@@ -32,7 +33,7 @@ export const rtcCheck = defineCheck<'rtc', RtcSettings>({
   column: 'c_rtc',
   metricLabel: 'rtc',
   runbook: 'docs/checks/rtc.md',
-  evaluate({ report, measurement: m, settings: p }): CheckResult<'rtc'> {
+  evaluate({ report, measurement: m, settings: p, libvirt }): CheckResult<'rtc'> {
     const family = platformFamily(report);
     const expect = p.expect === 'auto' ? (family === 'windows' ? 'localtime' : 'utc') : p.expect;
     const fix = rtcFixFor(expect === 'localtime' ? 'windows' : 'linux');
@@ -45,18 +46,24 @@ export const rtcCheck = defineCheck<'rtc', RtcSettings>({
     // Configured mode (/etc/adjtime, /etc/sysconfig/clock, RealTimeIsUniversal).
     const mode = rtc.mode ?? null;
     const configWrong = mode !== null && mode !== wantMode;
+    const guestZone = isOk(report.timezone) ? report.timezone.name : null;
+    // Windows has no RTC value to read (the agent's section is CW_ERR_RTC_UNREADABLE): judge the
+    // configured mode and the joined domain's <clock offset> as a pair (rtc-windows.ts).
+    if (family === 'windows' && !isOk(rtc) && rtc.error.code === ErrorCodes.RTC_UNREADABLE) {
+      const r = judgeWindowsRtc({ mode, modeSources: rtc.modeSources ?? [], want: wantMode, who, libvirt, guestZone });
+      return { id: 'rtc', ...r };
+    }
     const el6 = rtc.modeSource === '/etc/sysconfig/clock';
     // The guest-side fix names the file the mode came from: EL6 keeps it in /etc/sysconfig/clock
     // (UTC=true|false, domain.md §3.3) and has no timedatectl; elsewhere line 3 of /etc/adjtime
     // (hwclock(8), adjtime_config(5)) written by timedatectl set-local-rtc.
     const cfgFix =
       family === 'windows'
-        ? `RealTimeIsUniversal=${expect === 'utc' ? 1 : 0} in the registry`
+        ? `RealTimeIsUniversal=${expect === 'utc' ? 1 : 0} in the registry (${regAddRealTimeIsUniversal(expect === 'utc' ? 1 : 0)})`
         : el6
           ? `UTC=${expect === 'utc' ? 'true' : 'false'} in /etc/sysconfig/clock (EL6; then hwclock --systohc --${expect === 'utc' ? 'utc' : 'localtime'})`
           : `'${wantMode}' on line 3 of /etc/adjtime (timedatectl set-local-rtc ${expect === 'utc' ? 0 : 1})`;
     const configText = `${mode} in ${rtc.modeSource ?? 'the configuration'}`;
-    const guestZone = isOk(report.timezone) ? report.timezone.name : null;
     // Windows keeps local time; offset='localtime' loads the HOST's local time (QEMU -rtc
     // base=localtime), right only when host and guest share a zone. offset='timezone' names the
     // guest's zone and is right on any host (libvirt formatdomain "Time keeping", domain.md §7).

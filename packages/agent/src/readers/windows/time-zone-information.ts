@@ -12,12 +12,11 @@
  * The RTC value itself cannot be read on Windows without a kernel driver (no /dev/rtc, no
  * unprivileged CMOS access): the section is an error with CW_ERR_RTC_UNREADABLE and the mode.
  */
-import { ErrorCodes, isDst, zoneOffsetS, type ErrorInfo, type RtcErrorInfo, type RtcModeName, type TimezoneSection } from '@clockwatch/shared';
+import { ErrorCodes, isDst, TZI_KEY, WINDOWS_ZONES_CLDR_VERSION, windowsToIana, zoneOffsetS, type ErrorInfo, type RtcErrorInfo, type RtcModeName, type TimezoneSection } from '@clockwatch/shared';
 import { DEFAULT_COMMAND_TIMEOUT_MS, type ReaderContext } from '../../context.js';
 import { parseRegQuery, regGet, regInt32, regNumber, regString, type RegKey } from './reg.js';
-import { WINDOWS_ZONES_CLDR_VERSION, windowsToIana } from './windows-zones.js';
 
-export const TZI_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation';
+export { TZI_KEY };
 
 export interface TimeZoneInformation {
   keyName: string | null;

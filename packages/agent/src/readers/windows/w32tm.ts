@@ -273,6 +273,9 @@ export function w32tmToNtp(s: W32tmStatus, config: W32tmConfiguration | null = n
   let pollIntervalS = s.pollIntervalS;
   if (pollIntervalS === null && config) pollIntervalS = config.specialPollIntervalS ?? (config.maxPollLog2 !== null ? 2 ** config.maxPollLog2 : null);
   const synced = synchronized === true;
+  // The own-clock source is what says why it is not synchronised: kept as the source's name, with
+  // localReferenceOnly as chrony's 'local stratum' and ntpd's LOCAL(0) are.
+  const own = ownClock ? { localReferenceOnly: true, serverName: s.source?.trim() || (s.refId === LOCL ? 'LOCL' : null) } : {};
   return {
     daemon: 'w32time',
     synchronized,
@@ -284,6 +287,7 @@ export function w32tmToNtp(s: W32tmStatus, config: W32tmConfiguration | null = n
     pollIntervalS,
     // RFC 5905 root distance: root dispersion + root delay / 2.
     maxErrorMs: synced && s.rootDelayS !== null && s.rootDispersionS !== null ? round((s.rootDispersionS + s.rootDelayS / 2) * 1000) : null,
+    ...own,
   };
 }
 
