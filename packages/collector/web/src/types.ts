@@ -129,3 +129,22 @@ export interface History {
   truncated: boolean;
   points: HistoryPoint[];
 }
+
+/** GET /v1/libvirt, the parts the fleet page shows (guests without an agent, from --host-audit). */
+export interface LibvirtDomainRow {
+  name: string | null;
+  uuid: string | null;
+  evidence: 'agent' | 'host audit' | 'both' | 'domain XML';
+  hostAudit: {
+    auditedAtMs: number;
+    rtc: { rtcOffsetS: number; uncertaintyS: number } | { error: { code: string; message: string } } | null;
+    guestTime: { offsetMs: number; uncertaintyMs: number } | { error: { code: string; message: string } } | null;
+    zone: { name: string | null; offsetS: number } | { error: { code: string; message: string } } | null;
+  } | null;
+  verdict: { status: AgentStatus; checks: { id: string; status: CheckStatus; reason: string }[] } | null;
+  hostAuditEvidence: { has: string[]; lacks: string[] } | null;
+}
+
+export interface LibvirtBody {
+  domains: LibvirtDomainRow[];
+}
