@@ -176,6 +176,12 @@ t.test('host audit of TCG guests on a real libvirtd', { skip, timeout: 300_000 }
     t.comment(`${QGA} not installed: the guest-agent path is covered by recorded answers (test/libvirt/host-audit.test.ts)`);
   }
 
+  // /metrics: the real RTC reading of the localtime guest, by domain UUID, marked host audit.
+  const metrics = await (await pool.request({ method: 'GET', path: '/metrics' })).body.text();
+  const rtcLine = new RegExp(`^clockwatch_host_audit_rtc_offset_seconds\\{domain_uuid="${UUID.localtime}"\\} (\\S+)$`, 'm').exec(metrics);
+  t.ok(rtcLine && Math.abs(Number(rtcLine[1]) - 28_800) <= 1.5, `/metrics: RTC +28800 s (${rtcLine?.[1]})`);
+  t.match(metrics, new RegExp(`clockwatch_host_audit_info\\{domain_uuid="${UUID.localtime}",domain="cw-localtime",evidence="host audit",agent=""\\} 1`));
+
   const st = await runCliAsync(['status', '--url', served.url, '--json']);
   t.equal(st.code, 0, st.stderr);
   const doc = JSON.parse(st.stdout);
