@@ -78,6 +78,8 @@ t.test('/metrics: every audited domain with its evidence source; promtool is cle
   const off = await appWith({ libvirt: { uri: URI, runner } });
   t.teardown(() => off.close());
   t.notMatch((await off.app.inject({ method: 'GET', url: '/metrics' })).body, /clockwatch_host_audit_/, 'no host audit families without --host-audit');
+  t.equal((await c.app.inject({ method: 'GET', url: '/v1/compliance' })).json().hostAudit, true, '/v1/compliance tells the page to ask /v1/libvirt');
+  t.equal((await off.app.inject({ method: 'GET', url: '/v1/compliance' })).json().hostAudit, undefined);
 });
 
 t.test('exports: agentless guests in CSV, JSON and HTML; the agent the host audited too says both', async (t) => {

@@ -106,7 +106,9 @@ async function renderFleet(first: boolean): Promise<void> {
   if (view.kind !== 'fleet' || !fleetParts) return;
   const f = view.filter;
   const gen = generation;
-  const [c, l, lv] = await Promise.all([getJson<Compliance>('/v1/compliance'), getJson<AgentList>(apiPathOf(f)), libvirtBody()]);
+  const [c, l] = await Promise.all([getJson<Compliance>('/v1/compliance'), getJson<AgentList>(apiPathOf(f))]);
+  // Guests without an agent: only from a collector that runs the host audit (no 404 asked for).
+  const lv = c.body.hostAudit ? await libvirtBody() : null;
   if (gen !== generation || !fleetParts) return;
   if (lv && (lv.changed || first)) fleetParts.agentless.replaceChildren(agentlessSection(lv.body, Date.now()) ?? '');
   const list = l.body;

@@ -43,6 +43,8 @@ export interface Compliance {
   agents: number;
   byStatus: Record<string, number>;
   host: { synchronized: boolean | null; daemon: string | null };
+  /** true when the collector runs the host audit: /v1/libvirt lists guests without an agent. */
+  hostAudit?: boolean;
 }
 
 export interface CheckResult {
