@@ -19,7 +19,7 @@ t.test('shape and values', async (t) => {
   t.same(j.summary, { agents: 5, byStatus: { compliant: 2, warning: 1, noncompliant: 1, stale: 1, unknown: 0 } });
   t.same(j.rows.map((r: { id: string }) => r.id), ['db-alma9', 'old-build', 'evil-1', 'dc01', 'b1e0c7a2f3d94c58a6e2d1f0c9b8a7e6'], 'by status, then hostname');
   t.same(j.rows.map((r: { status: string }) => r.status), ['noncompliant', 'stale', 'warning', 'compliant', 'compliant'], 'worst first');
-  const keys = ['id', 'hostname', 'systemUuid', 'labels', 'status', 'checks', 'reasons', 'offsetMs', 'uncertaintyMs', 'worstOffsetMs', 'worstUncertaintyMs', 'worstSample', 'rtcOffsetS', 'rtcMode', 'clocksource', 'timezone', 'ntp', 'compliantShare', 'driftPpm', 'lastReportMs', 'lastReport', 'hours', 'series'];
+  const keys = ['id', 'hostname', 'systemUuid', 'labels', 'status', 'checks', 'reasons', 'offsetMs', 'uncertaintyMs', 'worstOffsetMs', 'worstUncertaintyMs', 'worstSample', 'rtcOffsetS', 'rtcMode', 'clocksource', 'timezone', 'ntp', 'compliantShare', 'driftPpm', 'lastReportMs', 'lastReport', 'evidence', 'hours', 'series'];
   for (const r of j.rows) t.same(Object.keys(r), keys, `${r.id}: every field, nulls included`);
   const db = j.rows[0];
   const src = data.rows[0];

@@ -176,6 +176,12 @@ t.test('host audit of TCG guests on a real libvirtd', { skip, timeout: 300_000 }
     t.comment(`${QGA} not installed: the guest-agent path is covered by recorded answers (test/libvirt/host-audit.test.ts)`);
   }
 
+  // /metrics: the real RTC reading of the localtime guest, by domain UUID, marked host audit.
+  const metrics = await (await pool.request({ method: 'GET', path: '/metrics' })).body.text();
+  const rtcLine = new RegExp(`^clockwatch_host_audit_rtc_offset_seconds\\{domain_uuid="${UUID.localtime}"\\} (\\S+)$`, 'm').exec(metrics);
+  t.ok(rtcLine && Math.abs(Number(rtcLine[1]) - 28_800) <= 1.5, `/metrics: RTC +28800 s (${rtcLine?.[1]})`);
+  t.match(metrics, new RegExp(`clockwatch_host_audit_info\\{domain_uuid="${UUID.localtime}",domain="cw-localtime",evidence="host audit",agent=""\\} 1`));
+
   const st = await runCliAsync(['status', '--url', served.url, '--json']);
   t.equal(st.code, 0, st.stderr);
   const doc = JSON.parse(st.stdout);
@@ -183,7 +189,13 @@ t.test('host audit of TCG guests on a real libvirtd', { skip, timeout: 300_000 }
   t.match(row, { hostname: 'cw-localtime', evidence: 'host audit', status: 'noncompliant' });
   const text = await runCliAsync(['status', '--url', served.url, '--width', '200']);
   t.match(text.stdout, /cw-localtime \(domain:1c0e5a1e-0000-4000-8000-00000000000a\) \[host audit\]/);
-  t.match(text.stdout, /RTC \+2880[01] s → \+8\.0 h/, "the host's RTC reading is on the agentless guest's line");
+  t.match(text.stdout, /RTC \+28(799|800|801) s → \+8\.0 h/, "the host's RTC reading is on the agentless guest's line");
+  // status --db with its own host audit pass (libvirt/agentless.ts joins and judges as serve does).
+  const fromDb = await runCliAsync(['status', '--db', x('cw.db'), '--libvirt-uri', uri, '--host-audit', 'rtc', '--json']);
+  t.equal(fromDb.code, 0, fromDb.stderr);
+  const dbRow = JSON.parse(fromDb.stdout).agents.find((a: any) => a.id === `domain:${UUID.localtime}`);
+  t.match(dbRow, { hostname: 'cw-localtime', evidence: 'host audit', status: 'noncompliant' }, 'status --db --host-audit');
+  t.ok(Math.abs(dbRow.rtcOffsetS - 28_800) <= 1.5, `its RTC as the host read it (${dbRow.rtcOffsetS})`);
   // At 80 columns the name is cut, never the evidence source.
   const narrow = await runCliAsync(['status', '--url', served.url, '--width', '80']);
   t.match(narrow.stdout, /noncompliant cw-localtime \(dom…\s*\[host audit\]|noncompliant cw-localtime.*\[host audit\]/);

@@ -21,7 +21,9 @@ import { staticHostClock, type HostClock } from './host-clock.js';
 import { Ingestor } from './ingest.js';
 import { LibvirtAudit } from './libvirt/audit.js';
 import type { HostAuditPart } from './libvirt/host-audit.js';
+import { auditedGuests } from './libvirt/agentless.js';
 import { CollectorMetrics } from './metrics.js';
+import { renderHostAuditMetrics } from './metrics-host-audit.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RefusalLog, serializeRequest, type RefusalLogOptions } from './request-log.js';
 import { RetentionScheduler, type RetentionOptions } from './retention.js';
@@ -255,6 +257,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         })
       : null;
   compliance.setDomains(libvirt);
+  // Guests the host audit read on /metrics (joined to every agent of the store, not only this collector's).
+  if (libvirt?.hostAudit) metrics.hostAudit = (rows) => renderHostAuditMetrics(auditedGuests(libvirt, compliance, rows, clock.now()));
   const exportService = new ExportService({ store, compliance, libvirt, hostResolutionMs: clock.resolutionMs, offThread: true });
   const exportsOpt = options.exports ?? null;
   const exports = exportsOpt

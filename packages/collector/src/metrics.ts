@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { isOk } from '@clockwatch/shared';
 import type { HostClock } from './host-clock.js';
 import { AgentMetricsRenderer } from './metrics-agents.js';
-import type { Store } from './store/types.js';
+import type { AgentSummary, Store } from './store/types.js';
 
 export interface MetricsOptions {
   store: Store;
@@ -48,6 +48,8 @@ export class CollectorMetrics {
   readonly timeRequests: Counter;
   /** The per-agent lines, kept between scrapes. */
   private readonly agentLines = new AgentMetricsRenderer();
+  /** The host audit's families (metrics-host-audit.ts), given the fleet's rows; set once the libvirt audit exists. */
+  hostAudit: ((rows: readonly AgentSummary[]) => string) | null = null;
 
   constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
@@ -145,6 +147,6 @@ export class CollectorMetrics {
     const scope = this.options.scope;
     // A row without a collector comes from a store of one collector: this one.
     const rows = scope?.kind === 'own' ? page.rows.filter((r) => r.collector == null || r.collector === scope.collector) : page.rows;
-    return own + this.agentLines.render(rows);
+    return own + this.agentLines.render(rows) + (this.hostAudit?.(page.rows) ?? '');
   }
 }

@@ -11,11 +11,12 @@
  * too, as `domain:<uuid>` marked [host audit], judged from what the host read of them.
  * Colours only when stdout is a terminal and NO_COLOR is not set; `--json` for scripts.
  */
-import { DEFAULT_POLICY, isRead, normalizeUuid, parsePolicyText, type AgentStatus, type CheckStatus, type HostAuditEvidence, type PolicyDocument } from '@clockwatch/shared';
+import { DEFAULT_POLICY, isRead, parsePolicyText, type AgentStatus, type CheckStatus, type HostAuditEvidence, type PolicyDocument } from '@clockwatch/shared';
 import { Compliance } from '../compliance.js';
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
 import type { AgentSummary } from '../store/types.js';
+import { agentlessOnly, auditedGuests } from '../libvirt/agentless.js';
 import { libvirtAuditFor, LIBVIRT_OPTIONS, openStoreReadOnly, readFileOr } from './common.js';
 import { DEFAULT_WIDTH, formatStatus, problemsOf, statusDocument, type StatusAgent } from './status-format.js';
 import type { Command, CommandIO } from './types.js';
@@ -91,16 +92,7 @@ async function fromDb(v: Record<string, unknown>, sources: Record<string, string
       out.push(sa);
     }
     // Guests without an agent, judged from the host audit (--host-audit): one line each.
-    if (libvirt?.hostAudit) {
-      const withAgent = new Set(rows.map((r) => normalizeUuid(r.systemUuid)).filter((u) => u !== null));
-      for (const d of libvirt.snapshot().domains) {
-        const uuid = normalizeUuid(d.domain.uuid);
-        const ev = libvirt.hostAuditFor(uuid);
-        if (!uuid || withAgent.has(uuid) || !ev) continue;
-        const verdict = compliance.judgeDomain({ domain: d.domain, source: d.source, readAtMs: d.readAtMs, readError: d.readError }, ev, nowMs);
-        out.push(agentlessRow(uuid, d.domain.name, verdict, ev));
-      }
-    }
+    for (const g of agentlessOnly(auditedGuests(libvirt, compliance, rows, nowMs))) out.push(agentlessRow(g.uuid, g.name, g.verdict, g.audit));
     return out;
   } finally {
     await libvirt?.stop();

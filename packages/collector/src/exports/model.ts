@@ -7,6 +7,7 @@
  * (offsetMs = guest − host, positive: the guest is ahead) and always travel with their uncertainty.
  */
 import { AGENT_STATUSES, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import type { ExportAgentlessGuest } from './agentless.js';
 
 /** One offset sample for the plot. */
 export interface ExportPoint {
@@ -102,6 +103,8 @@ export interface ExportRow {
   hours?: ExportHour[];
   /** The worst sample in full; null when its hour's samples were pruned (only the rollup is left). */
   worstSample?: ExportWorstSample | null;
+  /** Where the verdict's evidence came from (absent: 'agent'); 'both' when the host audit read its domain too. */
+  evidence?: 'agent' | 'host audit' | 'both';
 }
 
 export interface ExportPeriod {
@@ -132,6 +135,8 @@ export interface ExportData {
   summary: ExportSummary;
   rows: ExportRow[];
   libvirt?: ExportLibvirt;
+  /** Guests without an agent, from the host audit's latest pass (exports/agentless.ts); absent: --host-audit off. */
+  agentless?: ExportAgentlessGuest[];
   about?: ExportAbout;
 }
 
@@ -154,6 +159,7 @@ export function buildExportData(input: Omit<ExportData, 'summary'>): ExportData 
     summary: summarizeRows(rows),
     rows,
     ...(input.libvirt ? { libvirt: input.libvirt } : {}),
+    ...(input.agentless ? { agentless: input.agentless } : {}),
     ...(input.about ? { about: input.about } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { CHECK_IDS, type CheckStatus } from '@clockwatch/shared';
 import type { HistoryRow, Store } from '../store/types.js';
 import type { ExportData, ExportRow } from './model.js';
 import { isoUtc } from './model.js';
+import { agentlessCsvRow } from './agentless.js';
 
 /** Check ids that get a column, in registry order (shared checks/index.ts); a check an agent did not run is an empty cell. */
 export const CSV_CHECK_IDS = CHECK_IDS;
@@ -66,6 +67,11 @@ const COLUMNS: Column[] = [
   },
   { name: 'period_start_utc', doc: 'start of the period (inclusive), ISO 8601 UTC', get: (_r, d) => text(isoUtc(d.period.fromMs)) },
   { name: 'period_end_utc', doc: 'end of the period (exclusive), ISO 8601 UTC', get: (_r, d) => text(isoUtc(d.period.toMs)) },
+  {
+    name: 'evidence',
+    doc: "where the verdict comes from: agent; both (the host audit read its domain too); host audit (a guest without an agent, agent_id domain:<uuid>, as of the host audit's latest pass, last_report_utc its time)",
+    get: (r) => text(r.evidence ?? 'agent'),
+  },
 ];
 
 /** The documented column list: name and meaning, in file order. */
@@ -93,7 +99,7 @@ const ROWS_PER_CHUNK = 200;
 export function* csvChunks(data: ExportData): Generator<string> {
   yield COLUMNS.map((c) => csvField({ text: c.name })).join(',') + '\r\n';
   let lines: string[] = [];
-  for (const r of data.rows) {
+  for (const r of withAgentless(data)) {
     lines.push(COLUMNS.map((c) => csvField(c.get(r, data))).join(','));
     if (lines.length >= ROWS_PER_CHUNK) {
       yield lines.join('\r\n') + '\r\n';
@@ -101,6 +107,12 @@ export function* csvChunks(data: ExportData): Generator<string> {
     }
   }
   if (lines.length > 0) yield lines.join('\r\n') + '\r\n';
+}
+
+/** The agents, then the guests without an agent (exports/agentless.ts). */
+function* withAgentless(data: ExportData): Generator<ExportRow> {
+  yield* data.rows;
+  for (const g of data.agentless ?? []) yield agentlessCsvRow(g);
 }
 
 export function renderCsv(data: ExportData): string {

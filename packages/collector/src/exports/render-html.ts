@@ -8,6 +8,7 @@
  * `htmlChunks` yields it a few hundred table rows or a few plots at a time.
  */
 import { AGENT_STATUSES, formatOffset, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { agentlessHtmlSection } from './agentless.js';
 import { escapeHtml as esc } from './escape.js';
 import type { ExportData, ExportRow } from './model.js';
 import { DEFAULT_PLOT_CAP, isoUtc, needsPlot, plotRows } from './model.js';
@@ -249,6 +250,7 @@ export function* htmlChunks(data: ExportData): Generator<string> {
     unplottedSection(notPlotted, cap, data),
     '</section>',
     libvirtSection(data),
+    agentlessHtmlSection(data),
     '<footer>Offsets are guest clock − host clock (positive: the guest is ahead), each with its uncertainty (±, half the round-trip delay of the exchange, RFC 5905). ',
     'RTC offset: RTC reading read as UTC − host UTC. Compliant reports: the share of the agent\'s reports in the period whose verdict at ingest was compliant — it counts reports, not time: ',
     'an agent that did not report for an hour is not counted for that hour (the reporting check and the status say so). ',

@@ -56,6 +56,7 @@ export function exportJsonRow(r: ExportRow) {
     driftPpm: r.driftPpm,
     lastReportMs: r.lastReportMs,
     lastReport: r.lastReportMs === null ? null : isoUtc(r.lastReportMs),
+    evidence: r.evidence ?? 'agent',
     hours: hoursColumns(r.hours ?? []),
     series: seriesColumns(r.series),
   };
@@ -98,7 +99,7 @@ export function* jsonChunks(data: ExportData): Generator<string> {
     }
   }
   if (lines.length > 0) yield `${first ? '\n' : ',\n'}${lines.join(',\n')}`;
-  yield `\n]${data.libvirt ? `,\n"libvirt":${JSON.stringify(data.libvirt)}` : ''}\n}\n`;
+  yield `\n]${data.libvirt ? `,\n"libvirt":${JSON.stringify(data.libvirt)}` : ''}${data.agentless ? `,\n"agentless":${JSON.stringify(data.agentless)}` : ''}\n}\n`;
 }
 
 export function renderJson(data: ExportData): string {

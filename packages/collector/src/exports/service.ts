@@ -24,7 +24,9 @@ import type { KeyObject } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { agentStatus, DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
+import { auditedGuests } from '../libvirt/agentless.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
+import { agentlessForExport, markBothEvidence } from './agentless.js';
 import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, PeriodWorstSample, Store } from '../store/types.js';
 import type { ExportAbout, ExportData, ExportHour, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow, ExportWorstSample } from './model.js';
 import { buildExportData, checkExportData, DEFAULT_PLOT_CAP, needsPlot, plotRows } from './model.js';
@@ -184,12 +186,16 @@ export class ExportService {
     for (const rec of records) if (rec.worst?.sample && !rec.worst.fromRollup) worstSamples.set(rec.id, rec.worst.sample);
     await this.addEvidence(rows, period, worstSamples);
     await this.plotSeries(rows, period);
+    // Guests the host audit read (--host-audit): the agents it read too say 'both'; the others are listed apart.
+    const audited = auditedGuests(this.libvirt, this.compliance, rows, generatedAtMs);
+    markBothEvidence(rows, audited);
     const data = buildExportData({
       period,
       generatedAtMs,
       limits: this.limits(),
       rows,
       ...(this.libvirt ? { libvirt: this.libvirtLists(rows) } : {}),
+      ...(audited ? { agentless: agentlessForExport(audited) } : {}),
       about: this.about(period, options),
     });
     const problems = checkExportData(data);

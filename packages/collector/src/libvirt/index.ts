@@ -3,3 +3,4 @@ export * from './command-runner.js';
 export * from './audit.js';
 export * from './host-audit.js';
 export * from './host-audit-read.js';
+export * from './agentless.js';

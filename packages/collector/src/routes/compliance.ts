@@ -32,6 +32,8 @@ export async function complianceRoutes(app: FastifyInstance, { ctx }: RouteOptio
         byStatus: s.byStatus,
         byCheck: s.byCheck,
         host: { synchronized: host.synchronized, daemon: host.ntp && isOk(host.ntp) ? host.ntp.daemon : null },
+        // Tells the page to ask GET /v1/libvirt for the guests without an agent (absent: nothing to ask).
+        ...(ctx.libvirt?.hostAudit ? { hostAudit: true } : {}),
       };
     },
   );

@@ -14,6 +14,7 @@ import Type from 'typebox';
 import { CheckStatusSchema, evaluateLibvirtClock, joinDomainsToAgents, type LibvirtClockResult } from '@clockwatch/shared';
 import type { RouteOptions } from '../context.js';
 import { HttpError } from '../errors.js';
+import { evidenceOf } from '../libvirt/agentless.js';
 import type { AuditedDomain } from '../libvirt/audit.js';
 import { AuditedDomainFields, ErrorResponse, LibvirtCheckSchema } from '../schemas.js';
 import type { AgentSummary } from '../store/types.js';
@@ -55,6 +56,8 @@ const LibvirtResponse = Type.Object({
       evidence: Evidence,
       hostAudit: Nullable(HostAuditSchema),
       verdict: Nullable(GuestVerdict),
+      /** What the host audit has and lacks of this guest, in words (libvirt/agentless.ts evidenceOf); null: not audited. */
+      hostAuditEvidence: Nullable(Type.Object({ has: Type.Array(Type.String()), lacks: Type.Array(Type.String()) })),
     }),
   ),
   domainsWithoutAgent: Type.Array(DomainRef),
@@ -126,6 +129,7 @@ export async function libvirtRoutes(app: FastifyInstance, { ctx }: RouteOptions)
           evidence,
           hostAudit,
           verdict: agentless ? { status: agentless.status, checks: agentless.checks } : null,
+          hostAuditEvidence: hostAudit ? evidenceOf(hostAudit) : null,
         });
       }
       return {

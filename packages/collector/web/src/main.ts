@@ -8,11 +8,12 @@
  * stop while the tab is hidden and never overlap.
  */
 import { agentSignature, agentView, patchReasons } from './agent.js';
+import { agentlessSection } from './agentless.js';
 import { ApiError, AuthError, forgetCache, getJson, readToken, setReadToken } from './api.js';
 import { h } from './dom.js';
 import { ageText, utcText } from './format.js';
 import { apiPathOf, countsBar, filterForm, filterFromQuery, fleetTable, pager, queryOf, type FleetFilter } from './fleet.js';
-import type { AgentDetail, AgentList, Compliance, History } from './types.js';
+import type { AgentDetail, AgentList, Compliance, History, LibvirtBody } from './types.js';
 
 const POLL_MS = 5000;
 
@@ -33,7 +34,9 @@ let lastFleetQuery = view.kind === 'fleet' ? queryOf(view.filter) : '';
 let timer: ReturnType<typeof setTimeout> | undefined;
 let running = false;
 let generation = 0;
-let fleetParts: { counts: HTMLElement; table: HTMLElement; pager: HTMLElement } | null = null;
+let fleetParts: { counts: HTMLElement; table: HTMLElement; pager: HTMLElement; agentless: HTMLElement } | null = null;
+/** false once GET /v1/libvirt answered 404 (no libvirt audit on this collector): not asked again. */
+let libvirtOn = true;
 let agentSig = '';
 
 /** "12 s ago" texts move with the clock, not with the data: redone on every poll, even a 304. */
@@ -81,8 +84,9 @@ function mount(): void {
     const counts = h('div', { id: 'counts' });
     const table = h('div', { id: 'table', 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
     const pg = h('div', { id: 'pager' });
-    fleetParts = { counts, table, pager: pg };
-    main.append(h('h1', { class: 'sr-only' }, 'Fleet'), counts, filterForm(f, setFilter), table, pg);
+    const agentless = h('div', { id: 'agentless-box' });
+    fleetParts = { counts, table, pager: pg, agentless };
+    main.append(h('h1', { class: 'sr-only' }, 'Fleet'), counts, filterForm(f, setFilter), table, pg, agentless);
   } else {
     document.title = `clockwatch — ${view.id}`;
     main.append(
@@ -103,7 +107,10 @@ async function renderFleet(first: boolean): Promise<void> {
   const f = view.filter;
   const gen = generation;
   const [c, l] = await Promise.all([getJson<Compliance>('/v1/compliance'), getJson<AgentList>(apiPathOf(f))]);
+  // Guests without an agent: only from a collector that runs the host audit (no 404 asked for).
+  const lv = c.body.hostAudit ? await libvirtBody() : null;
   if (gen !== generation || !fleetParts) return;
+  if (lv && (lv.changed || first)) fleetParts.agentless.replaceChildren(agentlessSection(lv.body, Date.now()) ?? '');
   const list = l.body;
   setCollector(list.collector);
   // /v1/compliance carries its own instant (atMs), so its ETag changes on every poll: redraw the
@@ -120,6 +127,20 @@ async function renderFleet(first: boolean): Promise<void> {
     fleetParts.pager.replaceChildren(pager(list, f, (page) => setFilter({ ...f, page })));
     if (focused) (fleetParts.table.querySelector(`tr[data-agent-id="${CSS.escape(focused)}"]`) as HTMLElement | null)?.focus();
     if (!first) announce(`Fleet updated at ${utcText(Date.now())}: ${list.total} agent(s) match.`);
+  }
+}
+
+/** The libvirt audit's domains (guests without an agent), or null when this collector has none. */
+async function libvirtBody(): Promise<{ body: LibvirtBody; changed: boolean } | null> {
+  if (!libvirtOn) return null;
+  try {
+    return await getJson<LibvirtBody>('/v1/libvirt');
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      libvirtOn = false;
+      return null;
+    }
+    throw err;
   }
 }
 

@@ -43,6 +43,8 @@ export interface Compliance {
   agents: number;
   byStatus: Record<string, number>;
   host: { synchronized: boolean | null; daemon: string | null };
+  /** true when the collector runs the host audit: /v1/libvirt lists guests without an agent. */
+  hostAudit?: boolean;
 }
 
 export interface CheckResult {
@@ -128,4 +130,23 @@ export interface History {
   toMs: number;
   truncated: boolean;
   points: HistoryPoint[];
+}
+
+/** GET /v1/libvirt, the parts the fleet page shows (guests without an agent, from --host-audit). */
+export interface LibvirtDomainRow {
+  name: string | null;
+  uuid: string | null;
+  evidence: 'agent' | 'host audit' | 'both' | 'domain XML';
+  hostAudit: {
+    auditedAtMs: number;
+    rtc: { rtcOffsetS: number; uncertaintyS: number } | { error: { code: string; message: string } } | null;
+    guestTime: { offsetMs: number; uncertaintyMs: number } | { error: { code: string; message: string } } | null;
+    zone: { name: string | null; offsetS: number } | { error: { code: string; message: string } } | null;
+  } | null;
+  verdict: { status: AgentStatus; checks: { id: string; status: CheckStatus; reason: string }[] } | null;
+  hostAuditEvidence: { has: string[]; lacks: string[] } | null;
+}
+
+export interface LibvirtBody {
+  domains: LibvirtDomainRow[];
 }

@@ -148,5 +148,7 @@ export const ComplianceSummarySchema = Type.Object({
   /** check id → number of agents failing it (status fail), and warning (warn) / unknown. */
   byCheck: Type.Record(Type.String(), Type.Object({ fail: Type.Integer(), warn: Type.Integer(), unknown: Type.Integer() })),
   host: Type.Object({ synchronized: Nullable(Type.Boolean()), daemon: Nullable(Type.String()) }),
+  /** Present (true) when the collector runs the host audit (--host-audit): GET /v1/libvirt lists its guests without an agent. */
+  hostAudit: Type.Optional(Type.Boolean()),
 });
 export type ComplianceSummary = Static<typeof ComplianceSummarySchema>;
