@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { fixedClock, openSqliteStore, SEVERITY_ORDER, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
-import { AGENT_STATUSES, type AgentStatus } from '@clockwatch/shared';
+import { AGENT_STATUSES, SEVERITY_RANK, type AgentStatus } from '@clockwatch/shared';
 import { rowsOfColumns } from '../../packages/collector/src/history-columns.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
 
@@ -247,4 +247,13 @@ t.test('GET /v1/agents?sort=severity and /v1/compliance over HTTP', async (t) =>
   const c = (await app.inject({ method: 'GET', url: '/v1/compliance' })).json();
   const counted = await store.countedSummary(T0 + 300_000);
   t.same(c.byStatus, counted.byStatus, '/v1/compliance counts equal the table counted');
+});
+
+t.test("the generated severity column ranks each status as shared SEVERITY_RANK does (the page's order)", async (t) => {
+  const store = openSqliteStore({ path: join(t.testdir(), 'q.db') });
+  t.teardown(() => store.close());
+  await store.write(BASES.map((base, i) => recordOf(makeReport({ agentId: `sev-${i}`, atMs: T0, seq: 1 }), T0 + 100, { baseStatus: base, status: base, staleAfterMs: null })));
+  const stored = store.db.prepare('SELECT base_status, severity FROM agent_latest').all() as { base_status: AgentStatus; severity: number }[];
+  t.equal(stored.length, BASES.length);
+  for (const r of stored) t.equal(r.severity, SEVERITY_RANK[r.base_status], `${r.base_status}: rank ${SEVERITY_RANK[r.base_status]}`);
 });

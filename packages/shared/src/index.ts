@@ -17,3 +17,4 @@ export * from './libvirt.js';
 export * from './runbooks.js';
 export * from './windows-zones.js';
 export { TZI_KEY, regAddRealTimeIsUniversal } from './checks/rtc-windows.js';
+export * from './worst-first.js';

@@ -4,7 +4,7 @@
  * check that did not pass on its own indented lines with its reason (word-wrapped) and its runbook.
  * Pure: agents in, text out; colours (ANSI SGR) only when asked for.
  */
-import { formatOffset, runbookFile, runbookUrl, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { compareWorstFirst, formatOffset, runbookFile, runbookUrl, SEVERITY_ORDER, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 
 export interface StatusProblem {
   check: string;
@@ -48,14 +48,13 @@ const MIN_WIDTH = 40;
 const REASON_INDENT = 4;
 const CONTINUATION_INDENT = 6;
 
-const ORDER: Record<AgentStatus, number> = { noncompliant: 0, stale: 1, unknown: 2, warning: 3, compliant: 4 };
 const CHECK_RANK: Record<CheckStatus, number> = { fail: 0, unknown: 1, warn: 2, pass: 3 };
 const SGR: Record<AgentStatus, string> = { compliant: '32', warning: '33', noncompliant: '1;31', stale: '35', unknown: '90' };
 const CHECK_SGR: Record<CheckStatus, string> = { pass: '32', warn: '33', fail: '31', unknown: '90' };
 
 /** Agents by severity, then hostname, then id (the order of the exports). */
 export function sortAgents<T extends { status: AgentStatus; hostname: string; id: string }>(agents: readonly T[]): T[] {
-  return [...agents].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.hostname.localeCompare(b.hostname, 'en') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...agents].sort(compareWorstFirst);
 }
 
 /** The checks of a fleet row that did not pass, worst first, with the reasons of a verdict when given. */
@@ -147,7 +146,7 @@ export function formatStatus(doc: StatusDocument, options: FormatOptions): strin
   const paint = (code: string, text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
   const lines: string[] = [];
 
-  const order = (Object.keys(ORDER) as AgentStatus[]).sort((a, b) => ORDER[a] - ORDER[b]).filter((s) => doc.summary.byStatus[s] > 0);
+  const order = SEVERITY_ORDER.filter((s) => doc.summary.byStatus[s] > 0);
   const countsPlain = order.map((s) => `${doc.summary.byStatus[s]} ${s}`).join(', ');
   const countsPainted = order.map((s) => paint(SGR[s], `${doc.summary.byStatus[s]} ${s}`)).join(', ');
   const what = `${doc.summary.agents} agent${doc.summary.agents === 1 ? '' : 's'}`;

@@ -6,7 +6,7 @@
  * Units are in the names; times are ms since the Unix epoch; offsets follow the product's sign
  * (offsetMs = guest − host, positive: the guest is ahead) and always travel with their uncertainty.
  */
-import { AGENT_STATUSES, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { AGENT_STATUSES, compareHostThenId, compareWorstFirst, SEVERITY_RANK, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import type { ExportAgentlessGuest } from './agentless.js';
 
 /** One offset sample for the plot. */
@@ -149,9 +149,7 @@ export function summarizeRows(rows: readonly ExportRow[]): ExportSummary {
 
 /** Assembles ExportData, computing the summary and sorting rows by status severity, then hostname, then id. */
 export function buildExportData(input: Omit<ExportData, 'summary'>): ExportData {
-  const rows = [...input.rows].sort(
-    (a, b) => SEVERITY[a.status] - SEVERITY[b.status] || a.hostname.localeCompare(b.hostname, 'en') || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  const rows = [...input.rows].sort(compareWorstFirst);
   return {
     period: input.period,
     generatedAtMs: input.generatedAtMs,
@@ -163,8 +161,6 @@ export function buildExportData(input: Omit<ExportData, 'summary'>): ExportData 
     ...(input.about ? { about: input.about } : {}),
   };
 }
-
-const SEVERITY: Record<AgentStatus, number> = { noncompliant: 0, stale: 1, unknown: 2, warning: 3, compliant: 4 };
 
 /** Agents that get a plot: every one whose status at the end of the period is not compliant. */
 export function needsPlot(r: Pick<ExportRow, 'status'>): boolean {
@@ -183,10 +179,7 @@ export function plotRows<R extends Pick<ExportRow, 'status' | 'worstOffsetMs' | 
     .filter(needsPlot)
     .sort(
       (a, b) =>
-        SEVERITY[a.status] - SEVERITY[b.status] ||
-        Math.abs(b.worstOffsetMs ?? 0) - Math.abs(a.worstOffsetMs ?? 0) ||
-        a.hostname.localeCompare(b.hostname, 'en') ||
-        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        SEVERITY_RANK[a.status] - SEVERITY_RANK[b.status] || Math.abs(b.worstOffsetMs ?? 0) - Math.abs(a.worstOffsetMs ?? 0) || compareHostThenId(a, b),
     )
     .slice(0, Math.max(0, cap));
 }

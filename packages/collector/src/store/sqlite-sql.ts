@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { CHECK_BY_ID, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
-import { SEVERITY_ORDER, STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
+import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
 /** The latest state's per-check columns, in registry order (CHECK.column of every stored check). */
 export const CHECK_COLUMNS: readonly { id: StoredCheckId; column: string }[] = STORED_CHECKS.map((id) => ({ id, column: CHECK_BY_ID[id].column }));
@@ -28,7 +28,7 @@ export const STATUS_SQL = `CASE WHEN ${STALE_RULE_SQL} THEN 'stale' ELSE base_st
 export const STALE_AT_SQL = `last_seen_ms + stale_after_ms < @now + 1 AND (@now - last_seen_ms) > stale_after_ms`;
 
 /** A status's rank in the worst-first order (SEVERITY_ORDER), as the generated `severity` column has it. */
-export const SEVERITY_RANK: Readonly<Record<string, number>> = Object.fromEntries(SEVERITY_ORDER.map((s, i) => [s, i]));
+export { SEVERITY_RANK } from '@clockwatch/shared';
 
 export const LATEST_COLUMNS = `agent_id, hostname, system_uuid, labels, last_seen_ms, at_ms, interval_s, stale_after_ms,
   ${CHECK_COLUMN_LIST}, offset_ms, uncertainty_ms, rtc_offset_s, clocksource,

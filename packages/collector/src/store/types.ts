@@ -150,8 +150,8 @@ export interface AgentQuery {
 
 export type AgentSort = 'id' | 'severity';
 
-/** Worst first: the order of the fleet page, the status CLI and the exports. */
-export const SEVERITY_ORDER: readonly AgentStatus[] = ['noncompliant', 'stale', 'unknown', 'warning', 'compliant'];
+/** Worst first: the order of the fleet page, the status CLI and the exports (shared/worst-first.ts). */
+export { SEVERITY_ORDER } from '@clockwatch/shared';
 
 export interface AgentPage {
   total: number;
