@@ -247,13 +247,21 @@ export class ExportService {
 
   private async worstSample(row: ExportRow, hours: readonly ExportHour[], period: ExportPeriod): Promise<ExportWorstSample | null> {
     const w = row.worstOffsetMs as number;
-    const hour = hours.find((h) => h.offsetMaxMs === w || h.offsetMinMs === w);
-    if (!hour) return null;
-    const page = await this.store.history(row.id, { fromMs: Math.max(hour.hourMs, period.fromMs), toMs: Math.min(hour.hourMs + 3_600_000, period.toMs), limit: 100_000 });
-    // The earliest sample of that value; its uncertainty is the one the period reader reported.
-    const s = page.rows.find((r) => r.offsetMs === w && r.uncertaintyMs === row.worstUncertaintyMs) ?? page.rows.find((r) => r.offsetMs === w);
-    if (!s || s.uncertaintyMs === null || s.uncertaintyMs !== row.worstUncertaintyMs) return null;
-    return { reportId: s.reportId, atMs: s.atMs, offsetMs: w, uncertaintyMs: s.uncertaintyMs, status: s.status, checks: { ...s.checks } as Record<string, CheckStatus> };
+    // The hour whose extreme is the worst value; or, for a period that starts or ends inside an
+    // hour, that edge hour, whose extremes may come from samples outside the period.
+    const partial = (h: ExportHour) => h.hourMs < period.fromMs || h.hourMs + 3_600_000 > period.toMs;
+    const candidates = hours.filter(
+      (h) => h.offsetMaxMs === w || h.offsetMinMs === w || (partial(h) && h.offsetMinMs !== null && h.offsetMaxMs !== null && h.offsetMinMs <= w && w <= h.offsetMaxMs),
+    );
+    for (const hour of candidates) {
+      const page = await this.store.history(row.id, { fromMs: Math.max(hour.hourMs, period.fromMs), toMs: Math.min(hour.hourMs + 3_600_000, period.toMs), limit: 100_000 });
+      // The earliest sample of that value inside the period (history() includes its end; the
+      // period does not); its uncertainty is the one the period reader reported.
+      const inPeriod = page.rows.filter((r) => r.atMs < period.toMs);
+      const s = inPeriod.find((r) => r.offsetMs === w && r.uncertaintyMs === row.worstUncertaintyMs);
+      if (s && s.uncertaintyMs !== null) return { reportId: s.reportId, atMs: s.atMs, offsetMs: w, uncertaintyMs: s.uncertaintyMs, status: s.status, checks: { ...s.checks } as Record<string, CheckStatus> };
+    }
+    return null;
   }
 
   /** Plot points for the plotCap worst agents that are not compliant, per agent through the index. */
