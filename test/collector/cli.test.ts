@@ -3,71 +3,13 @@
  * log JSON without the token, stop on SIGTERM, restart on the same file), token new, prune.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { parseTokensText } from '@clockwatch/collector';
-import { makeReport, repoRoot } from './helpers.js';
-
-const cli = join(repoRoot, 'packages', 'collector', 'dist', 'cli.js');
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 90_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-interface Served {
-  url: string;
-  logs: () => string;
-  stderr: () => string;
-  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
-}
-
-function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${out}${err}`)), 90_000);
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"url":"(https?:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1] as string,
-          logs: () => out,
-          stderr: () => err,
-          stop: async (signal = 'SIGTERM') => {
-            child.kill(signal);
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`collector exited ${code}:\n${out}${err}`));
-    });
-  });
-}
+import { makeReport } from './helpers.js';
+import { runCli as run, runCliAsync as runAsync, serve } from '../helpers/cli.js';
 
 t.test('bad configuration stops start-up with one line naming the option', async (t) => {
   const dir = t.testdir({ 'bad.json': '{"retentionDays": "soon"}', 'unknown.json': '{"colour": "red"}', 'tokens': 'sha256:abc\n', 'policy.json': '{"version": 2}' });

@@ -32,7 +32,10 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}): P
 
 export interface Served {
   url: string;
+  /** stdout and stderr so far. */
   logs: () => string;
+  /** stderr so far (a clean start writes nothing there). */
+  stderr: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
   /** Sends a signal without waiting for the exit (SIGHUP: reload). */
   signal: (signal: NodeJS.Signals) => void;
@@ -58,6 +61,7 @@ export function serve(args: string[], env: Record<string, string> = {}): Promise
         resolve({
           url: m[1] as string,
           logs: () => out + err,
+          stderr: () => err,
           stop: async (signal = 'SIGTERM') => {
             child.kill(signal);
             return exited;

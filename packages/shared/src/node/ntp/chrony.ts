@@ -7,7 +7,7 @@
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
-import type { ChronycTarget, NtpReaderContext as ReaderContext } from './context.js';
+import { unreadNtp, type ChronycTarget, type NtpReaderContext as ReaderContext } from './context.js';
 
 export interface ChronyTracking {
   refId: string;
@@ -196,17 +196,7 @@ export function chronycFailure(res: CommandResult): ErrorInfo {
 /** Runs chronyc once (twice only for a chronyc too old for -m) and maps the result. */
 export async function readChrony(ctx: ReaderContext): Promise<NtpInfo> {
   const timeoutMs = ctx.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const down = (statusError: ErrorInfo): NtpInfo => ({
-    daemon: 'chronyd',
-    synchronized: null,
-    server: null,
-    stratum: null,
-    offsetMs: null,
-    lastSyncAgeS: null,
-    pollIntervalS: null,
-    maxErrorMs: null,
-    statusError,
-  });
+  const down = (statusError: ErrorInfo): NtpInfo => unreadNtp('chronyd', { statusError });
   let res = await ctx.run('chronyc', chronycArgs(ctx.chrony, ['tracking', 'sources']), { timeoutMs });
   let parsed = parseChronyCsv(res.stdout);
   const first = parsed.tracking ? null : chronycFailure(res);

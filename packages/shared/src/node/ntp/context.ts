@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CommandRunner } from '@clockwatch/shared';
+import type { CommandRunner, NtpInfo } from '@clockwatch/shared';
 import type { DaemonCache } from './ntp.js';
 
 export interface ChronycTarget {
@@ -41,4 +41,12 @@ export async function readOptional(root: string, guestPath: string): Promise<str
   } catch {
     return null;
   }
+}
+
+/**
+ * The NTP state of `daemon` when none of its figures was read: every one null, with why
+ * (`statusError`) or what was found instead (`oneShot`, a poll interval) in `rest`.
+ */
+export function unreadNtp(daemon: string, rest: Partial<NtpInfo> = {}): NtpInfo {
+  return { daemon, synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null, ...rest };
 }

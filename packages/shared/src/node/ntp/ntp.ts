@@ -10,7 +10,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { ErrorCodes, type NtpInfo, type NtpSection } from '@clockwatch/shared';
-import { readOptional, underRoot, type NtpReaderContext as ReaderContext } from './context.js';
+import { readOptional, underRoot, unreadNtp, type NtpReaderContext as ReaderContext } from './context.js';
 import { readChrony } from './chrony.js';
 import { readKernelTimex } from './kernel.js';
 import { readOneShotSync } from './oneshot.js';
@@ -136,17 +136,8 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
   return { daemons, via: daemons.length > 0 ? 'proc' : 'none', processes: pids.length };
 }
 
-const unknownStatus = (daemon: string): NtpInfo => ({
-  daemon,
-  synchronized: null,
-  server: null,
-  stratum: null,
-  offsetMs: null,
-  lastSyncAgeS: null,
-  pollIntervalS: null,
-  maxErrorMs: null,
-  statusError: { code: ErrorCodes.UNSUPPORTED, message: `${daemon} runs; clockwatch cannot read its status` },
-});
+const unknownStatus = (daemon: string): NtpInfo =>
+  unreadNtp(daemon, { statusError: { code: ErrorCodes.UNSUPPORTED, message: `${daemon} runs; clockwatch cannot read its status` } });
 
 /**
  * The NTP section of the report. The collector imports this to read its host's own NTP state.
@@ -162,16 +153,15 @@ export async function readNtp(ctx: ReaderContext): Promise<NtpSection> {
     case undefined: {
       const oneShot = await readOneShotSync(ctx.root);
       if (oneShot) {
-        out = { daemon: oneShot.tool, synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: oneShot.intervalS, maxErrorMs: null, oneShot };
+        out = unreadNtp(oneShot.tool, { pollIntervalS: oneShot.intervalS, oneShot });
         break;
       }
       if (scan.via === 'hidden') {
-        return {
-          ...unknownStatus('unknown'),
+        return unreadNtp('unknown', {
           statusError: { code: ErrorCodes.PERMISSION, message: 'no NTP daemon is visible, but /proc is mounted with hidepid: other users\' processes cannot be seen' },
-        };
+        });
       }
-      out = { daemon: 'none', synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null };
+      out = unreadNtp('none');
       break;
     }
     case 'chronyd':

@@ -8,7 +8,7 @@
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
-import type { NtpReaderContext as ReaderContext } from './context.js';
+import { unreadNtp, type NtpReaderContext as ReaderContext } from './context.js';
 
 /** Seconds between the NTP era-0 epoch (1900-01-01) and the Unix epoch (RFC 5905 §6). */
 export const NTP_UNIX_OFFSET_S = 2_208_988_800;
@@ -104,5 +104,5 @@ export async function readNtpd(ctx: ReaderContext): Promise<NtpInfo> {
     res.code === 0 && !res.error && !/refused|timed out/i.test(res.stdout + res.stderr)
       ? { code: ErrorCodes.PARSE, message: `ntpq printed no system variables: ${JSON.stringify(res.stdout.slice(0, 200))}` }
       : ntpqFailure(res);
-  return { daemon: 'ntpd', synchronized: null, server: null, stratum: null, offsetMs: null, lastSyncAgeS: null, pollIntervalS: null, maxErrorMs: null, statusError };
+  return unreadNtp('ntpd', { statusError });
 }

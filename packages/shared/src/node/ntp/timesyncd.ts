@@ -10,7 +10,7 @@
  */
 import { ErrorCodes, type CommandResult, type ErrorInfo, type NtpInfo } from '@clockwatch/shared';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../runner.js';
-import type { NtpReaderContext as ReaderContext } from './context.js';
+import { unreadNtp, type NtpReaderContext as ReaderContext } from './context.js';
 
 /** `Key=Value` lines. */
 export function parseKeyValues(text: string): Record<string, string> {
@@ -127,17 +127,7 @@ export async function readTimesyncd(ctx: ReaderContext): Promise<NtpInfo> {
   const timeoutMs = ctx.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const show = await ctx.run('timedatectl', ['show'], { timeoutMs });
   if (show.code !== 0 || !/NTPSynchronized=/.test(show.stdout)) {
-    return {
-      daemon: 'systemd-timesyncd',
-      synchronized: null,
-      server: null,
-      stratum: null,
-      offsetMs: null,
-      lastSyncAgeS: null,
-      pollIntervalS: null,
-      maxErrorMs: null,
-      statusError: timedatectlFailure(show),
-    };
+    return unreadNtp('systemd-timesyncd', { statusError: timedatectlFailure(show) });
   }
   const ts = await ctx.run('timedatectl', ['show-timesync'], { timeoutMs });
   return timesyncdToNtp(show.stdout, ts.code === 0 ? ts.stdout : null, (ctx.nowMs ?? Date.now)());
