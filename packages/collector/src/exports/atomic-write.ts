@@ -4,7 +4,7 @@
  * a reader or a crash sees the old file or the new one, never half of one.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
 import { fsyncDir } from '@clockwatch/shared/node';
@@ -22,18 +22,19 @@ export interface ManifestFile {
 export const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 /**
- * Writes `data` to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and
- * SHA-256. `noReplace`: link(2) instead of rename(2), which fails with EEXIST rather than replace a
- * file already there (scheduled exports are evidence: never overwritten).
+ * The one atomic write of the export directory: `fill` writes a fresh temp file beside
+ * `dir/name` (created O_EXCL, mode 0644); then fsync, then rename(2), or with `noReplace` link(2),
+ * which fails with EEXIST rather than replace a file already there (scheduled exports are
+ * evidence: never overwritten); then fsync of the directory. The temp file goes on any failure.
  */
-export async function writeFileAtomic(dir: string, name: string, data: string | Uint8Array, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
+export async function writeAtomic<T>(dir: string, name: string, fill: (fh: FileHandle) => Promise<T>, opts: { noReplace?: boolean } = {}): Promise<T> {
   if (!SAFE_FILE_NAME.test(name)) throw new ClockwatchError(ErrorCodes.CONFIG_INVALID, `export file name '${name}' is not a plain file name`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
+  let result: T;
   try {
     try {
-      await fh.writeFile(bytes);
+      result = await fill(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -49,5 +50,12 @@ export async function writeFileAtomic(dir: string, name: string, data: string | 
     throw e;
   }
   await fsyncDir(dir);
+  return result;
+}
+
+/** Writes `data` to `dir/name` atomically (writeAtomic); returns its size and SHA-256. */
+export async function writeFileAtomic(dir: string, name: string, data: string | Uint8Array, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  await writeAtomic(dir, name, (fh) => fh.writeFile(bytes), opts);
   return { name, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }

@@ -6,11 +6,11 @@
  * ~256 KiB at a time, hashed on the way, and never joined into one string; each write is awaited,
  * so a served collector's event loop runs between them.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { createHash, type KeyObject } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClockwatchError, ErrorCodes } from '@clockwatch/shared';
-import { fsyncDir, SAFE_FILE_NAME, writeFileAtomic, type ManifestFile } from './atomic-write.js';
+import { SAFE_FILE_NAME, writeAtomic, writeFileAtomic, type ManifestFile } from './atomic-write.js';
 import { MANIFEST_FORMAT, MANIFEST_SUFFIX, MANIFEST_VERSION, exportBaseName, loadSigningKey, signManifest, type Manifest } from './manifest.js';
 import type { ExportPeriod } from './model.js';
 import { isoUtc } from './model.js';
@@ -26,15 +26,14 @@ export interface ExportFileInput {
 
 const FLUSH_BYTES = 256 * 1024;
 
-/** Writes chunks to `dir/name` atomically (temp file, fsync, rename, fsync dir); returns its size and SHA-256. */
+/** Writes chunks to `dir/name` atomically (writeAtomic), hashed on the way; returns its size and SHA-256. */
 export async function writeChunksAtomic(dir: string, name: string, chunks: ExportChunks, opts: { noReplace?: boolean } = {}): Promise<ManifestFile> {
-  if (!SAFE_FILE_NAME.test(name)) throw new ClockwatchError(ErrorCodes.CONFIG_INVALID, `export file name '${name}' is not a plain file name`);
-  const tmp = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    try {
+  return writeAtomic(
+    dir,
+    name,
+    async (fh) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
       let pending: string[] = [];
       let pendingLen = 0;
       const flush = async () => {
@@ -52,23 +51,10 @@ export async function writeChunksAtomic(dir: string, name: string, chunks: Expor
         if (pendingLen >= FLUSH_BYTES) await flush();
       }
       await flush();
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // Scheduled exports are evidence: link(2) fails with EEXIST instead of replacing a file.
-    if (opts.noReplace) {
-      await link(tmp, join(dir, name));
-      await unlink(tmp);
-    } else {
-      await rename(tmp, join(dir, name));
-    }
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fsyncDir(dir);
-  return { name, bytes, sha256: hash.digest('hex') };
+      return { name, bytes, sha256: hash.digest('hex') };
+    },
+    opts,
+  );
 }
 
 const isChunks = (c: ExportFileInput['content']): c is ExportChunks => typeof c !== 'string' && !(c instanceof Uint8Array);
