@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { fixedClock, openSqliteStore, SEVERITY_ORDER, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
-import { AGENT_STATUSES, SEVERITY_RANK, type AgentStatus } from '@clockwatch/shared';
+import { AGENT_STATUSES, isStaleAt, SEVERITY_RANK, type AgentStatus } from '@clockwatch/shared';
 import { rowsOfColumns } from '../../packages/collector/src/history-columns.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
 
@@ -88,6 +88,14 @@ t.test('worst-first page: exact order, at every instant, in pages', async (t) =>
   // Instants around the staleness limits: none stale, some, most; and on a limit's boundary.
   const anyLimit = store.db.prepare('SELECT last_seen_ms + stale_after_ms FROM agent_latest WHERE stale_after_ms IS NOT NULL LIMIT 1').pluck().get() as number;
   for (const now of [T0, T0 + 200_000, T0 + 500_000, T0 + 2_000_000, anyLimit, anyLimit + 0.25, anyLimit - 0.25]) {
+    // The stores' SQL stale rule is the reporting check's own (shared isStaleAt), at every instant.
+    const limits = new Map((store.db.prepare('SELECT agent_id, last_seen_ms, stale_after_ms FROM agent_latest').all() as { agent_id: string; last_seen_ms: number; stale_after_ms: number | null }[]).map((r) => [r.agent_id, r]));
+    const fleetNow = (await store.listAgents({ nowMs: now, offset: 0, limit: 10_000 })).rows;
+    t.same(
+      fleetNow.filter((a) => a.status === 'stale').map((a) => a.id),
+      fleetNow.filter((a) => isStaleAt(limits.get(a.id)!.last_seen_ms, limits.get(a.id)!.stale_after_ms, now)).map((a) => a.id),
+      `stale in SQL = isStaleAt at +${now - T0} ms`,
+    );
     const want = await expectedWorstFirst(store, now);
     const page = await worstFirst(store, now, 0, 100);
     t.equal(page.total, 400);

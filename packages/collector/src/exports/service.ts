@@ -22,7 +22,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
-import { agentStatus, DEFAULT_SETTINGS, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
+import { agentStatus, DEFAULT_SETTINGS, isStaleAt, measureReport, normalizeUuid, resolvePolicy, type AgentStatus, type CheckStatus, type LibvirtClockResult } from '@clockwatch/shared';
 import type { Compliance } from '../compliance.js';
 import { auditedGuests } from '../libvirt/agentless.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
@@ -306,7 +306,7 @@ export class ExportService {
     const latest = rec.lastIsLatest ? cached.get(rec.id) : undefined;
     const checks: Record<string, CheckStatus> = { ...(latest ? latest.checks : (rec.last?.checks ?? {})) };
     delete checks.reporting;
-    if (rec.staleAfterMs !== null && rec.lastSeenMs !== null) checks.reporting = period.toMs - rec.lastSeenMs > rec.staleAfterMs ? 'fail' : 'pass';
+    if (rec.staleAfterMs !== null && rec.lastSeenMs !== null) checks.reporting = isStaleAt(rec.lastSeenMs, rec.staleAfterMs, period.toMs) ? 'fail' : 'pass';
     const list = Object.entries(checks).map(([id, status]) => ({ id, status }));
     return { status: rec.last === null ? 'unknown' : agentStatus(list), checks };
   }

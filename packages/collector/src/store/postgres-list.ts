@@ -14,7 +14,7 @@
  *   reads at most offset + limit rows in order; one query, one round trip.
  */
 import type pg from 'pg';
-import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
+import { reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { likePattern } from './sqlite-sql.js';
 import { SEVERITY_ORDER, type AgentPage, type AgentQuery, type AgentSummary } from './types.js';
 
@@ -56,7 +56,8 @@ export interface SummaryRow {
 
 export function summaryOf(r: SummaryRow): AgentSummary & { collector: string | null } {
   const checks: Record<string, CheckStatus> = { ...r.checks };
-  if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
+  const reporting = reportingStatusOf(r.status, r.stale_after_ms !== null);
+  if (reporting) checks.reporting = reporting;
   return {
     id: r.agent_id,
     hostname: r.hostname,

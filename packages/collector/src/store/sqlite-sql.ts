@@ -3,7 +3,7 @@
  * Kept apart from the store's logic (sqlite.ts).
  */
 import type Database from 'better-sqlite3';
-import { CHECK_BY_ID, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { CHECK_BY_ID, reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
 import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
@@ -15,7 +15,7 @@ const NC = CHECK_COLUMNS.length;
 
 export { HOUR_MS } from '@clockwatch/shared';
 
-/** Stale at `@now`: the last delivery is older than the agent's limit (none: never stale). */
+/** Stale at `@now`: shared isStaleAt (the reporting check's rule) in SQL, to filter and order by it. */
 const STALE_RULE_SQL = `stale_after_ms IS NOT NULL AND (@now - last_seen_ms) > stale_after_ms`;
 /** The fleet status at `@now`. */
 export const STATUS_SQL = `CASE WHEN ${STALE_RULE_SQL} THEN 'stale' ELSE base_status END`;
@@ -80,7 +80,8 @@ export function baseSummaryOf(r: unknown[]): BaseSummary {
 
 /** The cached row with now's status. */
 export function withStatus(b: BaseSummary, status: AgentStatus): AgentSummary {
-  return { ...b.summary, status, checks: b.reporting ? { ...b.summary.checks, reporting: status === 'stale' ? 'fail' : 'pass' } : b.summary.checks };
+  const reporting = reportingStatusOf(status, b.reporting);
+  return { ...b.summary, status, checks: reporting ? { ...b.summary.checks, reporting } : b.summary.checks };
 }
 
 export interface LatestRow {
@@ -141,7 +142,8 @@ export function summaryOf(r: LatestRow): AgentSummary {
     const v = cols[column];
     if (v) checks[id] = v;
   }
-  if (r.stale_after_ms !== null) checks.reporting = r.status === 'stale' ? 'fail' : 'pass';
+  const reporting = reportingStatusOf(r.status, r.stale_after_ms !== null);
+  if (reporting) checks.reporting = reporting;
   return {
     id: r.agent_id,
     hostname: r.hostname,

@@ -38,6 +38,6 @@ export { offsetCheck } from './offset.js';
 export { rtcCheck } from './rtc.js';
 export { timezoneCheck } from './timezone.js';
 export { ntpCheck } from './ntp.js';
-export { reportingCheck, staleAfterMs } from './reporting.js';
+export { isStaleAt, reportingCheck, reportingStatusOf, staleAfterMs } from './reporting.js';
 export * from './libvirt-clock.js';
 export * from './host-audit.js';
