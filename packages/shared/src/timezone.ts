@@ -34,25 +34,27 @@ export function parseGmtOffset(text: string): number | null {
 }
 
 /**
- * Offsets change only at transitions, which tzdata places on whole minutes; the last answer per
- * zone is kept for its minute. formatToParts costs ~10 µs and a collector asks for the same zones
- * at the same minute for every report it ingests.
+ * Offsets change only at transitions, which tzdata places on whole minutes; answers are kept per
+ * zone and minute. formatToParts costs ~10 µs and a collector asks for the same few zones at the
+ * same few minutes (now, and 1 January and 1 July of the year for the DST checks) for every report
+ * it ingests: one entry per zone would be evicted by each of those three instants in turn.
  */
-const lastOffset = new Map<string, { minute: number; offsetS: number | null }>();
+const offsets = new Map<string, number | null>();
 
 /** UTC offset of an IANA zone at an instant, seconds east of UTC; null for an unknown zone. */
 export function zoneOffsetS(zone: string, atMs: number): number | null {
   const minute = Math.floor(atMs / 60_000);
-  const hit = lastOffset.get(zone);
-  if (hit && hit.minute === minute) return hit.offsetS;
+  const key = `${minute}\u0000${zone}`;
+  const hit = offsets.get(key);
+  if (hit !== undefined) return hit;
   const f = offsetFormatter(zone);
   let offsetS: number | null = null;
   if (f && Number.isFinite(atMs)) {
     const part = f.formatToParts(new Date(atMs)).find((p) => p.type === 'timeZoneName');
     offsetS = part ? parseGmtOffset(part.value) : null;
   }
-  if (lastOffset.size > 1000 && !hit) lastOffset.clear();
-  lastOffset.set(zone, { minute, offsetS });
+  if (offsets.size >= 4096) offsets.clear();
+  offsets.set(key, offsetS);
   return offsetS;
 }
 
