@@ -48,7 +48,7 @@ export async function benchIngest({ quick = false, log = console.error, collecto
           : await startServer(collectorCli, ['serve', '--listen', '127.0.0.1:0', '--db', db, ...v.args]);
       let r;
       try {
-        r = await runLoad(server.url, server.pid, { connections, seconds, warmupS, agents, tag: `${v.id[0]}${round}` });
+        r = await runLoad(server.url, server.pid, { connections, seconds, warmupS, warmupEveryAgent: true, agents, tag: `${v.id[0]}${round}` });
       } finally {
         await server.stop();
       }
