@@ -34,7 +34,7 @@ import { bucketSeries } from './postgres-period.js';
 import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements, type RollupHourRow } from './sqlite-period-sql.js';
 import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
-import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, PeriodWorstSample, SeriesPoint } from './types.js';
+import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, PeriodWorstSample, RollupRow, SeriesPoint } from './types.js';
 
 /** The sums one agent's period rows fold into (same layout from the scan and from the per-agent query). */
 interface Sums {
@@ -190,6 +190,7 @@ export class SqlitePeriodReader {
       }
       if (!sums) sums = this.aggregateAlone(p, from, to);
       const rec = this.finish(p, sums, from, to);
+      if (p.roll) rec.hours = p.roll.hours.map(rollupRow);
       if (p.plot && q.series) {
         const b = p.alone ? undefined : scanned?.buckets.get(p.key);
         rec.series = b ?? this.series(p.key, from, to, q.series.maxPoints);
@@ -480,6 +481,21 @@ export class SqlitePeriodReader {
 
 function hourSums(h: RollupHourRow): HourSums {
   return { hourMs: h[0], n: h[3], offsetSumMs: h[4], dtSumMs: h[7], dtSqSumMs2: h[8], dtOffsetSumMs2: h[9] };
+}
+
+/** An hour as rollups() gives it (SqliteStore.rollups: the same mean and share). */
+function rollupRow(h: RollupHourRow): RollupRow {
+  const [hourMs, n, nc, no, sum, omax, omin, , , , unc] = h;
+  return {
+    hourMs,
+    reports: n,
+    measured: no,
+    offsetMinMs: omin,
+    offsetMaxMs: omax,
+    offsetMeanMs: no > 0 && sum !== null ? sum / no : null,
+    uncertaintyMaxMs: unc,
+    compliantShare: n > 0 ? nc / n : 0,
+  };
 }
 
 /** A bucket as a point: its largest |offset|, with an uncertainty that covers every sample of the bucket. */
