@@ -253,8 +253,11 @@ export class SqlitePeriodReader {
     const oldest = st.oldest.get(key) as number | null;
     if (oldest === null || oldest > from) {
       const limit = oldest === null ? to : Math.min(to, ceilHour(oldest));
-      const earlier = st.rollups.all(key, ceilHour(from), oldest === null ? to : floorHour(oldest)) as unknown[][];
-      if (earlier.length > 0) {
+      const end = oldest === null ? to : floorHour(oldest);
+      // Whole hours: the rollups just read cover [from, to) (a query per agent saved when, as in a
+      // period that starts before the first sample, every agent's oldest sample is after `from`).
+      const earlier = roll && end <= to ? roll.hours.filter((h) => h[0] < end).length : (st.rollups.all(key, ceilHour(from), end) as unknown[][]).length;
+      if (earlier > 0) {
         rawFrom = limit;
         rollupTo = limit;
       }
@@ -474,7 +477,8 @@ export class SqlitePeriodReader {
    * agent (BUCKETS_ONE) sorted each bucket in SQLite: ~4× the time for a day of 1,440 samples.
    */
   series(agentKey: number, from: number, to: number, maxPoints: number): SeriesPoint[] {
-    const rows = (this.st.raw.all(agentKey, from, to) as [number, number, number][]).map(([atMs, o, u]) => [atMs, o, u, 0] as [number, number, number, number]);
+    // [at_ms, offset, uncertainty] rows as they come (bucketSeries reads the first three fields).
+    const rows = this.st.raw.all(agentKey, from, to) as unknown as Parameters<typeof bucketSeries>[0];
     return bucketSeries(rows, from, to, maxPoints);
   }
 }
