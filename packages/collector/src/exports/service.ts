@@ -27,7 +27,7 @@ import type { Compliance } from '../compliance.js';
 import { auditedGuests } from '../libvirt/agentless.js';
 import type { LibvirtAudit } from '../libvirt/audit.js';
 import { agentlessForExport, markBothEvidence } from './agentless.js';
-import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, PeriodWorstSample, Store } from '../store/types.js';
+import type { AgentPeriodRecord, AgentSummary, PeriodAgentState, PeriodWorstSample, RollupRow, Store } from '../store/types.js';
 import type { ExportAbout, ExportData, ExportHour, ExportLibvirt, ExportNtp, ExportPeriod, ExportRow, ExportWorstSample } from './model.js';
 import { buildExportData, checkExportData, DEFAULT_PLOT_CAP, needsPlot, plotRows } from './model.js';
 import { htmlChunks } from './render-html.js';
@@ -184,7 +184,10 @@ export class ExportService {
     // The worst samples the store read with the period (the others are looked up per agent).
     const worstSamples = new Map<string, PeriodWorstSample>();
     for (const rec of records) if (rec.worst?.sample && !rec.worst.fromRollup) worstSamples.set(rec.id, rec.worst.sample);
-    await this.addEvidence(rows, period, worstSamples);
+    // The hours the store read with the period (the others are read per agent).
+    const hoursRead = new Map<string, readonly RollupRow[]>();
+    for (const rec of records) if (rec.hours) hoursRead.set(rec.id, rec.hours);
+    await this.addEvidence(rows, period, worstSamples, hoursRead);
     await this.plotSeries(rows, period);
     // Guests the host audit read (--host-audit): the agents it read too say 'both'; the others are listed apart.
     const audited = auditedGuests(this.libvirt, this.compliance, rows, generatedAtMs);
@@ -217,13 +220,14 @@ export class ExportService {
   /**
    * Per agent, the hourly rollups of the period and the worst sample in full (the stored row of the
    * hour whose extreme it is). Hours only partly inside the period are included whole: a rollup
-   * cannot be cut.
+   * cannot be cut. The hour that starts at the end of the period is not in it (rollups() takes
+   * its range inclusive of the end, like history()).
    */
-  private async addEvidence(rows: ExportRow[], period: ExportPeriod, worstSamples: ReadonlyMap<string, PeriodWorstSample>): Promise<void> {
+  private async addEvidence(rows: ExportRow[], period: ExportPeriod, worstSamples: ReadonlyMap<string, PeriodWorstSample>, hoursRead: ReadonlyMap<string, readonly RollupRow[]>): Promise<void> {
     const breathe = this.breather();
     const fromHour = Math.floor(period.fromMs / 3_600_000) * 3_600_000;
     for (const row of rows) {
-      const rollups = await this.store.rollups(row.id, { fromMs: fromHour, toMs: period.toMs, limit: 100_000 });
+      const rollups = hoursRead.get(row.id) ?? (await this.store.rollups(row.id, { fromMs: fromHour, toMs: period.toMs, limit: 100_000 })).filter((h) => h.hourMs < period.toMs);
       const hours: ExportHour[] = rollups.map((h) => ({
         hourMs: h.hourMs,
         reports: h.reports,

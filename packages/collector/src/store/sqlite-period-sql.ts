@@ -48,8 +48,9 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
     points: db.prepare('SELECT at_ms, offset_ms FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL').raw(),
     rollups: db.prepare('SELECT n, n_compliant, offset_min, offset_max, unc_max FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ?').raw(),
     // What the rollups know of whole hours: per hour reports, compliant, with an offset, Σ offset,
-    // extremes, and the drift fit's sums (schema 5, store/drift-sums.ts).
-    rollupHours: db.prepare(`SELECT hour_ms, n, n_compliant, n_offset, offset_sum, offset_max, offset_min, dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2
+    // extremes, the drift fit's sums (schema 5, store/drift-sums.ts), and the worst uncertainty
+    // (the export's evidence hours take them from here rather than read every agent's again).
+    rollupHours: db.prepare(`SELECT hour_ms, n, n_compliant, n_offset, offset_sum, offset_max, offset_min, dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2, unc_max
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? ORDER BY hour_ms`).raw(),
     statics: db.prepare('SELECT body FROM statics WHERE static_key = ?').pluck(),
     extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
@@ -73,6 +74,7 @@ export type RollupHourRow = [
   dtSum: number | null,
   dtSqSum: number | null,
   dtOffsetSum: number | null,
+  uncMax: number | null,
 ];
 export type AgentRow = [key: number, id: string, firstSeen: number, lastSeen: number | null, staleAfter: number | null, latestReportId: string | null, latestStatic: number | null];
 export type LastRow = [reportId: string, at: number, recv: number, offset: number | null, unc: number | null, rtc: number | null, ntp: number | null, status: number, checks: number, staticKey: number];

@@ -34,7 +34,7 @@ import { bucketSeries } from './postgres-period.js';
 import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements, type RollupHourRow } from './sqlite-period-sql.js';
 import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
-import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, PeriodWorstSample, SeriesPoint } from './types.js';
+import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, PeriodWorstSample, RollupRow, SeriesPoint } from './types.js';
 
 /** The sums one agent's period rows fold into (same layout from the scan and from the per-agent query). */
 interface Sums {
@@ -190,6 +190,7 @@ export class SqlitePeriodReader {
       }
       if (!sums) sums = this.aggregateAlone(p, from, to);
       const rec = this.finish(p, sums, from, to);
+      if (p.roll) rec.hours = p.roll.hours.map(rollupRow);
       if (p.plot && q.series) {
         const b = p.alone ? undefined : scanned?.buckets.get(p.key);
         rec.series = b ?? this.series(p.key, from, to, q.series.maxPoints);
@@ -252,8 +253,11 @@ export class SqlitePeriodReader {
     const oldest = st.oldest.get(key) as number | null;
     if (oldest === null || oldest > from) {
       const limit = oldest === null ? to : Math.min(to, ceilHour(oldest));
-      const earlier = st.rollups.all(key, ceilHour(from), oldest === null ? to : floorHour(oldest)) as unknown[][];
-      if (earlier.length > 0) {
+      const end = oldest === null ? to : floorHour(oldest);
+      // Whole hours: the rollups just read cover [from, to) (a query per agent saved when, as in a
+      // period that starts before the first sample, every agent's oldest sample is after `from`).
+      const earlier = roll && end <= to ? roll.hours.filter((h) => h[0] < end).length : (st.rollups.all(key, ceilHour(from), end) as unknown[][]).length;
+      if (earlier > 0) {
         rawFrom = limit;
         rollupTo = limit;
       }
@@ -473,13 +477,29 @@ export class SqlitePeriodReader {
    * agent (BUCKETS_ONE) sorted each bucket in SQLite: ~4× the time for a day of 1,440 samples.
    */
   series(agentKey: number, from: number, to: number, maxPoints: number): SeriesPoint[] {
-    const rows = (this.st.raw.all(agentKey, from, to) as [number, number, number][]).map(([atMs, o, u]) => [atMs, o, u, 0] as [number, number, number, number]);
+    // [at_ms, offset, uncertainty] rows as they come (bucketSeries reads the first three fields).
+    const rows = this.st.raw.all(agentKey, from, to) as unknown as Parameters<typeof bucketSeries>[0];
     return bucketSeries(rows, from, to, maxPoints);
   }
 }
 
 function hourSums(h: RollupHourRow): HourSums {
   return { hourMs: h[0], n: h[3], offsetSumMs: h[4], dtSumMs: h[7], dtSqSumMs2: h[8], dtOffsetSumMs2: h[9] };
+}
+
+/** An hour as rollups() gives it (SqliteStore.rollups: the same mean and share). */
+function rollupRow(h: RollupHourRow): RollupRow {
+  const [hourMs, n, nc, no, sum, omax, omin, , , , unc] = h;
+  return {
+    hourMs,
+    reports: n,
+    measured: no,
+    offsetMinMs: omin,
+    offsetMaxMs: omax,
+    offsetMeanMs: no > 0 && sum !== null ? sum / no : null,
+    uncertaintyMaxMs: unc,
+    compliantShare: n > 0 ? nc / n : 0,
+  };
 }
 
 /** A bucket as a point: its largest |offset|, with an uncertainty that covers every sample of the bucket. */

@@ -313,6 +313,11 @@ export interface AgentPeriodRecord extends PeriodAgentState {
   drift: { ppm: number; points: number } | null;
   /** Plot points (as periodSeries gives them) when the query's series.want chose this agent. */
   series?: SeriesPoint[];
+  /**
+   * The hourly rollups of the hours that start in [fromMs, toMs), as rollups() gives them, when the
+   * store read them with the period anyway (SQLite, a period of whole hours); absent: ask rollups().
+   */
+  hours?: RollupRow[];
 }
 
 export interface PeriodQuery {
