@@ -140,13 +140,29 @@ export class CollectorMetrics {
     }
   }
 
-  /** Prometheus text exposition: the collector's own metrics, then the fleet's. */
-  async render(): Promise<string> {
+  /**
+   * Prometheus text exposition: the collector's own metrics, then the fleet's, as the Buffers of
+   * the page in order (the per-agent lines are kept encoded between scrapes; see metrics-agents.ts).
+   */
+  async renderBuffers(): Promise<Buffer[]> {
     const own = await this.registry.metrics();
     const page = await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES });
     const scope = this.options.scope;
     // A row without a collector comes from a store of one collector: this one.
     const rows = scope?.kind === 'own' ? page.rows.filter((r) => r.collector == null || r.collector === scope.collector) : page.rows;
-    return own + this.agentLines.render(rows) + (this.hostAudit?.(page.rows) ?? '');
+    const out = [Buffer.from(own, 'utf8'), ...this.agentLines.renderBuffers(rows)];
+    const audit = this.hostAudit?.(page.rows) ?? '';
+    if (audit !== '') out.push(Buffer.from(audit, 'utf8'));
+    return out;
+  }
+
+  /** The exposition as one Buffer: one copy of the kept bytes, no page-sized string to encode. */
+  async renderPage(): Promise<Buffer> {
+    return Buffer.concat(await this.renderBuffers());
+  }
+
+  /** The exposition as text. */
+  async render(): Promise<string> {
+    return (await this.renderPage()).toString('utf8');
   }
 }
