@@ -1,6 +1,6 @@
 // The per-agent part of /metrics alone (metrics-agents.ts), over 10,000 synthetic latest-state rows
 // (or the count given): CPU of one page with nothing kept, with every agent's lines kept, and with
-// half or a quarter of the agents changed since the last page; each page as the server sends it (one
+// the same content in new row objects (as the store gives them), with half or a quarter of the agents changed since the last page; each page as the server sends it (one
 // Buffer: AgentMetricsRenderer.renderBuffers, then Buffer.concat). Process CPU (process.cpuUsage), median of 10.
 //
 //   node bench/metrics-render.mjs [agents]
@@ -22,6 +22,8 @@ function run(label, f, input = () => rows) {
 }
 run('uncached', (page) => new AgentMetricsRenderer().renderBuffers(page));
 run('cached, same rows', (page) => r.renderBuffers(page));
+// The store gives new objects every call (its rows with now's status, and a new checks object).
+run('cached, same content in new objects', (page) => r.renderBuffers(page), () => rows.map((x) => ({ ...x, checks: { ...x.checks } })));
 for (const [label, share] of [['half', 2], ['a quarter of', 4]]) {
   // Each page, another `share`-th of the agents has a new report (its rows are made before the clock starts).
   let t = 0;

@@ -90,17 +90,22 @@ interface AgentLines {
   changed: number;
   /** Ends a run of agents (see Run): decided by the agent id alone. */
   endsRun: boolean;
+  /** The `agent` label of every line (the entry is the id's: it never changes). */
+  id: string;
 }
 
+/** Same keys and values (in any order: the lines are written in sorted key order); allocates nothing. */
 const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
   if (a === b) return true;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (a[k] !== b[k]) return false;
-  return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 };
 
-const ALL_FAMILIES = (1 << FAMILIES.length) - 1;
 const bit = (f: number) => 1 << f;
 
 /**
@@ -108,8 +113,7 @@ const bit = (f: number) => 1 << f;
  * (so any store's rows will do), and returns their bits: a new report changes the numbers, and
  * only those whose value moved are written (and their runs re-encoded, below).
  */
-function write(a: AgentSummary, old: AgentSummary | null, parts: string[]): number {
-  const id = `agent="${escapeLabelValue(a.id)}"`;
+function write(a: AgentSummary, old: AgentSummary | null, id: string, parts: string[]): number {
   let changed = 0;
   if (!old || a.hostname !== old.hostname || a.systemUuid !== old.systemUuid || (a.collector ?? null) !== (old.collector ?? null)) {
     const by = a.collector ? `,collector="${escapeLabelValue(a.collector)}"` : '';
@@ -233,11 +237,12 @@ export class AgentMetricsRenderer {
       let e = this.cache.get(a.id);
       if (!e) {
         const parts = new Array<string>(FAMILIES.length);
-        const changed = write(a, null, parts);
-        e = { src: a, parts, seen: now, changed, endsRun: endsRun(a.id) };
+        const id = `agent="${escapeLabelValue(a.id)}"`;
+        const changed = write(a, null, id, parts);
+        e = { src: a, parts, seen: now, changed, endsRun: endsRun(a.id), id };
         this.cache.set(a.id, e);
       } else if (e.src !== a) {
-        e.changed |= write(a, e.src, e.parts);
+        e.changed |= write(a, e.src, e.id, e.parts);
         e.src = a;
       }
       // Twice in one page (not from a store, which has one row per id): the first row's lines twice.
