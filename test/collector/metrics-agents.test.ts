@@ -59,3 +59,45 @@ t.test('kept lines follow every change of a row', async (t) => {
   t.equal(r.render(rows), renderAgentMetrics(rows), 'agents back');
   t.not(r.render(rows), golden, 'the edits changed the text');
 });
+
+t.test('a large fleet: the kept runs follow changes of every kind, agents coming and going', async (t) => {
+  // 2,000 agents: ~60 runs of agents kept encoded (metrics-agents.ts, Run), so that changes land
+  // in some runs and not in others, and agents come and go in the middle of the page.
+  const r = new AgentMetricsRenderer();
+  let rows = fixedFleet(2000);
+  t.equal(r.render(rows), renderAgentMetrics(rows), 'first scrape');
+  const before = r.renderBuffers(rows);
+  // One agent's offset moves: only the buffer of its run in the offset family is new.
+  const k = 1234;
+  rows = rows.map((a, i) => (i === k ? { ...a, offsetMs: 99.5 } : a));
+  const after = r.renderBuffers(rows);
+  t.equal(after.length, before.length, 'as many pieces');
+  t.equal(after.filter((b, i) => b !== before[i]).length, 2, 'one run re-encoded (and the fleet counts)');
+  t.equal(Buffer.concat(after).toString(), renderAgentMetrics(rows), 'and the page is a fresh render');
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const edits: ((a: AgentSummary, k: number) => AgentSummary)[] = [
+    (a, k) => ({ ...a, lastSeenMs: a.lastSeenMs + 15_000, atMs: a.atMs + 15_000 + k, offsetMs: a.offsetMs === null ? 0.5 : a.offsetMs + 0.001 }),
+    (a) => ({ ...a, uncertaintyMs: a.uncertaintyMs === null ? 0.25 : null, rtcOffsetS: a.rtcOffsetS === null ? 2 : null, ntpSynchronized: !a.ntpSynchronized, intervalS: a.intervalS === 60 ? 30 : 60 }),
+    (a, k) => ({ ...a, status: k % 2 ? 'stale' : 'noncompliant', checks: { ...a.checks, reporting: a.checks.reporting === 'fail' ? 'pass' : 'fail' } }),
+    (a, k) => ({ ...a, labels: k % 3 ? { ...a.labels, site: 'é' } : {}, hostname: `renamed-${k}`, collector: k % 2 ? null : 'c-x' }),
+    (a) => ({ ...a, clocksource: a.clocksource === 'tsc' ? null : 'tsc', timezone: a.timezone === null ? 'Europe/Berlin' : null, systemUuid: null }),
+  ];
+  for (let round = 0; round < 25; round++) {
+    const edit = edits[round % edits.length] as (a: AgentSummary, k: number) => AgentSummary;
+    // A quarter of the agents change (as between two scrapes of agents reporting every minute).
+    rows = rows.map((a, i) => (rand() < 0.25 ? edit(a, i) : a));
+    if (round % 4 === 1) rows = rows.filter(() => rand() > 0.01); // a few leave, from anywhere
+    if (round % 4 === 2) rows.splice(Math.floor(rand() * rows.length), 0, { ...(rows[0] as AgentSummary), id: `new-${round}` }); // one arrives in the middle
+    if (round % 4 === 3) rows = [...rows.slice(0, 500), rows[500] as AgentSummary, ...rows.slice(500)]; // the same row twice
+    if (round % 5 === 4) {
+      // As many agents as before in each run: one replaced by a newcomer in place, two neighbours swapped.
+      rows = rows.slice();
+      rows[1500] = { ...(rows[1500] as AgentSummary), id: `replaced-${round}` };
+      [rows[1001], rows[1002]] = [rows[1002] as AgentSummary, rows[1001] as AgentSummary];
+    }
+    t.equal(r.render(rows), renderAgentMetrics(rows), `round ${round}: kept runs = a fresh render`);
+  }
+  t.equal(r.render(rows.slice().reverse()), renderAgentMetrics(rows.slice().reverse()), 'every agent in another order');
+  t.equal(r.render([]), renderAgentMetrics([]), 'no agents');
+});

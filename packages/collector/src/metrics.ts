@@ -1,16 +1,17 @@
 /**
  * Prometheus metrics (prom-client, one registry per app so several apps can live in one process).
  *
- * Per-agent series are written at scrape time from the store's latest-state table (one query per
- * scrape; metrics-agents.ts writes them), so they cost nothing on the ingest path, survive a
- * restart, and `stale` is the store's verdict at the scrape instant. Units are base units
+ * Per-agent series are written at scrape time from the store's latest-state table (metrics-agents.ts
+ * writes them; a store with Store.fleetRows reads in full only the rows that changed since the
+ * last scrape), so they cost nothing on the ingest path, survive a restart, and `stale` is the
+ * store's verdict at the scrape instant. Units are base units
  * (seconds), as Prometheus conventions ask, even though the API speaks milliseconds.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { isOk } from '@clockwatch/shared';
 import type { HostClock } from './host-clock.js';
 import { AgentMetricsRenderer } from './metrics-agents.js';
-import type { AgentSummary, Store } from './store/types.js';
+import type { AgentSummary, FleetRows, Store } from './store/types.js';
 
 export interface MetricsOptions {
   store: Store;
@@ -48,6 +49,8 @@ export class CollectorMetrics {
   readonly timeRequests: Counter;
   /** The per-agent lines, kept between scrapes. */
   private readonly agentLines = new AgentMetricsRenderer();
+  /** The previous scrape's fleet (Store.fleetRows). */
+  private fleet: FleetRows | null = null;
   /** The host audit's families (metrics-host-audit.ts), given the fleet's rows; set once the libvirt audit exists. */
   hostAudit: ((rows: readonly AgentSummary[]) => string) | null = null;
 
@@ -140,13 +143,42 @@ export class CollectorMetrics {
     }
   }
 
-  /** Prometheus text exposition: the collector's own metrics, then the fleet's. */
-  async render(): Promise<string> {
+  /**
+   * Prometheus text exposition: the collector's own metrics, then the fleet's, as the Buffers of
+   * the page in order (the per-agent lines are kept encoded between scrapes; see metrics-agents.ts).
+   */
+  async renderBuffers(): Promise<Buffer[]> {
     const own = await this.registry.metrics();
-    const page = await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES });
+    const all = await this.fleetRows();
     const scope = this.options.scope;
     // A row without a collector comes from a store of one collector: this one.
-    const rows = scope?.kind === 'own' ? page.rows.filter((r) => r.collector == null || r.collector === scope.collector) : page.rows;
-    return own + this.agentLines.render(rows) + (this.hostAudit?.(page.rows) ?? '');
+    const rows = scope?.kind === 'own' ? all.filter((r) => r.collector == null || r.collector === scope.collector) : all;
+    const out = [Buffer.from(own, 'utf8'), ...this.agentLines.renderBuffers(rows)];
+    const audit = this.hostAudit?.(all) ?? '';
+    if (audit !== '') out.push(Buffer.from(audit, 'utf8'));
+    return out;
+  }
+
+  /**
+   * Every agent's latest state at now. From a store that keeps track of what changed
+   * (Store.fleetRows), only the changed rows are read and the unchanged ones are the previous
+   * scrape's objects, which the renderer skips by identity.
+   */
+  private async fleetRows(): Promise<readonly AgentSummary[]> {
+    const store = this.options.store;
+    const nowMs = this.options.nowMs();
+    if (!store.fleetRows) return (await store.listAgents({ nowMs, offset: 0, limit: MAX_AGENT_SERIES })).rows;
+    this.fleet = await store.fleetRows(nowMs, MAX_AGENT_SERIES, this.fleet);
+    return this.fleet.rows;
+  }
+
+  /** The exposition as one Buffer: one copy of the kept bytes, no page-sized string to encode. */
+  async renderPage(): Promise<Buffer> {
+    return Buffer.concat(await this.renderBuffers());
+  }
+
+  /** The exposition as text. */
+  async render(): Promise<string> {
+    return (await this.renderPage()).toString('utf8');
   }
 }

@@ -73,7 +73,9 @@ import {
   type PlacedBy,
   type TimeRange,
   type WriteOutcome,
+  type FleetRows,
 } from './types.js';
+import { SqliteFleetRows } from './sqlite-fleet-rows.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -744,6 +746,15 @@ export class SqliteStore implements Store {
     this.closed = true;
     await this.checkpointer?.stop();
     this.db.close();
+  }
+
+  private fleet: SqliteFleetRows | null = null;
+
+  /** Store.fleetRows: the whole fleet, reading only what changed since `previous` (sqlite-fleet-rows.ts). */
+  async fleetRows(nowMs: number, limit: number, previous: FleetRows | null): Promise<FleetRows> {
+    this.assertOpen();
+    this.fleet ??= new SqliteFleetRows(this.db);
+    return this.fleet.fleetRows(nowMs, limit, previous);
   }
 }
 

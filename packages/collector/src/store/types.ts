@@ -158,6 +158,13 @@ export interface AgentPage {
   rows: AgentSummary[];
 }
 
+/** Store.fleetRows's answer. */
+export interface FleetRows {
+  rows: AgentSummary[];
+  /** The store's bookkeeping for the next call (pass the answer back as it is). */
+  readonly state: unknown;
+}
+
 export interface AgentDetailRecord {
   summary: AgentSummary;
   /** The latest report, whole. */
@@ -358,6 +365,13 @@ export interface Store {
    */
   write(records: readonly SampleRecord[]): Promise<WriteOutcome[]>;
   listAgents(query: AgentQuery): Promise<AgentPage>;
+  /**
+   * Optional (SQLite): every agent as listAgents gives them (agent-id order, status at nowMs, at
+   * most `limit`), for a caller that passes back its previous answer (/metrics, every scrape):
+   * only the rows whose latest state changed since then are read in full, and a row whose state
+   * and status did not change is the previous answer's object itself.
+   */
+  fleetRows?(nowMs: number, limit: number, previous: FleetRows | null): Promise<FleetRows>;
   getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null>;
   history(agentId: string, range: TimeRange): Promise<HistoryPage>;
   rollups(agentId: string, range: TimeRange): Promise<RollupRow[]>;
