@@ -1,5 +1,5 @@
 /**
- * SqliteStore.fleetRows (store/sqlite-fleet-rows.ts), given its previous answer back, is always
+ * SqliteStore.fleetRows (store/sqlite-changed-rows.ts), given its previous answer back, is always
  * what listAgents gives for the whole fleet at the same instant — after a few agents report (read
  * by key), after many report (one pass), after another connection to the file writes rows and a
  * new agent, when agents go stale with time alone, and when prune forgets agents — and a row whose

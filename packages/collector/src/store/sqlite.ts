@@ -75,7 +75,7 @@ import {
   type WriteOutcome,
   type FleetRows,
 } from './types.js';
-import { SqliteFleetRows } from './sqlite-fleet-rows.js';
+import { SqliteFleetRows } from './sqlite-changed-rows.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -750,7 +750,7 @@ export class SqliteStore implements Store {
 
   private fleet: SqliteFleetRows | null = null;
 
-  /** Store.fleetRows: the whole fleet, reading only what changed since `previous` (sqlite-fleet-rows.ts). */
+  /** Store.fleetRows: the whole fleet, reading only what changed since `previous` (sqlite-changed-rows.ts). */
   async fleetRows(nowMs: number, limit: number, previous: FleetRows | null): Promise<FleetRows> {
     this.assertOpen();
     this.fleet ??= new SqliteFleetRows(this.db);
