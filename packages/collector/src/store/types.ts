@@ -156,6 +156,11 @@ export { SEVERITY_ORDER } from '@clockwatch/shared';
 export interface AgentPage {
   total: number;
   rows: AgentSummary[];
+  /**
+   * The rows as JSON text, exactly JSON.stringify(rows) (a store may keep each row's text cached,
+   * so that a page of the whole fleet is a join of strings); absent: serialise `rows`.
+   */
+  rowsJson?: () => string;
 }
 
 export interface AgentDetailRecord {
