@@ -10,15 +10,16 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { request } from 'undici';
+import Database from 'better-sqlite3';
 import { fixedClock, openSqliteStore, type AgentQuery, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
 import { isStaleAt, type AgentStatus } from '@clockwatch/shared';
-import { compareUtf8 } from '../../packages/collector/src/store/sqlite-fleet-index.js';
+import { compareUtf8, wtf8Text } from '../../packages/collector/src/store/sqlite-fleet-index.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
 
 const T0 = 1_795_600_000_000;
 const BASES: AgentStatus[] = ['compliant', 'warning', 'unknown', 'noncompliant'];
 /** Hostnames with ties and non-ASCII: U+FF01 sorts before U+1F600 in UTF-8, after it in UTF-16. */
-const HOSTS = ['host-a', 'host-b', 'Host-a', 'höst', 'host-\uff01', 'host-\u{1f600}', 'host-\u{1f600}x', 'host-\ue000', '', 'host-a-long'];
+const HOSTS = ['host-a', 'host-b', 'Host-a', 'höst', 'host-\uff01', 'host-\u{1f600}', 'host-\u{1f600}x', 'host-\ue000', '', 'host-a-long', 'host-\ud800', 'host-\udfffz', 'host-\ufffd'];
 const ID_TAILS = ['', '-\uff01', '-\u{1f600}', '-é', '-\ue000'];
 
 function rng(seed: number) {
@@ -82,7 +83,8 @@ async function same(t: Test, store: SqliteStore, nowMs: number, what: string): P
       check(JSON.stringify(a) === JSON.stringify(b), `sort=${sort} offset=${offset} limit=${limit}`, { mem: a.rows.slice(0, 8), sql: b.rows.slice(0, 8), total: [a.total, b.total] });
       if (limit === 10_000) {
         check(JSON.stringify(mem.rows) === JSON.stringify(sql.rows), `sort=${sort}: whole rows`);
-        check(mem.rowsJson?.() === JSON.stringify(mem.rows), `sort=${sort}: cached row JSON = JSON.stringify(rows)`);
+        check(mem.rowsJson?.().toString('utf8') === JSON.stringify(mem.rows), `sort=${sort}: cached row JSON = JSON.stringify(rows)`);
+        check(mem.rowsJson?.('<', '>').toString('utf8') === `<${JSON.stringify(mem.rows)}>`, `sort=${sort}: with text before and after`);
       }
     }
   }
@@ -103,11 +105,21 @@ function instants(records: readonly SampleRecord[], every: number): number[] {
   return out;
 }
 
-t.test('compareUtf8 is the UTF-8 byte order (SQLite BINARY), not the UTF-16 one', async (t) => {
-  const words = ['', 'a', 'a\u0000', 'ab', 'é', '\ue000', '\uff01', '\uffff', '\u{10000}', '\u{1f600}', '\u{1f600}a', '\u{10ffff}', 'z\u{1f600}', 'z\uff01', 'Z'];
-  const bytes = (s: string) => Buffer.from(s, 'utf8');
-  for (const a of words) for (const b of words) t.equal(Math.sign(compareUtf8(a, b)), Math.sign(Buffer.compare(bytes(a), bytes(b))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+t.test("compareUtf8 is SQLite's BINARY order of what better-sqlite3 stores, not the UTF-16 one", async (t) => {
+  const words = ['', 'a', 'ab', 'é', '\ud7ff', '\ud800', '\udbff', '\udc00x', '\ue000', '\uff01', '\ufffd', '\uffff', '\u{10000}', '\u{1f600}', '\u{1f600}a', '\u{10ffff}', 'z\u{1f600}', 'z\uff01', 'z\ud800', 'Z'];
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  db.exec('CREATE TABLE w (i INTEGER, x TEXT)');
+  words.forEach((x, i) => db.prepare('INSERT INTO w VALUES (?, ?)').run(i, x));
+  const bySqlite = (db.prepare('SELECT i FROM w ORDER BY x').pluck().all() as number[]).map((i) => words[i]);
+  t.same([...words].sort(compareUtf8), bySqlite, 'ORDER BY x');
   t.ok('\u{1f600}' < '\uff01' && compareUtf8('\u{1f600}', '\uff01') > 0, 'the two orders differ here');
+  // Read back, a lone surrogate is U+FFFD per stored byte; the stored bytes give it back.
+  const back = db.prepare("SELECT x, CAST(x AS BLOB) FROM w WHERE x = 'z' || char(55296)").raw().get() as [string, Buffer] | undefined;
+  t.ok(back, 'the lone surrogate is found by its code unit');
+  t.not(back?.[0], 'z\ud800', 'TEXT read back differs');
+  t.equal(wtf8Text(back?.[1] as Buffer), 'z\ud800', 'wtf8Text of the stored bytes');
+  for (const w of words) t.equal(wtf8Text(db.prepare('SELECT CAST(? AS BLOB)').pluck().get(w) as Buffer), w, `wtf8Text round trip of ${JSON.stringify(w)}`);
 });
 
 t.test('memory = SQL at every instant around the deadlines; after writes, rejudge and another connection', async (t) => {

@@ -52,13 +52,11 @@ export type FleetKey = [key: number, version: number, status: AgentStatus];
 const SLACK_MS = 1;
 
 const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-/** A code point with a lone surrogate read as U+FFFD (what its UTF-8 encoding stores). */
-function codePoint(s: string, i: number): number {
-  const c = s.codePointAt(i) as number;
-  return c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
-}
-
-/** SQLite's BINARY order of two strings stored as UTF-8: code point order. */
+/**
+ * SQLite's BINARY order of two strings as better-sqlite3 stores them: UTF-8, a lone surrogate as
+ * the three bytes of its own value (ED A0 80 … ED BF BF, "WTF-8"): code point order, a lone
+ * surrogate ranked by its code unit.
+ */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
@@ -75,13 +73,35 @@ export function compareUtf8(a: string, b: string): number {
   if (i > 0 && isHigh(a.charCodeAt(i - 1))) i--;
   let j = i;
   while (i < a.length && j < b.length) {
-    const x = codePoint(a, i);
-    const y = codePoint(b, j);
+    const x = a.codePointAt(i) as number;
+    const y = b.codePointAt(j) as number;
     if (x !== y) return x - y;
     i += x > 0xffff ? 2 : 1;
     j += y > 0xffff ? 2 : 1;
   }
   return i < a.length ? 1 : j < b.length ? -1 : 0;
+}
+
+/**
+ * A stored text as written (bytes from CAST(x AS BLOB)): a lone surrogate's three bytes give the
+ * surrogate back, where reading the TEXT gives U+FFFD per byte (and so another order).
+ */
+export function wtf8Text(b: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i] as number;
+    const n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    if (n === 0 || i + n > b.length) {
+      out += '\ufffd';
+      i++;
+      continue;
+    }
+    let cp = n === 1 ? c : c & (0xff >> (n + 1));
+    for (let k = 1; k < n; k++) cp = (cp << 6) | ((b[i + k] as number) & 0x3f);
+    out += String.fromCodePoint(cp);
+    i += n;
+  }
+  return out;
 }
 
 const byHostThenId = (a: Node, b: Node) => compareUtf8(a.f.hostname, b.f.hostname) || compareUtf8(a.f.agentId, b.f.agentId);

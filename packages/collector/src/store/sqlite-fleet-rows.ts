@@ -2,8 +2,9 @@
  * The fleet view's rows, cached per agent and row version (agent_latest.version is bumped by every
  * change of the row): the part read from the table (BaseSummary), and for each of the two statuses
  * a version can have at some instant — its base status, or 'stale' — the row object and, once
- * asked for, its JSON text. A poll of 10,000 agents then reads only the rows that changed since the
- * last poll, and the route's body is a join of cached strings.
+ * asked for, its JSON text as UTF-8 bytes. A poll of 10,000 agents then reads only the rows that
+ * changed since the last poll, and the route's body (4.6 MiB) is one copy of cached bytes: joining
+ * cached strings and encoding the result took 10–15 ms of the 25 ms the whole fleet may take.
  */
 import type { AgentStatus } from '@clockwatch/shared';
 import { baseSummaryOf, withStatus, type BaseSummary, type Statements } from './sqlite-sql.js';
@@ -13,7 +14,8 @@ import type { FleetKey } from './sqlite-fleet-index.js';
 interface Shaped {
   status: AgentStatus;
   row: AgentSummary;
-  json: string | null;
+  /** UTF-8 of JSON.stringify(row), made on first use. */
+  bytes: Buffer | null;
 }
 
 interface Cached {
@@ -31,7 +33,7 @@ export class FleetRows {
    * The rows of a page of keys, in order. Missing rows are read by key, or, when many are missing,
    * by `pageRows` (the page's own statement, same rows) or one pass over the table.
    */
-  rows(keys: readonly FleetKey[], total: number, pageRows: (() => Iterable<unknown[]>) | null): { rows: AgentSummary[]; json: () => string } {
+  rows(keys: readonly FleetKey[], total: number, pageRows: (() => Iterable<unknown[]>) | null): { rows: AgentSummary[]; json: (before?: string, after?: string) => Buffer } {
     let misses = 0;
     for (const [key, version] of keys) if (this.cache.get(key)?.b.version !== version) misses++;
     if (misses > 64 && pageRows) {
@@ -53,9 +55,7 @@ export class FleetRows {
     }
     if (this.cache.size > 2 * Math.max(total, 10_000)) this.cache.clear();
     const rows = shaped.map((x) => x.row);
-    // JSON.stringify of an array without indentation is its elements' texts joined by ','.
-    const json = () => `[${shaped.map((x) => (x.json ??= JSON.stringify(x.row))).join(',')}]`;
-    return { rows, json };
+    return { rows, json: (before = '', after = '') => joinJson(shaped, before, after) };
   }
 
   private put(r: unknown[]): void {
@@ -63,8 +63,31 @@ export class FleetRows {
   }
 
   private shape(c: Cached, status: AgentStatus): Shaped {
-    if (status === 'stale') return (c.stale ??= { status, row: withStatus(c.b, status), json: null });
-    if (c.fresh?.status !== status) c.fresh = { status, row: withStatus(c.b, status), json: null };
+    if (status === 'stale') return (c.stale ??= { status, row: withStatus(c.b, status), bytes: null });
+    if (c.fresh?.status !== status) c.fresh = { status, row: withStatus(c.b, status), bytes: null };
     return c.fresh;
   }
+}
+
+const COMMA = 0x2c;
+
+/**
+ * The UTF-8 of before + JSON.stringify(rows) + after: JSON.stringify of an array without
+ * indentation is '[', its elements' texts joined by ',', ']'.
+ */
+function joinJson(shaped: readonly Shaped[], before: string, after: string): Buffer {
+  const head = Buffer.from(`${before}[`);
+  const tail = Buffer.from(`]${after}`);
+  const parts = shaped.map((x) => (x.bytes ??= Buffer.from(JSON.stringify(x.row))));
+  let length = head.length + tail.length + Math.max(0, parts.length - 1);
+  for (const p of parts) length += p.length;
+  // Every byte is written below.
+  const out = Buffer.allocUnsafe(length);
+  let at = head.copy(out, 0);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out[at++] = COMMA;
+    at += (parts[i] as Buffer).copy(out, at);
+  }
+  tail.copy(out, at);
+  return out;
 }

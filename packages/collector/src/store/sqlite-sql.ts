@@ -214,6 +214,7 @@ export interface Statements {
   upsertLatest: Stmt;
   latestOrder: Stmt;
   latestIndexRows: Stmt;
+  storedTextByKey: Stmt;
   staleKeys: Stmt;
   staleCount: Stmt;
   freshKeysBySeverity: Stmt;
@@ -293,6 +294,7 @@ export function prepareStatements(db: Database.Database): Statements {
     latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
     latestIndexRows: db.prepare(`SELECT agent_key, seq, instance_id, guest_ms, base_status, ${CHECK_COLUMN_LIST},
       agent_id, hostname, version, last_seen_ms, stale_after_ms FROM agent_latest`).raw(),
+    storedTextByKey: db.prepare('SELECT CAST(agent_id AS BLOB), CAST(hostname AS BLOB) FROM agent_latest WHERE agent_key = ?').raw(),
     // The worst-first page of the read-only store, one status at a time: the stale agents (few; from the stale-time index,
     // sorted among themselves), the others along the severity index, skipping the stale ones.
     staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY hostname, agent_id LIMIT @limit OFFSET @offset`).raw(),

@@ -21,7 +21,7 @@ import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
 import { FleetRows } from './sqlite-fleet-rows.js';
-import type { FleetKey } from './sqlite-fleet-index.js';
+import { wtf8Text, type FleetKey } from './sqlite-fleet-index.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -215,7 +215,17 @@ export class SqliteStore implements Store {
   private reloadCaches(): void {
     this.agentKeys.clear();
     this.currentStatic.clear();
-    this.latest.load(this.s.latestIndexRows.all() as unknown[][]);
+    const rows = this.s.latestIndexRows.all() as unknown[][];
+    // A text read back with U+FFFD may have been stored with a lone surrogate: the fleet's order
+    // needs the stored bytes (sqlite-fleet-index.ts compareUtf8).
+    const k = 5 + CHECK_COLUMNS.length;
+    for (const r of rows) {
+      if (!(r[k] as string).includes('\ufffd') && !(r[k + 1] as string).includes('\ufffd')) continue;
+      const [id, host] = this.s.storedTextByKey.get(r[0]) as [Buffer, Buffer];
+      r[k] = wtf8Text(id);
+      r[k + 1] = wtf8Text(host);
+    }
+    this.latest.load(rows);
     this.seenDataVersion = this.dataVersion?.get() as number;
   }
 

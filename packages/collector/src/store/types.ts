@@ -157,10 +157,10 @@ export interface AgentPage {
   total: number;
   rows: AgentSummary[];
   /**
-   * The rows as JSON text, exactly JSON.stringify(rows) (a store may keep each row's text cached,
-   * so that a page of the whole fleet is a join of strings); absent: serialise `rows`.
+   * The UTF-8 bytes of `before + JSON.stringify(rows) + after` (a store may keep each row's JSON
+   * cached, so that a page of the whole fleet is one copy of cached bytes); absent: serialise `rows`.
    */
-  rowsJson?: () => string;
+  rowsJson?: (before?: string, after?: string) => Buffer;
 }
 
 export interface AgentDetailRecord {
