@@ -158,6 +158,11 @@ t.test('memory = SQL at every instant around the deadlines; after writes, rejudg
   bad = 0;
   for (const now of [T0 + 200_000, T0 + 500_000, T0 + 900_000, T0 + 950_000, T0 + 100_000, T0 + 1_200_000]) if (!(await same(t, store, now, `after rejudge, at ${now - T0}`))) bad++;
   t.equal(bad, 0, 'after rejudge: memory = SQL');
+  // The clock stepped back and staying there (the kept state is rebuilt for it), then on again.
+  bad = 0;
+  for (let i = 0; i < 12; i++) if (!(await same(t, store, T0 + 150_000 + i * 37_000.25, `stepped back, query ${i}`))) bad++;
+  for (const now of [T0 + 1_000_000, T0 + 120_000, T0 + 1_100_000]) if (!(await same(t, store, now, `then on, at ${now - T0}`))) bad++;
+  t.equal(bad, 0, 'clock stepped back for a while, then on: memory = SQL');
 
   // Another connection (as `prune` next to `serve`) writes agents and forgets those not seen since.
   const other = openSqliteStore({ path });

@@ -15,7 +15,9 @@
  * agents stale at the latest instant swept are kept flagged, with counts per base status; a
  * min-heap of deadlines (lastSeen + staleAfter) with lazy deletion says which agents a later
  * instant may add. An instant before the last sweep (a clock stepped back, a query for the past)
- * is answered by evaluating the rule per agent, leaving the kept state alone.
+ * is answered by evaluating the rule per agent, leaving the kept state alone; after REBASE_AFTER
+ * such instants in a row (the host clock stepped back and stays there) the kept state is rebuilt
+ * for the earlier instant, so that the queries after it are swept forward again.
  */
 import { isStaleAt, SEVERITY_ORDER, type AgentStatus } from '@clockwatch/shared';
 
@@ -50,6 +52,8 @@ export type FleetKey = [key: number, version: number, status: AgentStatus];
  * calls stale has a deadline below now + 1 ms; one popped but not yet stale waits in `pending`.
  */
 const SLACK_MS = 1;
+/** Queries before the swept instant, one after the other, after which the kept state is rebuilt there. */
+const REBASE_AFTER = 8;
 
 const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
 /**
@@ -136,6 +140,8 @@ export class FleetIndex {
   private heap: Node[] = [];
   /** Popped, deadline within SLACK_MS of a swept instant, not stale at it yet. */
   private pending: Node[] = [];
+  /** Queries before sweptMs since the last sweep forward. */
+  private behind = 0;
 
   get size(): number {
     return this.nodes.size;
@@ -159,6 +165,7 @@ export class FleetIndex {
     this.sweptMs = -Infinity;
     this.heap = [];
     this.pending = [];
+    this.behind = 0;
   }
 
   /** Replaces everything (at open, after a rollback, after another connection's commit). */
@@ -246,7 +253,11 @@ export class FleetIndex {
    * the flags then say nothing about nowMs (the caller evaluates the rule per agent).
    */
   sweep(nowMs: number): boolean {
-    if (nowMs < this.sweptMs) return false;
+    if (nowMs < this.sweptMs) {
+      if (++this.behind < REBASE_AFTER) return false;
+      this.rebase();
+    }
+    this.behind = 0;
     if (nowMs === this.sweptMs) return true;
     this.sweptMs = nowMs;
     if (this.pending.length > 0) {
@@ -332,6 +343,14 @@ export class FleetIndex {
       out.push([n.key, n.f.version, isStale(n) ? 'stale' : n.f.base]);
     }
     return out;
+  }
+
+  /** Forgets the stale flags (before a sweep to an earlier instant). */
+  private rebase(): void {
+    for (const n of this.nodes.values()) n.stale = false;
+    this.staleByBase = emptyByStatus();
+    this.sweptMs = -Infinity;
+    this.rebuildHeap();
   }
 
   private rebuildHeap(): void {
