@@ -36,9 +36,17 @@ export interface FleetFacts {
 
 interface Node {
   key: number;
+  /** Changed in place while id and hostname stay (no search of the orders per write). */
   f: FleetFacts;
   /** Stale at the last swept instant. */
   stale: boolean;
+  /** Bumped at every change of f: heap items of an older generation are dropped when met. */
+  gen: number;
+}
+
+interface HeapItem {
+  n: Node;
+  gen: number;
   /** lastSeen + staleAfter, rounded (the heap's order; the rule itself decides). */
   deadlineMs: number;
 }
@@ -108,6 +116,11 @@ export function wtf8Text(b: Uint8Array): string {
   return out;
 }
 
+/** A heap item for the node as it is now (staleAfterMs not null). */
+function item(n: Node): HeapItem {
+  return { n, gen: n.gen, deadlineMs: n.f.lastSeenMs + (n.f.staleAfterMs as number) };
+}
+
 const byHostThenId = (a: Node, b: Node) => compareUtf8(a.f.hostname, b.f.hostname) || compareUtf8(a.f.agentId, b.f.agentId);
 const byId = (a: Node, b: Node) => compareUtf8(a.f.agentId, b.f.agentId);
 
@@ -136,10 +149,10 @@ export class FleetIndex {
   private base = emptyByStatus();
   private staleByBase = emptyByStatus();
   private sweptMs = -Infinity;
-  /** Min-heap on deadlineMs of nodes not stale at sweptMs (lazy: replaced nodes are dropped when met). */
-  private heap: Node[] = [];
+  /** Min-heap on deadlineMs of nodes not stale at sweptMs (lazy: items of changed or removed nodes are dropped when met). */
+  private heap: HeapItem[] = [];
   /** Popped, deadline within SLACK_MS of a swept instant, not stale at it yet. */
-  private pending: Node[] = [];
+  private pending: HeapItem[] = [];
   /** Queries before sweptMs since the last sweep forward. */
   private behind = 0;
 
@@ -172,38 +185,36 @@ export class FleetIndex {
   load(entries: Iterable<[number, FleetFacts]>): void {
     this.clear();
     for (const [key, f] of entries) {
-      const n = this.node(key, f);
+      const n: Node = { key, f, stale: false, gen: 0 };
       this.nodes.set(key, n);
       this.byHost.push(n);
       this.byIdOrder.push(n);
       this.base[f.base]++;
-      if (f.staleAfterMs !== null) this.heap.push(n);
+      if (f.staleAfterMs !== null) this.heap.push(item(n));
     }
     this.byHost.sort(byHostThenId);
     this.byIdOrder.sort(byId);
     this.heapify();
   }
 
-  private node(key: number, f: FleetFacts): Node {
-    const stale = this.sweptMs > -Infinity && isStaleAt(f.lastSeenMs, f.staleAfterMs, this.sweptMs);
-    return { key, f, stale, deadlineMs: f.staleAfterMs === null ? Infinity : f.lastSeenMs + f.staleAfterMs };
-  }
-
   set(key: number, f: FleetFacts): void {
-    const old = this.nodes.get(key);
-    const n = this.node(key, f);
-    if (old) {
-      this.uncount(old);
-      this.replaceIn(this.byHost, old, n, byHostThenId);
-      this.replaceIn(this.byIdOrder, old, n, byId);
+    let n = this.nodes.get(key);
+    if (n && n.f.hostname === f.hostname && n.f.agentId === f.agentId) {
+      // Same place in both orders: the node changes in place.
+      this.uncount(n);
+      n.f = f;
+      n.gen++;
     } else {
+      if (n) this.delete(key);
+      n = { key, f, stale: false, gen: 0 };
       this.insertIn(this.byHost, n, byHostThenId);
       this.insertIn(this.byIdOrder, n, byId);
+      this.nodes.set(key, n);
     }
-    this.nodes.set(key, n);
+    n.stale = this.sweptMs > -Infinity && isStaleAt(f.lastSeenMs, f.staleAfterMs, this.sweptMs);
     this.base[f.base]++;
     if (n.stale) this.staleByBase[f.base]++;
-    else if (f.staleAfterMs !== null) this.push(n);
+    else if (f.staleAfterMs !== null) this.push(item(n));
     if (this.heap.length > 2 * this.nodes.size + 64) this.rebuildHeap();
   }
 
@@ -231,21 +242,9 @@ export class FleetIndex {
     if (i >= 0) arr.splice(i, 1);
   }
 
-  private replaceIn(arr: Node[], old: Node, n: Node, cmp: (a: Node, b: Node) => number): void {
-    if (cmp(old, n) === 0) {
-      const i = search(arr, old, cmp);
-      if (i >= 0) {
-        arr[i] = n;
-        return;
-      }
-    }
-    this.removeFrom(arr, old, cmp);
-    this.insertIn(arr, n, cmp);
-  }
-
-  /** The node is still the agent's current one and not flagged stale. */
-  private live(n: Node): boolean {
-    return !n.stale && this.nodes.get(n.key) === n;
+  /** The item is of the node's current generation, the node still the agent's and not flagged stale. */
+  private live(x: HeapItem): boolean {
+    return x.gen === x.n.gen && !x.n.stale && this.nodes.get(x.n.key) === x.n;
   }
 
   /**
@@ -261,13 +260,13 @@ export class FleetIndex {
     if (nowMs === this.sweptMs) return true;
     this.sweptMs = nowMs;
     if (this.pending.length > 0) {
-      const still: Node[] = [];
-      for (const n of this.pending) if (this.live(n) && !this.flag(n, nowMs)) still.push(n);
+      const still: HeapItem[] = [];
+      for (const x of this.pending) if (this.live(x) && !this.flag(x.n, nowMs)) still.push(x);
       this.pending = still;
     }
-    while (this.heap.length > 0 && (this.heap[0] as Node).deadlineMs < nowMs + SLACK_MS) {
-      const n = this.pop();
-      if (this.live(n) && !this.flag(n, nowMs)) this.pending.push(n);
+    while (this.heap.length > 0 && (this.heap[0] as HeapItem).deadlineMs < nowMs + SLACK_MS) {
+      const x = this.pop();
+      if (this.live(x) && !this.flag(x.n, nowMs)) this.pending.push(x);
     }
     return true;
   }
@@ -356,7 +355,7 @@ export class FleetIndex {
   private rebuildHeap(): void {
     this.heap = [];
     this.pending = [];
-    for (const n of this.nodes.values()) if (!n.stale && n.f.staleAfterMs !== null) this.heap.push(n);
+    for (const n of this.nodes.values()) if (!n.stale && n.f.staleAfterMs !== null) this.heap.push(item(n));
     this.heapify();
   }
 
@@ -364,23 +363,23 @@ export class FleetIndex {
     for (let i = (this.heap.length >>> 1) - 1; i >= 0; i--) this.down(i);
   }
 
-  private push(n: Node): void {
+  private push(n: HeapItem): void {
     const h = this.heap;
     h.push(n);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >>> 1;
-      if ((h[p] as Node).deadlineMs <= n.deadlineMs) break;
-      h[i] = h[p] as Node;
+      if ((h[p] as HeapItem).deadlineMs <= n.deadlineMs) break;
+      h[i] = h[p] as HeapItem;
       i = p;
     }
     h[i] = n;
   }
 
-  private pop(): Node {
+  private pop(): HeapItem {
     const h = this.heap;
-    const top = h[0] as Node;
-    const last = h.pop() as Node;
+    const top = h[0] as HeapItem;
+    const last = h.pop() as HeapItem;
     if (h.length > 0) {
       h[0] = last;
       this.down(0);
@@ -390,14 +389,14 @@ export class FleetIndex {
 
   private down(i: number): void {
     const h = this.heap;
-    const n = h[i] as Node;
+    const n = h[i] as HeapItem;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= h.length) break;
       const r = l + 1;
-      const c = r < h.length && (h[r] as Node).deadlineMs < (h[l] as Node).deadlineMs ? r : l;
-      if ((h[c] as Node).deadlineMs >= n.deadlineMs) break;
-      h[i] = h[c] as Node;
+      const c = r < h.length && (h[r] as HeapItem).deadlineMs < (h[l] as HeapItem).deadlineMs ? r : l;
+      if ((h[c] as HeapItem).deadlineMs >= n.deadlineMs) break;
+      h[i] = h[c] as HeapItem;
       i = c;
     }
     h[i] = n;
