@@ -13,7 +13,7 @@ import { request } from 'undici';
 import Database from 'better-sqlite3';
 import { fixedClock, openSqliteStore, type AgentQuery, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
 import { isStaleAt, type AgentStatus } from '@clockwatch/shared';
-import { compareUtf8, wtf8Text } from '../../packages/collector/src/store/sqlite-fleet-index.js';
+import { compareUtf8, wtf8Text } from '../../packages/collector/src/store/sqlite-text-order.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
 
 const T0 = 1_795_600_000_000;

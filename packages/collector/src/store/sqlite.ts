@@ -21,7 +21,8 @@ import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
 import { FleetRows } from './sqlite-fleet-rows.js';
-import { wtf8Text, type FleetKey } from './sqlite-fleet-index.js';
+import type { FleetKey } from './sqlite-fleet-index.js';
+import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -57,7 +58,6 @@ import {
   type SeriesPoint,
   type AgentPage,
   type AgentQuery,
-  type AgentSummary,
   type FleetSummary,
   type HistoryPage,
   type HistoryRow,
