@@ -2,7 +2,8 @@
  * GET /v1/compliance: the fleet summary at this instant — agents by status, and per check how many
  * agents fail, warn or are unknown — plus the host's own synchronisation, which every verdict
  * depends on. Aggregated in the store over the latest-state table (no history scan), whose
- * per-check columns are the judge's output.
+ * per-check columns are the judge's output; `serve`'s SQLite store keeps the counts in memory,
+ * staleness at this instant included (store/sqlite-fleet-index.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { ComplianceSummarySchema, isOk } from '@clockwatch/shared';

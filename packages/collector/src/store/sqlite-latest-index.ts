@@ -9,13 +9,14 @@
  * (PRAGMA data_version, https://www.sqlite.org/pragma.html#pragma_data_version — e.g. `prune`
  * run next to `serve`).
  *
- * The counts leave out what depends on now: an agent is stale once now − last delivery > its
- * limit, which the store counts per request through the index on last_seen_ms + stale_after_ms
- * (only the stale agents are read).
+ * What depends on now (an agent is stale once now − last delivery > its limit) is kept by the
+ * FleetIndex beside it (sqlite-fleet-index.ts), with the fleet's orders: every entry carries what
+ * those need (id, hostname, row version, last delivery, staleness limit).
  */
 import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
+import { FleetIndex, type FleetFacts } from './sqlite-fleet-index.js';
 
-export interface LatestEntry {
+export interface LatestEntry extends FleetFacts {
   seq: number;
   instanceId: string | null;
   guestMs: number | null;
@@ -36,6 +37,8 @@ export class LatestIndex {
   private readonly byKey = new Map<number, LatestEntry>();
   private base = emptyByStatus();
   private perCheck: CheckCounts[];
+  /** The same entries in the fleet's orders, with staleness kept. */
+  readonly fleet = new FleetIndex();
 
   constructor(private readonly checkCount: number) {
     this.perCheck = this.emptyChecks();
@@ -66,6 +69,7 @@ export class LatestIndex {
     if (old) this.count(old, -1);
     this.byKey.set(agentKey, entry);
     this.count(entry, 1);
+    this.fleet.set(agentKey, entry);
   }
 
   delete(agentKey: number): void {
@@ -73,22 +77,35 @@ export class LatestIndex {
     if (!old) return;
     this.count(old, -1);
     this.byKey.delete(agentKey);
+    this.fleet.delete(agentKey);
   }
 
-  /** Replaces everything with rows of [agent_key, seq, instance_id, guest_ms, base_status, ...check columns]. */
+  /**
+   * Replaces everything with rows of [agent_key, seq, instance_id, guest_ms, base_status,
+   * ...check columns, agent_id, hostname, version, last_seen_ms, stale_after_ms] (latestIndexRows).
+   */
   load(rows: Iterable<unknown[]>): void {
     this.byKey.clear();
     this.base = emptyByStatus();
     this.perCheck = this.emptyChecks();
+    const k = 5 + this.checkCount;
     for (const r of rows) {
-      this.set(r[0] as number, {
+      const e: LatestEntry = {
         seq: r[1] as number,
         instanceId: r[2] as string | null,
         guestMs: r[3] as number | null,
         base: r[4] as AgentStatus,
-        checks: r.slice(5, 5 + this.checkCount) as (CheckStatus | null)[],
-      });
+        checks: r.slice(5, k) as (CheckStatus | null)[],
+        agentId: r[k] as string,
+        hostname: r[k + 1] as string,
+        version: r[k + 2] as number,
+        lastSeenMs: r[k + 3] as number,
+        staleAfterMs: r[k + 4] as number | null,
+      };
+      this.byKey.set(r[0] as number, e);
+      this.count(e, 1);
     }
+    this.fleet.load(this.byKey);
   }
 
   /** Agents by status without `reporting` (a copy). */

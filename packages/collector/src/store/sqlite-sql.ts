@@ -195,6 +195,11 @@ export function replacesLatest(candidate: ReportOrder, current: ReportOrder): bo
 /** The last delivery: the later of the two, unless the stored one lies after this receipt (host clock stepped back). */
 const LAST_SEEN_SQL = 'CASE WHEN last_seen_ms > @lastSeen THEN @lastSeen ELSE max(last_seen_ms, @lastSeen) END';
 
+/** LAST_SEEN_SQL for the copy in memory (sqlite-latest-index.ts); stored undefined: a new row. */
+export function lastSeenAfter(stored: number | undefined, lastSeen: number): number {
+  return stored === undefined ? lastSeen : stored > lastSeen ? lastSeen : Math.max(stored, lastSeen);
+}
+
 type Stmt = Database.Statement;
 
 export interface Statements {
@@ -209,7 +214,7 @@ export interface Statements {
   upsertLatest: Stmt;
   latestOrder: Stmt;
   latestIndexRows: Stmt;
-  staleCounts: Stmt;
+  storedTextByKey: Stmt;
   staleKeys: Stmt;
   staleCount: Stmt;
   freshKeysBySeverity: Stmt;
@@ -287,9 +292,10 @@ export function prepareStatements(db: Database.Database): Statements {
         recv_ms = excluded.recv_ms, host_sync = excluded.host_sync, version = excluded.version,
         guest_ms = excluded.guest_ms, instance_id = excluded.instance_id, host_res_ms = excluded.host_res_ms`),
     latestOrder: db.prepare('SELECT seq, instance_id, guest_ms FROM agent_latest WHERE agent_key = ?'),
-    latestIndexRows: db.prepare(`SELECT agent_key, seq, instance_id, guest_ms, base_status, ${CHECK_COLUMN_LIST} FROM agent_latest`).raw(),
-    staleCounts: db.prepare(`SELECT base_status AS status, count(*) AS n FROM agent_latest WHERE ${STALE_AT_SQL} GROUP BY 1`),
-    // The worst-first page, one status at a time: the stale agents (few; from the stale-time index,
+    latestIndexRows: db.prepare(`SELECT agent_key, seq, instance_id, guest_ms, base_status, ${CHECK_COLUMN_LIST},
+      agent_id, hostname, version, last_seen_ms, stale_after_ms FROM agent_latest`).raw(),
+    storedTextByKey: db.prepare('SELECT CAST(agent_id AS BLOB), CAST(hostname AS BLOB) FROM agent_latest WHERE agent_key = ?').raw(),
+    // The worst-first page of the read-only store, one status at a time: the stale agents (few; from the stale-time index,
     // sorted among themselves), the others along the severity index, skipping the stale ones.
     staleKeys: db.prepare(`SELECT agent_key, version, 'stale' FROM agent_latest WHERE ${STALE_AT_SQL} ORDER BY hostname, agent_id LIMIT @limit OFFSET @offset`).raw(),
     staleCount: db.prepare(`SELECT count(*) FROM agent_latest WHERE ${STALE_AT_SQL}`).pluck(),

@@ -20,6 +20,9 @@ import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
+import { FleetRows } from './sqlite-fleet-rows.js';
+import type { FleetKey } from './sqlite-fleet-index.js';
+import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
@@ -27,8 +30,8 @@ import {
   boolInt,
   HOUR_MS,
   BASE_COLUMNS,
-  baseSummaryOf,
   CHECK_COLUMNS,
+  lastSeenAfter,
   latestColumns,
   LATEST_COLUMNS,
   likePattern,
@@ -38,8 +41,6 @@ import {
   SEVERITY_RANK,
   STATUS_SQL,
   summaryOf,
-  withStatus,
-  type BaseSummary,
   type LatestRow,
   type SampleRow,
   type Statements,
@@ -57,7 +58,6 @@ import {
   type SeriesPoint,
   type AgentPage,
   type AgentQuery,
-  type AgentSummary,
   type FleetSummary,
   type HistoryPage,
   type HistoryRow,
@@ -114,7 +114,7 @@ export class SqliteStore implements Store {
   private readonly currentStatic = new Map<number, { hash: string; key: number }>();
   private readonly listStatements = new Map<string, { keys: Database.Statement; rows: Database.Statement; count: Database.Statement }>();
   /** Fleet rows by agent key, valid while their version is current (see listAgents). */
-  private readonly baseCache = new Map<number, BaseSummary>();
+  private readonly fleetRows: FleetRows;
   /** Bumped on every change of a latest-state row: a row's version says whether a cached copy is current. */
   private version = 0;
   private closed = false;
@@ -162,6 +162,7 @@ export class SqliteStore implements Store {
         throw err;
       }
       this.s = prepareStatements(db);
+      this.fleetRows = new FleetRows(this.s);
       this.version = this.s.maxVersion.get() as number;
       this.writeTx = () => {
         throw new Error('store is open read-only');
@@ -192,6 +193,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.s = prepareStatements(db);
+    this.fleetRows = new FleetRows(this.s);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
     this.bindings = new AgentTokenBindings(db);
@@ -215,7 +217,17 @@ export class SqliteStore implements Store {
   private reloadCaches(): void {
     this.agentKeys.clear();
     this.currentStatic.clear();
-    this.latest.load(this.s.latestIndexRows.all() as unknown[][]);
+    const rows = this.s.latestIndexRows.all() as unknown[][];
+    // A text read back with U+FFFD may have been stored with a lone surrogate: the fleet's order
+    // needs the stored bytes (sqlite-fleet-index.ts compareUtf8).
+    const k = 5 + CHECK_COLUMNS.length;
+    for (const r of rows) {
+      if (!(r[k] as string).includes('\ufffd') && !(r[k + 1] as string).includes('\ufffd')) continue;
+      const [id, host] = this.s.storedTextByKey.get(r[0]) as [Buffer, Buffer];
+      r[k] = wtf8Text(id);
+      r[k + 1] = wtf8Text(host);
+    }
+    this.latest.load(rows);
     this.seenDataVersion = this.dataVersion?.get() as number;
   }
 
@@ -338,6 +350,7 @@ export class SqliteStore implements Store {
       // An older report delivered late (from a spool): history gets it, the latest state keeps the
       // newer one, but the agent was still heard from now.
       this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
+      this.latest.set(agentKey, { ...cur, lastSeenMs: lastSeenAfter(cur.lastSeenMs, lastSeen), version: this.version });
       return;
     }
     const params: Record<string, unknown> = {
@@ -370,7 +383,18 @@ export class SqliteStore implements Store {
     const checks = CHECK_COLUMNS.map(({ id }, i) => (params[`k${i}`] = r.checks[id] ?? null));
     this.s.upsertLatest.run(params);
     this.s.upsertDocs.run(agentKey, r.reportJson);
-    this.latest.set(agentKey, { seq: r.seq, instanceId: r.instanceId, guestMs: r.guestEpochMs, base: r.baseStatus, checks });
+    this.latest.set(agentKey, {
+      seq: r.seq,
+      instanceId: r.instanceId,
+      guestMs: r.guestEpochMs,
+      base: r.baseStatus,
+      checks,
+      agentId: r.agentId,
+      hostname: r.hostname,
+      version: this.version,
+      lastSeenMs: lastSeenAfter(cur?.lastSeenMs, lastSeen),
+      staleAfterMs: r.staleAfterMs,
+    });
   }
 
   private assertOpen(): void {
@@ -412,7 +436,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The worst-first page of the whole fleet, one status of SEVERITY_ORDER after the other: the
+   * The worst-first page of the whole fleet through SQL (the read-only store; the writer answers it
+   * from memory), one status of SEVERITY_ORDER after the other: the
    * agents stale at nowMs from the stale-time index (sorted among themselves), each other status
    * along the severity index (severity, hostname, agent_id) with the stale ones skipped. A status
    * is counted only when the page starts past it. Exact for any instant: every part uses
@@ -461,50 +486,56 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The fleet view. Reads (key, version, status) of the page — three integers and a short string
-   * per agent — and takes the rest of each row from a cache keyed by agent and version, so a
-   * dashboard polling 10,000 agents re-reads only the rows that changed since its last poll.
+   * The fleet view. The keys of the page — (key, version, status) — come from memory on the
+   * writer connection when the whole fleet is asked for (sqlite-fleet-index.ts: by id, or worst
+   * first), and from SQL with a filter or on a read-only store; the rest of each row from a cache
+   * keyed by agent and version (sqlite-fleet-rows.ts), so a dashboard polling 10,000 agents
+   * re-reads only the rows that changed since its last poll.
    */
   async listAgents(query: AgentQuery): Promise<AgentPage> {
     this.assertOpen();
     const statuses = [...new Set(query.statuses ?? [])];
     const q = query.q && query.q.length > 0 ? query.q : null;
     const labels = Object.entries(query.labels ?? {});
-    const st = this.listStatement(statuses.length, q !== null, labels.length, query.sort ?? 'id');
+    const sort = query.sort ?? 'id';
+    const whole = statuses.length === 0 && q === null && labels.length === 0;
+    if (whole && !this.readonly) {
+      this.syncCaches();
+      const fleet = this.latest.fleet;
+      const keys = sort === 'severity' ? fleet.worstFirst(query.nowMs, query.offset, query.limit) : fleet.byIdPage(query.nowMs, query.offset, query.limit);
+      const { rows, json } = this.fleetRows.rows(keys, fleet.size, null);
+      return { total: fleet.size, rows, rowsJson: json };
+    }
+    return this.listAgentsSql(query, statuses, q, labels);
+  }
+
+  /** The fleet view through SQL (filters; the read-only store). Also what the memory path must equal (tests). */
+  private listAgentsSql(query: AgentQuery, statuses: AgentStatus[], q: string | null, labels: [string, string][]): AgentPage {
+    const sort = query.sort ?? 'id';
+    const st = this.listStatement(statuses.length, q !== null, labels.length, sort);
     const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
     statuses.forEach((s, i) => (params[`s${i}`] = s));
     labels.forEach(([k, v], i) => ((params[`lk${i}`] = k), (params[`lv${i}`] = v)));
     if (q !== null) params.q = likePattern(q);
     let total: number;
-    let keys: [number, number, AgentStatus][];
-    if (query.sort === 'severity' && statuses.length === 0 && q === null && labels.length === 0) {
+    let keys: FleetKey[];
+    if (sort === 'severity' && statuses.length === 0 && q === null && labels.length === 0) {
       ({ total, keys } = this.worstFirst(query.nowMs, query.offset, query.limit));
     } else {
       // With a filter the worst-first order is sorted over the matching rows (STATUS_SQL's rank).
       total = st.count.get(params) as number;
-      keys = st.keys.all(params) as [number, number, AgentStatus][];
+      keys = st.keys.all(params) as FleetKey[];
     }
-    let misses = 0;
-    for (const [key, version] of keys) if (this.baseCache.get(key)?.version !== version) misses++;
-    if (misses > 64 && query.sort !== 'severity') {
-      for (const r of st.rows.all(params) as unknown[][]) this.baseCache.set(r[0] as number, baseSummaryOf(r));
-    } else if (misses > 1000) {
-      // A worst-first page of many rows not cached yet: one pass over the table fills the cache.
-      for (const r of this.s.allBase.iterate() as Iterable<unknown[]>) this.baseCache.set(r[0] as number, baseSummaryOf(r));
-    } else if (misses > 0) {
-      for (const [key, version] of keys) {
-        if (this.baseCache.get(key)?.version === version) continue;
-        const r = this.s.baseByKey.get(key) as unknown[] | undefined;
-        if (r) this.baseCache.set(key, baseSummaryOf(r));
-      }
-    }
-    const rows: AgentSummary[] = [];
-    for (const [key, , status] of keys) {
-      const b = this.baseCache.get(key);
-      if (b) rows.push(withStatus(b, status));
-    }
-    if (this.baseCache.size > 2 * Math.max(total, 10_000)) this.baseCache.clear();
-    return { total, rows };
+    const pageRows = sort === 'severity' ? null : () => st.rows.all(params) as unknown[][];
+    const { rows, json } = this.fleetRows.rows(keys, total, pageRows);
+    return { total, rows, rowsJson: json };
+  }
+
+  /** listAgents through SQL only, whatever the query (tests compare the memory path with it). */
+  listAgentsBySql(query: AgentQuery): AgentPage {
+    this.assertOpen();
+    const q = query.q && query.q.length > 0 ? query.q : null;
+    return this.listAgentsSql(query, [...new Set(query.statuses ?? [])], q, Object.entries(query.labels ?? {}));
   }
 
   async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
@@ -604,19 +635,16 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The fleet summary at nowMs. On the writer connection the counts by status and check are kept
-   * at every write and rejudge (sqlite-latest-index.ts); only the agents stale at nowMs are read,
-   * through the stale-time index. A read-only store (status, export) counts the table.
+   * The fleet summary at nowMs. On the writer connection from memory only: the counts by status
+   * and check are kept at every write and rejudge (sqlite-latest-index.ts), the agents stale at
+   * nowMs by the fleet index's sweep (sqlite-fleet-index.ts). A read-only store (status, export)
+   * counts the table.
    */
   async summary(nowMs: number): Promise<FleetSummary> {
     this.assertOpen();
     if (this.readonly) return this.countedSummary(nowMs);
     this.syncCaches();
-    const byStatus = this.latest.byBaseStatus();
-    for (const r of this.s.staleCounts.all({ now: nowMs }) as { status: AgentStatus; n: number }[]) {
-      byStatus[r.status] -= r.n;
-      byStatus.stale += r.n;
-    }
+    const byStatus = this.latest.fleet.byStatusAt(nowMs);
     const byCheck: FleetSummary['byCheck'] = {};
     const counts = this.latest.byCheck();
     CHECK_COLUMNS.forEach(({ id }, i) => (byCheck[id] = counts[i] as { fail: number; warn: number; unknown: number }));
@@ -701,7 +729,10 @@ export class SqliteStore implements Store {
     params.version = ++this.version;
     this.s.updateVerdict.run(params);
     const cur = this.latest.get(agentKey);
-    if (cur) this.latest.set(agentKey, { ...cur, base: v.baseStatus, checks: CHECK_COLUMNS.map((_, i) => params[`k${i}`] as CheckStatus | null) });
+    if (cur) {
+      const checks = CHECK_COLUMNS.map((_, i) => params[`k${i}`] as CheckStatus | null);
+      this.latest.set(agentKey, { ...cur, base: v.baseStatus, checks, staleAfterMs: v.staleAfterMs, version: params.version as number });
+    }
     result.changed++;
     if (v.baseStatus !== baseStatus) {
       const k = `${baseStatus}→${v.baseStatus}`;

@@ -156,6 +156,11 @@ export { SEVERITY_ORDER } from '@clockwatch/shared';
 export interface AgentPage {
   total: number;
   rows: AgentSummary[];
+  /**
+   * The UTF-8 bytes of `before + JSON.stringify(rows) + after` (a store may keep each row's JSON
+   * cached, so that a page of the whole fleet is one copy of cached bytes); absent: serialise `rows`.
+   */
+  rowsJson?: (before?: string, after?: string) => Buffer;
 }
 
 /** Store.fleetRows's answer. */
