@@ -24,7 +24,7 @@ interface Cached {
   stale: Shaped | null;
 }
 
-export class FleetRows {
+export class FleetRowCache {
   private readonly cache = new Map<number, Cached>();
 
   constructor(private readonly s: Statements) {}

@@ -20,7 +20,7 @@ import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
-import { FleetRows } from './sqlite-fleet-rows.js';
+import { FleetRowCache } from './sqlite-fleet-rows.js';
 import type { FleetKey } from './sqlite-fleet-index.js';
 import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
@@ -114,7 +114,7 @@ export class SqliteStore implements Store {
   private readonly currentStatic = new Map<number, { hash: string; key: number }>();
   private readonly listStatements = new Map<string, { keys: Database.Statement; rows: Database.Statement; count: Database.Statement }>();
   /** Fleet rows by agent key, valid while their version is current (see listAgents). */
-  private readonly fleetRows: FleetRows;
+  private readonly rowCache: FleetRowCache;
   /** Bumped on every change of a latest-state row: a row's version says whether a cached copy is current. */
   private version = 0;
   private closed = false;
@@ -162,7 +162,7 @@ export class SqliteStore implements Store {
         throw err;
       }
       this.s = prepareStatements(db);
-      this.fleetRows = new FleetRows(this.s);
+      this.rowCache = new FleetRowCache(this.s);
       this.version = this.s.maxVersion.get() as number;
       this.writeTx = () => {
         throw new Error('store is open read-only');
@@ -193,7 +193,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.s = prepareStatements(db);
-    this.fleetRows = new FleetRows(this.s);
+    this.rowCache = new FleetRowCache(this.s);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
     this.bindings = new AgentTokenBindings(db);
@@ -503,7 +503,7 @@ export class SqliteStore implements Store {
       this.syncCaches();
       const fleet = this.latest.fleet;
       const keys = sort === 'severity' ? fleet.worstFirst(query.nowMs, query.offset, query.limit) : fleet.byIdPage(query.nowMs, query.offset, query.limit);
-      const { rows, json } = this.fleetRows.rows(keys, fleet.size, null);
+      const { rows, json } = this.rowCache.rows(keys, fleet.size, null);
       return { total: fleet.size, rows, rowsJson: json };
     }
     return this.listAgentsSql(query, statuses, q, labels);
@@ -527,7 +527,7 @@ export class SqliteStore implements Store {
       keys = st.keys.all(params) as FleetKey[];
     }
     const pageRows = sort === 'severity' ? null : () => st.rows.all(params) as unknown[][];
-    const { rows, json } = this.fleetRows.rows(keys, total, pageRows);
+    const { rows, json } = this.rowCache.rows(keys, total, pageRows);
     return { total, rows, rowsJson: json };
   }
 
