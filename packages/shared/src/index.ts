@@ -18,3 +18,4 @@ export * from './runbooks.js';
 export * from './windows-zones.js';
 export { TZI_KEY, regAddRealTimeIsUniversal } from './checks/rtc-windows.js';
 export * from './worst-first.js';
+export * from './text-order.js';
