@@ -18,7 +18,7 @@ import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
 import { AGENT_VERSION } from './version.js';
-import { AnchoredWallClock } from '@clockwatch/shared/node';
+import { AnchoredWallClock, atomicsIdleWait, SYSTEM_CLOCK_SOURCES } from '@clockwatch/shared/node';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -93,7 +93,9 @@ export class Agent {
       sysinfo: deps.sysinfo,
     };
     this.steps = createStepDetector(deps.config.stepThresholdMs);
-    this.clock = new AnchoredWallClock();
+    // Re-anchored before every exchange: sleeping until just before the edge the last anchor
+    // predicts, not spinning for it (wall-clock.ts takeAnchor), saves ~0.5 ms of CPU per cycle.
+    this.clock = new AnchoredWallClock({ sources: { ...SYSTEM_CLOCK_SOURCES, idleWaitMs: atomicsIdleWait } });
   }
 
   /** Reads the static facts and the identity; opens the spool unless printing. */

@@ -12,6 +12,7 @@
 import { ErrorCodes, LIMITS, type Sample, type TimeProbeSection } from '@clockwatch/shared';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from './context.js';
+import { postJson } from './http-post.js';
 import type { AnchoredWallClock } from '@clockwatch/shared/node';
 
 export interface ProbeOptions {
@@ -61,19 +62,18 @@ const guestInRange = (x: number): boolean => Number.isFinite(x) && x >= 0 && x <
 async function exchange(o: Pick<ProbeOptions, 'dispatcher' | 'basePath' | 'clock' | 'timeoutMs' | 'token'>, t1: number): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
-  const timeout = o.timeoutMs ?? 5000;
-  const body = JSON.stringify({ t1 });
-  const res = await o.dispatcher.request({
-    method: 'POST',
+  let t4 = Number.NaN;
+  const res = await postJson(o.dispatcher, {
     path: `${o.basePath ?? ''}/v1/time`,
     headers,
-    body,
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
+    body: JSON.stringify({ t1 }),
+    timeoutMs: o.timeoutMs ?? 5000,
+    // t4 when the answer's headers arrive: reading and parsing the small body is not network delay.
+    onHeaders: () => {
+      t4 = o.clock.now();
+    },
   });
-  // t4 when the answer's headers arrive: reading and parsing the small body is not network delay.
-  const t4 = o.clock.now();
-  const text = await res.body.text();
+  const text = res.text;
   if (res.statusCode !== 200) throw new Error(`POST /v1/time answered ${res.statusCode}: ${text.slice(0, 200)}`);
   const reply = JSON.parse(text) as { t1?: unknown; t2?: unknown; t3?: unknown };
   if (!inRange(reply.t2) || !inRange(reply.t3)) throw new Error(`POST /v1/time answered without usable t2/t3: ${text.slice(0, 200)}`);

@@ -11,6 +11,7 @@
 import type { IngestResponse, IngestResult, Report } from '@clockwatch/shared';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from './context.js';
+import { AnswerError, postJson, type PostAnswer } from './http-post.js';
 
 export type PushOutcome =
   | { kind: 'ok'; response: IngestResponse }
@@ -56,26 +57,15 @@ export async function pushReports(reports: readonly Report[], o: PushOptions): P
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.token) headers.authorization = `Bearer ${o.token}`;
   const timeout = o.timeoutMs ?? 15_000;
-  let res: Dispatcher.ResponseData;
+  let res: PostAnswer;
   try {
-    res = await o.dispatcher.request({
-      method: 'POST',
-      path: `${o.basePath ?? ''}/v1/reports`,
-      headers,
-      body: JSON.stringify(reports),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    res = await postJson(o.dispatcher, { path: `${o.basePath ?? ''}/v1/reports`, headers, body: JSON.stringify(reports), timeoutMs: timeout });
   } catch (err) {
+    if (err instanceof AnswerError) return { kind: 'retry', reason: `reading the answer: ${errorMessage(err)}`, status: err.statusCode, retryAfterMs: null };
     const code = (err as { code?: string }).code;
     return { kind: 'retry', reason: `${code ? `${code}: ` : ''}${errorMessage(err)}`, status: null, retryAfterMs: null };
   }
-  let text = '';
-  try {
-    text = await res.body.text();
-  } catch (err) {
-    return { kind: 'retry', reason: `reading the answer: ${errorMessage(err)}`, status: res.statusCode, retryAfterMs: null };
-  }
+  const text = res.text;
   const status = res.statusCode;
   let body: unknown = null;
   try {

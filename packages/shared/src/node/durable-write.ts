@@ -7,6 +7,7 @@
  * the new one, never half of one; a leftover `.<name>.<hex>.tmp` is a write that never happened.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -51,4 +52,47 @@ export async function writeFileDurable(file: string, data: string | Uint8Array, 
     throw e;
   }
   await fsyncDir(dirname(file));
+}
+
+/** fsync of a directory, synchronously (the same rule as fsyncDir). */
+export function fsyncDirSync(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * writeFileDurable with the same steps as synchronous system calls: for a small file (the agent's
+ * spool, a report of a few KiB), each fs/promises step is a hop to the thread pool and back with
+ * its promise, which costs far more CPU than the system call (measured: bench/README.md, "Agent
+ * CPU"). It blocks the event loop for the fsyncs: right for a process with nothing else to do.
+ */
+export function writeFileDurableSync(file: string, data: string | Uint8Array, o: DurableWriteOptions = {}): void {
+  const tmp = tempPathFor(file);
+  const fd = openSync(tmp, 'wx', o.mode ?? 0o600);
+  try {
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let off = 0; off < buf.byteLength; ) off += writeSync(fd, buf, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
+    throw e;
+  }
+  fsyncDirSync(dirname(file));
 }

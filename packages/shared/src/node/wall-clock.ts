@@ -21,6 +21,12 @@
 export interface ClockSources {
   dateNow: () => number;
   perfNow: () => number;
+  /**
+   * Waits about `ms` without using the CPU (a thread that may block: Atomics.wait). With it, a
+   * re-anchor that knows where the next edge should be sleeps until just before it and spins only
+   * the rest (see takeAnchor); without it, it spins the whole way.
+   */
+  idleWaitMs?: (ms: number) => void;
 }
 
 export interface Anchor {
@@ -33,6 +39,18 @@ export interface Anchor {
 }
 
 export const SYSTEM_CLOCK_SOURCES: ClockSources = { dateNow: Date.now, perfNow: () => performance.now() };
+
+/** Atomics.wait on a private cell nobody notifies: a sleep of `ms` (fractional) that blocks the thread. */
+export function atomicsIdleWait(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Before spinning for an edge, how close to the predicted edge to wake, ms: the futex timeout of
+ * Atomics.wait is late by the thread's timer slack (50 µs by default, prctl(2) PR_SET_TIMERSLACK)
+ * plus scheduling; waking after the edge costs a spin of up to 1 ms more, never a wrong anchor.
+ */
+const WAKE_BEFORE_EDGE_MS = 0.15;
 
 /** One edge: spins until Date.now() changes (≤ 1 ms of CPU). */
 function edge(src: ClockSources): { anchor: number; err: number } {
@@ -58,9 +76,16 @@ function edge(src: ClockSources): { anchor: number; err: number } {
  * `maxEdges` are taken: the tightest decides when it is still usable (≤ usableErrorMs, 20 µs);
  * when preemption widened every bracket, the median is kept and the spread reported.
  */
-export function takeAnchor(maxEdges = 5, src: ClockSources = SYSTEM_CLOCK_SOURCES, goodErrorMs = 0.002, usableErrorMs = 0.02): Anchor {
+export function takeAnchor(maxEdges = 5, src: ClockSources = SYSTEM_CLOCK_SOURCES, goodErrorMs = 0.002, usableErrorMs = 0.02, previous?: Anchor | null): Anchor {
   const edges: { anchor: number; err: number }[] = [];
   while (edges.length < maxEdges) {
+    // The previous anchor predicts where Date.now() will next change. It is only a hint: the edge
+    // found after the wait is measured as always, and a wrong prediction (the clock stepped) costs
+    // at most one more millisecond of spinning.
+    if (previous && src.idleWaitMs) {
+      const untilEdgeMs = 1 - ((((previous.anchorMs + src.perfNow()) % 1) + 1) % 1);
+      if (untilEdgeMs > WAKE_BEFORE_EDGE_MS + 0.05) src.idleWaitMs(untilEdgeMs - WAKE_BEFORE_EDGE_MS);
+    }
     const e = edge(src);
     if (e.err <= goodErrorMs) return { anchorMs: e.anchor, errorMs: e.err, spreadMs: 0 };
     edges.push(e);
@@ -116,7 +141,8 @@ export class AnchoredWallClock implements WallClock {
 
   /** Re-reads the anchor (the agent does before every burst of exchanges); returns its quality. */
   reanchor(): Anchor {
-    this.a = takeAnchor(this.maxEdges, this.src);
+    // The last anchor predicts the next edge (used only by sources that can wait idle: the agent's).
+    this.a = takeAnchor(this.maxEdges, this.src, undefined, undefined, this.a);
     this.anchoredAt = this.src.perfNow();
     this.stepping = false;
     return this.a;
