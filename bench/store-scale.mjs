@@ -195,6 +195,6 @@ export async function benchStoreScale({ quick = false, fresh = false, log = cons
     row('generation through the store (samples written per second)', 'samples/s', (x) => x.genPerS, '(none)', null, `${Math.round(b.genMs / 1000)} s for ${b.samples.toLocaleString('en-US')} samples${b.reused ? ' (earlier run, reused)' : ''}; hourly write() batches`),
   ];
   const sizesMeasured = [a, b, ...(c ? [c] : [])];
-  const markdown = `Growth with the fleet (${quick ? 'quick run: 100 and 1,000 agents only' : '100,000 agents: one hour of samples at one a minute'}):\n\n${growthTable(sizesMeasured)}\n`;
+  const markdown = `Growth with the fleet (${sizesMeasured.map((x) => x.agents.toLocaleString('en-US')).join(', ')} agents${c ? '; 100,000 agents: one hour of samples at one a minute' : ''}):\n\n${growthTable(sizesMeasured)}\n`;
   return { rows, markdown, details: { small: a, large: b, huge: c } };
 }
