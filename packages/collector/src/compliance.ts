@@ -34,6 +34,7 @@ import {
   type CheckId,
   type Verdict,
 } from '@clockwatch/shared';
+import { sameRecord } from './same-record.js';
 
 const MAX_CACHED = 50_000;
 
@@ -59,18 +60,6 @@ export interface DomainSource {
   joinedDomain(systemUuid: string | null | undefined): JoinedDomain | null;
   /** The host audit's evidence for the domain (--host-audit), if any. */
   hostAuditFor?(uuid: string | null | undefined): HostAuditEvidence | null;
-}
-
-/** Same labels (a map: order does not matter). */
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  if (a === b) return true;
-  let n = 0;
-  for (const k in a) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
 }
 
 export class Compliance {
@@ -104,7 +93,7 @@ export class Compliance {
   resolve(report: Report): ResolvedPolicy {
     const s = subjectOf(report);
     const last = this.lastByAgent.get(s.agentId);
-    if (last && last.hostname === s.hostname && last.platform === s.platform && sameLabels(last.labels, s.labels)) return last.p;
+    if (last && last.hostname === s.hostname && last.platform === s.platform && sameRecord(last.labels, s.labels)) return last.p;
     const key = `${s.agentId}\u0000${s.hostname}\u0000${s.platform ?? ''}\u0000${JSON.stringify(s.labels)}`;
     let p = this.cache.get(key);
     if (!p) {

@@ -30,6 +30,7 @@
  */
 import { AGENT_STATUSES } from '@clockwatch/shared';
 import type { AgentSummary } from './store/types.js';
+import { sameRecord } from './same-record.js';
 
 /** Label value escaping of the text format 0.0.4: backslash, double quote, line feed. */
 export function escapeLabelValue(v: string): string {
@@ -93,18 +94,6 @@ interface AgentLines {
   /** The `agent` label of every line (the entry is the id's: it never changes). */
   id: string;
 }
-
-/** Same keys and values (in any order: the lines are written in sorted key order); allocates nothing. */
-const sameRecord = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
-  if (a === b) return true;
-  let n = 0;
-  for (const k in a) {
-    if (a[k] !== b[k]) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
-};
 
 const bit = (f: number) => 1 << f;
 
