@@ -296,15 +296,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     return h;
   };
-  // Before each report the answer of a check at most 50 ms old: a stat(2) per request was 5 µs of
-  // every report's CPU at 4,000 reports/s, and the write itself checks again (store.write) before
-  // it commits anything, answering CW_ERR_DB_GONE too (ingest.ts).
-  let lastHealth: { atMs: number; h: ReturnType<typeof checkStore> } | null = null;
-  const recentStoreHealth = () => {
-    const nowMs = performance.now();
-    if (lastHealth === null || nowMs - lastHealth.atMs >= 50) lastHealth = { atMs: nowMs, h: checkStore() };
-    return lastHealth.h;
-  };
   const storeWatch = setInterval(checkStore, options.storeCheckMs ?? 1000);
   storeWatch.unref();
   const ctx: AppContext = {
@@ -345,7 +336,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.method === 'POST' && request.url.split('?')[0] === '/v1/reports') {
-      const h = recentStoreHealth();
+      const h = checkStore();
       if (!h.ok) {
         done(new HttpError('DB_GONE', h.message, { 'retry-after': '60' }));
         return;
