@@ -16,7 +16,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, type OptionSpec } from '../options.js';
-import { isPostgresUrl } from '../store/postgres.js';
+import { isPostgresUrl } from '../store/db-url.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Command } from './types.js';
 

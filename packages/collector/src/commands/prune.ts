@@ -2,7 +2,7 @@
 import { DEFAULT_DB } from '../config.js';
 import { ConfigError, helpText, nonEmpty, parseOptions, positiveNumber, type OptionSpec } from '../options.js';
 import { pruneOnce } from '../retention.js';
-import { isPostgresUrl } from '../store/postgres.js';
+import { isPostgresUrl } from '../store/db-url.js';
 import { openStore } from '../store/open.js';
 import type { Command } from './types.js';
 

@@ -15,7 +15,7 @@ import { openStore, redactDbUrl } from '../store/open.js';
 import { isSharedStore, type Store } from '../store/types.js';
 import { startTimeService, type TimeService } from '../time/time-service.js';
 import { acquireServeLock, ServeLockError, type ServeLock } from '../store/serve-lock.js';
-import { isPostgresUrl } from '../store/postgres.js';
+import { isPostgresUrl } from '../store/db-url.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 

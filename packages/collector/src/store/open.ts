@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError } from '../options.js';
-import { isPostgresUrl, openPostgresStore } from './postgres.js';
+import { isPostgresUrl, redactDbUrl } from './db-url.js';
 import { openSqliteStore, type Durability } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -23,21 +23,13 @@ export interface OpenStoreOptions {
   collector?: string;
 }
 
-/** The URL without its password, for logs and error lines. */
-export function redactDbUrl(db: string): string {
-  if (!isPostgresUrl(db)) return db;
-  try {
-    const u = new URL(db);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgresql://…';
-  }
-}
+export { redactDbUrl };
 
 export async function openStore(o: OpenStoreOptions): Promise<Store> {
   if (isPostgresUrl(o.db)) {
     try {
+      // Loaded only for a PostgreSQL URL: the client costs ~50 ms at start, which SQLite does not need.
+      const { openPostgresStore } = await import('./postgres.js');
       return await openPostgresStore({ url: o.db, collector: o.collector ?? hostname() });
     } catch (err) {
       throw new ConfigError(`${o.where}: cannot open ${redactDbUrl(o.db)}: ${(err as Error).message}`);

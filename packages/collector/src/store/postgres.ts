@@ -555,9 +555,7 @@ function sameChecks(a: Record<string, string | undefined>, b: Record<string, str
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
+export { isPostgresUrl } from './db-url.js';
 
 export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   return PostgresStore.open(options);
