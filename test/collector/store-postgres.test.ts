@@ -8,7 +8,7 @@ import pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '@clockwatch/collector';
 import { storeContract } from './store-contract.js';
 import { makeReport, recordOf } from './helpers.js';
-import { clusterUrl, freshDatabase, pgRequired } from '../helpers/pg.js';
+import { clusterUrl, freshDatabase, pgRequired, twoCollectors } from '../helpers/pg.js';
 
 const admin = clusterUrl();
 if (!admin) {
@@ -92,13 +92,7 @@ if (!admin) {
   });
 
   t.test('a new agent first written by two collectors at once: both reports stored once, the newest is the latest', async (t) => {
-    const url = await freshDatabase(t, admin);
-    const a = await openPostgresStore({ url, collector: 'host-a' });
-    const b = await openPostgresStore({ url, collector: 'host-b' });
-    t.teardown(async () => {
-      await a.close();
-      await b.close();
-    });
+    const { url, a, b } = await twoCollectors(t, admin);
     const rounds = 25;
     for (let i = 0; i < rounds; i++) {
       // The agent's spool went to both hosts: seq 1 reaches one collector, seq 2 the other, at once.
@@ -149,13 +143,7 @@ if (!admin) {
   });
 
   t.test('fleet-wide jobs run once per period across collectors', async (t) => {
-    const url = await freshDatabase(t, admin);
-    const a = await openPostgresStore({ url, collector: 'host-a' });
-    const b = await openPostgresStore({ url, collector: 'host-b' });
-    t.teardown(async () => {
-      await a.close();
-      await b.close();
-    });
+    const { a, b } = await twoCollectors(t, admin);
     const HOUR = 3_600_000;
     let runs = 0;
     const job = async () => ++runs;

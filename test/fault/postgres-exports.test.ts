@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Compliance, ExportManager, ExportService, openPostgresStore, openSqliteStore, type Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired } from '../helpers/pg.js';
+import { clusterUrl, pgRequired, twoCollectors } from '../helpers/pg.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
@@ -40,13 +40,7 @@ if (!admin) {
   else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
 } else {
   t.test('two collectors on one database write one scheduled export per period', async (t) => {
-    const url = await freshDatabase(t, admin);
-    const a = await openPostgresStore({ url, collector: 'host-a' });
-    const b = await openPostgresStore({ url, collector: 'host-b' });
-    t.teardown(async () => {
-      await a.close();
-      await b.close();
-    });
+    const { a, b } = await twoCollectors(t, admin);
     await a.write([recordOf(makeReport({ agentId: 'vm-1', atMs: T0 + 60_000, offsetMs: 1 }), T0 + 60_100)]);
     await b.write([recordOf(makeReport({ agentId: 'vm-2', atMs: T0 + 120_000, offsetMs: 2 }), T0 + 120_100)]);
     const root = t.testdir();

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Test } from 'tap';
+import { openPostgresStore, type PostgresStore } from '@clockwatch/collector';
 
 /** The directory of initdb/pg_ctl: PG_BIN, else the newest /usr/lib/postgresql/N/bin, else PATH. */
 export function pgBinDir(): string | null {
@@ -125,4 +126,19 @@ export async function reportIdsIn(url: string): Promise<{ reportId: string; agen
   } finally {
     await c.end();
   }
+}
+
+/**
+ * Two collectors (host-a, host-b) sharing one fresh database, closed when the test ends: the
+ * many-hosts-one-fleet set-up several tests start from.
+ */
+export async function twoCollectors(t: Test, adminUrl: string): Promise<{ url: string; a: PostgresStore; b: PostgresStore }> {
+  const url = await freshDatabase(t, adminUrl);
+  const a = await openPostgresStore({ url, collector: 'host-a' });
+  const b = await openPostgresStore({ url, collector: 'host-b' });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  return { url, a, b };
 }
