@@ -18,7 +18,7 @@ import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
 import { AGENT_VERSION } from './version.js';
-import { AnchoredWallClock, atomicsIdleWait, SYSTEM_CLOCK_SOURCES } from '@clockwatch/shared/node';
+import { AnchoredWallClock, atomicsIdleWait, FileCache, SYSTEM_CLOCK_SOURCES } from '@clockwatch/shared/node';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -89,6 +89,10 @@ export class Agent {
       commandTimeoutMs: deps.config.timeoutMs,
       daemonCache: {},
       timezoneCache: {},
+      cpuCache: {},
+      // Crontabs, timer units and pid files, one stat each per cycle while unchanged (file-cache.ts).
+      // Its clock is the real one: it compares with the ctime the kernel stamps, never a test's.
+      fileCache: new FileCache(),
       platform: deps.platform,
       sysinfo: deps.sysinfo,
     };
