@@ -178,6 +178,14 @@ export class Agent {
     return client;
   }
 
+  /** The time port's client while its connection is open (undici ClientStats.connected). */
+  private liveTimeClient(): { port: number; dispatcher: Client } | null {
+    const c = this.timeClient;
+    if (!c || !c.client.stats.connected) return null;
+    if (this.timePortFailed?.port === c.port && Date.now() < this.timePortFailed.untilMs) return null;
+    return { port: c.port, dispatcher: c.client };
+  }
+
   private timePortFailure(port: number, err: unknown): void {
     // An hour on the collector URL, then try again (the port may have been opened meanwhile).
     this.timePortFailed = { port, untilMs: Date.now() + 3_600_000 };
@@ -207,6 +215,7 @@ export class Agent {
             token: this.config.token,
             timeDispatcher: (port) => this.timeDispatcher(port),
             onTimePortFailure: (port, err) => this.timePortFailure(port, err),
+            liveTimePort: () => this.liveTimeClient(),
           });
         }
       : { error: { code: ErrorCodes.PROBE_SKIPPED, message: this.config.mode === 'print' ? '--print: no network' : 'pull endpoint: no exchange with a collector' } };
