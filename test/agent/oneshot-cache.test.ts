@@ -95,6 +95,8 @@ function richTree(root: string) {
   write(root, '/etc/cron.hourly/empty', '');
   write(root, '/lib/systemd/system/sync.timer', '[Timer]\nOnCalendar=*:0/7\nUnit=sync-run.service\n');
   write(root, '/etc/systemd/system/sync-run.service', '[Service]\nExecStart=-/usr/sbin/chronyd -q "server ntp1.example iburst"\n');
+  // The vendor copy of the same service, overridden by the one in /etc (systemd.unit(5) search path).
+  write(root, '/usr/lib/systemd/system/sync-run.service', '[Service]\nExecStart=/usr/sbin/ntpdate ntp9.example\n');
   write(root, '/etc/systemd/system/masked.timer', '');
   write(root, '/etc/systemd/system/timers.target.wants/sync.timer', '');
   write(root, '/etc/systemd/system/timers.target.wants/masked.timer', '');

@@ -195,8 +195,18 @@ export async function readOneShotSync(root: string, cache?: FileCache): Promise<
   // Enabled timers only (systemctl enable links them into timers.target.wants); the unit file may
   // live in /etc or the vendor directories (systemd.unit(5) search path).
   const unitDirs = ['/etc/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
+  // With a cache, each unit directory's listing (one stat of the directory per cycle) says which
+  // of them holds a unit, instead of a stat of every candidate path. A directory that cannot be
+  // listed (execute but no read permission) is tried path by path as without a cache.
+  const unitNames = unitDirs.map((d) => {
+    if (!cache) return null;
+    const hostDir = cache.hostPath(root, d);
+    const names = cache.list(hostDir);
+    return names ? cache.memo(`names ${hostDir}`, [names], () => new Set(names)) : null;
+  });
   const readUnit = (name: string) => {
-    for (const d of unitDirs) {
+    for (const [i, d] of unitDirs.entries()) {
+      if (unitNames[i] && !unitNames[i]!.has(name)) continue;
       const text = readOptionalCached(root, `${d}/${name}`, cache);
       if (text !== null) return text;
     }
