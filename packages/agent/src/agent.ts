@@ -18,7 +18,7 @@ import { readKeptAgentId, Spool } from './spool.js';
 import { createStepDetector, type StepDetector } from './steps.js';
 import { pushReports } from './transport.js';
 import { AGENT_VERSION } from './version.js';
-import { AnchoredWallClock, atomicsIdleWait, SYSTEM_CLOCK_SOURCES } from '@clockwatch/shared/node';
+import { AnchoredWallClock, atomicsIdleWait, FileCache, SYSTEM_CLOCK_SOURCES } from '@clockwatch/shared/node';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -89,6 +89,10 @@ export class Agent {
       commandTimeoutMs: deps.config.timeoutMs,
       daemonCache: {},
       timezoneCache: {},
+      cpuCache: {},
+      // Crontabs, timer units and pid files, one stat each per cycle while unchanged (file-cache.ts).
+      // Its clock is the real one: it compares with the ctime the kernel stamps, never a test's.
+      fileCache: new FileCache(),
       platform: deps.platform,
       sysinfo: deps.sysinfo,
     };
@@ -174,6 +178,14 @@ export class Agent {
     return client;
   }
 
+  /** The time port's client while its connection is open (undici ClientStats.connected). */
+  private liveTimeClient(): { port: number; dispatcher: Client } | null {
+    const c = this.timeClient;
+    if (!c || !c.client.stats.connected) return null;
+    if (this.timePortFailed?.port === c.port && Date.now() < this.timePortFailed.untilMs) return null;
+    return { port: c.port, dispatcher: c.client };
+  }
+
   private timePortFailure(port: number, err: unknown): void {
     // An hour on the collector URL, then try again (the port may have been opened meanwhile).
     this.timePortFailed = { port, untilMs: Date.now() + 3_600_000 };
@@ -203,6 +215,7 @@ export class Agent {
             token: this.config.token,
             timeDispatcher: (port) => this.timeDispatcher(port),
             onTimePortFailure: (port, err) => this.timePortFailure(port, err),
+            liveTimePort: () => this.liveTimeClient(),
           });
         }
       : { error: { code: ErrorCodes.PROBE_SKIPPED, message: this.config.mode === 'print' ? '--print: no network' : 'pull endpoint: no exchange with a collector' } };

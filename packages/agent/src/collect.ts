@@ -34,7 +34,7 @@ export interface StaticFacts {
 /** Facts that do not change while the agent runs: read once at start. */
 export async function readStaticFacts(ctx: ReaderContext): Promise<StaticFacts> {
   if (ctx.platform === 'win32') return readWindowsStaticFacts(ctx);
-  const cs = await readClocksource(ctx.root);
+  const cs = await readClocksource(ctx.root, ctx.cpuCache);
   try {
     return { os: await readPlatform(ctx.root, isOk(cs) ? cs.available : []) };
   } catch (err) {
@@ -61,7 +61,7 @@ export interface CollectOptions {
 
 async function collectLinuxSections(ctx: ReaderContext, epochMs: number, rtcOptions?: RtcReadOptions) {
   const [clocksource, rtc, ntp, timezone] = await Promise.all([
-    readClocksource(ctx.root) as Promise<ClocksourceSection>,
+    readClocksource(ctx.root, ctx.cpuCache) as Promise<ClocksourceSection>,
     readRtc(ctx, rtcOptions),
     readNtp(ctx),
     readTimezone(ctx, epochMs),

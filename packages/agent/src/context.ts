@@ -14,6 +14,8 @@ export type { ChronycTarget } from '@clockwatch/shared/node';
 export interface ReaderContext extends NtpReaderContext {
   /** Timezone facts of the last read, reused while the files are unchanged (readers/timezone.ts). */
   timezoneCache?: import('./readers/timezone.js').TimezoneCache;
+  /** The invariant-TSC flag of /proc/cpuinfo, read once (readers/clocksource.ts). */
+  cpuCache?: import('./readers/clocksource.js').CpuFlagsCache;
   /**
    * Which OS the readers describe, as os.platform() names it: 'win32' selects the Windows readers
    * (readers/windows/), anything else the Linux ones. Passed in by the CLI, never read here.

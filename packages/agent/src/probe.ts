@@ -8,6 +8,8 @@
  * a `clockwatch-time-port` header of every answer. The samples are then taken there, on the
  * collector URL's host, after a warm-up of their own; when that port cannot be reached (a
  * firewall, a reverse proxy in front of the collector) they are taken on the collector URL as before.
+ * While the time port's connection stays open from one cycle to the next, the exchange goes there
+ * directly (its warm-up, then the samples): the main URL is asked again only when it closed.
  */
 import { ErrorCodes, LIMITS, type Sample, type TimeProbeSection } from '@clockwatch/shared';
 import type { Dispatcher } from 'undici';
@@ -31,6 +33,13 @@ export interface ProbeOptions {
   timeDispatcher?: (port: number) => Dispatcher | null;
   /** The advertised time port failed its warm-up; this exchange fell back to the collector URL. */
   onTimePortFailure?: (port: number, err: unknown) => void;
+  /**
+   * The time port's connection, when it is still open from the last exchange: the port was then
+   * learnt from a main-URL answer on a connection to that same listener, so this exchange skips
+   * the main-URL warm-up (one request of eight). A collector that restarts closes the connection
+   * (and may name another port, or none): the next exchange starts on the main URL again.
+   */
+  liveTimePort?: () => { port: number; dispatcher: Dispatcher } | null;
 }
 
 export const TIME_PORT_HEADER = 'clockwatch-time-port';
@@ -87,9 +96,22 @@ async function exchange(o: Pick<ProbeOptions, 'dispatcher' | 'basePath' | 'clock
  */
 export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection> {
   const n = Math.max(1, Math.min(o.samples ?? 8, LIMITS.samples));
-  const samples: Sample[] = [];
-  let failure: string | null = null;
   o.clock.reanchor();
+  const live = o.liveTimePort?.() ?? null;
+  if (live) {
+    // The warm-up on the time port alone still revalidates its connection before any sample
+    // (domain.md §6.2: time the requests after the connection is warm). If it fails (the
+    // listener closed the connection at this moment, or is gone), the exchange starts over on
+    // the main URL, which also tells whether the port is still the one to use.
+    const d = { ...o, dispatcher: live.dispatcher, basePath: '' };
+    let warmed = true;
+    try {
+      await exchange(d, o.clock.now());
+    } catch {
+      warmed = false;
+    }
+    if (warmed) return takeSamples(d, n);
+  }
   // Warm-up: opens or revalidates the connection. A kept-alive socket the collector closed at
   // the same moment fails once; the second try gets a new connection.
   let warm: Answer;
@@ -114,8 +136,15 @@ export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection
       o.onTimePortFailure?.(port, err);
     }
   }
+  return takeSamples(via, n);
+}
+
+/** `n` samples on a warm connection; a failure keeps the samples taken before it. */
+async function takeSamples(via: Pick<ProbeOptions, 'dispatcher' | 'basePath' | 'clock' | 'timeoutMs' | 'token'>, n: number): Promise<TimeProbeSection> {
+  const samples: Sample[] = [];
+  let failure: string | null = null;
   for (let i = 0; i < n; i++) {
-    const t1 = o.clock.now();
+    const t1 = via.clock.now();
     try {
       const r = await exchange(via, t1);
       if (guestInRange(t1) && guestInRange(r.t4)) samples.push({ t1, t2: r.t2, t3: r.t3, t4: r.t4 });
@@ -127,5 +156,5 @@ export async function runTimeExchange(o: ProbeOptions): Promise<TimeProbeSection
   if (samples.length === 0) {
     return { error: { code: ErrorCodes.PROBE_FAILED, message: `time exchange with the collector failed: ${failure ?? 'no usable sample'}`.slice(0, 2000) } };
   }
-  return { samples, resolutionMs: o.clock.resolutionMs };
+  return { samples, resolutionMs: via.clock.resolutionMs };
 }

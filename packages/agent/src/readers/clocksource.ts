@@ -30,7 +30,16 @@ export function parseInvariantTsc(cpuinfo: string): boolean | undefined {
   return flags.has('constant_tsc') && flags.has('nonstop_tsc');
 }
 
-export async function readClocksource(root: string): Promise<ClocksourceSection> {
+/**
+ * The invariant-TSC flag, once read: the kernel fills /proc/cpuinfo's flags at boot
+ * (arch/x86/kernel/cpu/proc.c prints each CPU's x86_capability, set while it boots), so it is a fact
+ * of the boot, and generating the file costs ~50 µs a cycle. null: no x86 flags line, or unreadable.
+ */
+export interface CpuFlagsCache {
+  invariantTsc?: boolean | null;
+}
+
+export async function readClocksource(root: string, cpuCache?: CpuFlagsCache): Promise<ClocksourceSection> {
   const [cur, avail] = await Promise.all([
     readText(root, `${CLOCKSOURCE_DIR}/current_clocksource`),
     readText(root, `${CLOCKSOURCE_DIR}/available_clocksource`),
@@ -41,9 +50,13 @@ export async function readClocksource(root: string): Promise<ClocksourceSection>
   const section = parseClocksource(cur.text, avail.ok ? avail.text : '');
   if ('current' in section && section.available.length === 0) section.available = [section.current];
   if ('current' in section) {
-    const cpu = await readText(root, '/proc/cpuinfo');
-    const inv = cpu.ok ? parseInvariantTsc(cpu.text) : undefined;
-    if (inv !== undefined) section.invariantTsc = inv;
+    let inv = cpuCache?.invariantTsc;
+    if (inv === undefined) {
+      const cpu = await readText(root, '/proc/cpuinfo');
+      inv = (cpu.ok ? parseInvariantTsc(cpu.text) : undefined) ?? null;
+      if (cpuCache) cpuCache.invariantTsc = inv;
+    }
+    if (inv !== null) section.invariantTsc = inv;
   }
   return section;
 }

@@ -13,5 +13,6 @@ export { parseChronyCsv, chronyToNtp, chronycArgs, chronycFailure, chronyLeap, c
 export { parseKeyValues, parseTimespanS, parseSystemdTimestamp, parseNtpMessage, timesyncdToNtp, readTimesyncd } from './ntp/timesyncd.js';
 export { parseNtpqVars, parseNtpTimestamp, ntpqToNtp, readNtpd, NTP_UNIX_OFFSET_S } from './ntp/ntpd.js';
 export { readNtp, detectNtpDaemons, daemonsFromComms, procHidepid, DAEMON_COMMS, type DaemonScan, type DaemonCache } from './ntp/ntp.js';
+export { FileCache, cacheable, type FileCacheOptions, type FileCacheCounts } from './ntp/file-cache.js';
 export { parseCrontab, parseSystemdTimer, cronIntervalS, calendarIntervalS, expandCronField, oneShotTool, readOneShotSync, type OneShotSync } from './ntp/oneshot.js';
 export { parseAdjtimexPrint, readKernelTimex, type KernelTimex } from './ntp/kernel.js';

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner, NtpInfo } from '@clockwatch/shared';
 import type { DaemonCache } from './ntp.js';
+import { cacheable, type FileCache } from './file-cache.js';
 
 export interface ChronycTarget {
   /** chronyc -h: host of chronyd's command port (default: chronyc's own choice, socket then 127.0.0.1). */
@@ -26,6 +27,8 @@ export interface NtpReaderContext {
   commandTimeoutMs?: number;
   /** Which NTP daemon ran last time (ntp.ts); a long-running reader keeps one. */
   daemonCache?: DaemonCache;
+  /** Crontabs, timer units and pid files unchanged since the last cycle (file-cache.ts); a long-running reader keeps one. */
+  fileCache?: FileCache;
 }
 
 /** The host path of a guest path: `/run/chronyd.pid` under root `/mnt/guest` is `/mnt/guest/run/chronyd.pid`. */
@@ -41,6 +44,21 @@ export async function readOptional(root: string, guestPath: string): Promise<str
   } catch {
     return null;
   }
+}
+
+/**
+ * readOptional through a FileCache when there is one (and the path is not in /proc, /sys or /dev,
+ * whose stat says nothing of their content): the same answer, from memory while the file is unchanged.
+ */
+export function readOptionalCached(root: string, guestPath: string, cache: FileCache | undefined): string | null {
+  if (!cache || !cacheable(guestPath)) {
+    try {
+      return readFileSync(underRoot(root, guestPath), 'utf8').trim();
+    } catch {
+      return null;
+    }
+  }
+  return cache.derive(cache.hostPath(root, guestPath), 'trim', (t) => (t === null ? null : t.trim()));
 }
 
 /**

@@ -10,7 +10,8 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { ErrorCodes, type NtpInfo, type NtpSection } from '@clockwatch/shared';
-import { readOptional, underRoot, unreadNtp, type NtpReaderContext as ReaderContext } from './context.js';
+import { readOptional, readOptionalCached, underRoot, unreadNtp, type NtpReaderContext as ReaderContext } from './context.js';
+import type { FileCache } from './file-cache.js';
 import { readChrony } from './chrony.js';
 import { readKernelTimex } from './kernel.js';
 import { readOneShotSync } from './oneshot.js';
@@ -87,7 +88,7 @@ export function daemonsFromComms(comms: Iterable<string>): string[] {
 
 const commOf = (daemon: string) => DAEMON_COMMS.filter(([, d]) => d === daemon).map(([c]) => c);
 
-export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs: number = Date.now()): Promise<DaemonScan> {
+export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs: number = Date.now(), files?: FileCache): Promise<DaemonScan> {
   if (cache?.pid && cache.daemon) {
     const comm = await readOptional(root, `/proc/${cache.pid}/comm`);
     if (comm !== null && commOf(cache.daemon).includes(comm)) return { daemons: [cache.daemon], via: 'cached', processes: 0 };
@@ -98,7 +99,8 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
   // its files are not readable; a pid reused by another program is caught by its comm.
   const hidepid = procHidepid((await readOptional(root, '/proc/mounts')) ?? '');
   for (const [file, daemon] of PID_FILES) {
-    const pid = await readOptional(root, file);
+    // Mostly absent: a stat that finds nothing instead of a failed open with its exception.
+    const pid = readOptionalCached(root, file, files);
     if (!pid || !/^\d+$/.test(pid)) continue;
     if (!existsSync(underRoot(root, `/proc/${pid}`))) {
       // hidepid=2 hides the process the pid file names: it may well run; ask it (chronyc and ntpq
@@ -146,12 +148,12 @@ const unknownStatus = (daemon: string): NtpInfo =>
  * hidden by hidepid: `unknown`, never "none".
  */
 export async function readNtp(ctx: ReaderContext): Promise<NtpSection> {
-  const scan = await detectNtpDaemons(ctx.root, ctx.daemonCache, (ctx.nowMs ?? Date.now)());
+  const scan = await detectNtpDaemons(ctx.root, ctx.daemonCache, (ctx.nowMs ?? Date.now)(), ctx.fileCache);
   const daemon = scan.daemons[0];
   let out: NtpInfo;
   switch (daemon) {
     case undefined: {
-      const oneShot = await readOneShotSync(ctx.root);
+      const oneShot = await readOneShotSync(ctx.root, ctx.fileCache);
       if (oneShot) {
         out = unreadNtp(oneShot.tool, { pollIntervalS: oneShot.intervalS, oneShot });
         break;

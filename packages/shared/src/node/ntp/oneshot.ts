@@ -9,7 +9,8 @@
  * (systemd.time(7): `minutely`, `hourly`, `daily`, `*:0/5`, `*-*-* *:00/5:00`).
  */
 import { readdirSync } from 'node:fs';
-import { readOptional, underRoot } from './context.js';
+import { readOptionalCached, underRoot } from './context.js';
+import type { FileCache } from './file-cache.js';
 
 export interface OneShotSync {
   tool: string;
@@ -143,57 +144,84 @@ export function parseSystemdTimer(timerText: string, serviceText: string, source
   return null;
 }
 
-const list = (root: string, dir: string): string[] => {
-  try {
-    return readdirSync(underRoot(root, dir)).filter((n) => !n.startsWith('.') && !n.endsWith('~') && !n.endsWith('.dpkg-old'));
-  } catch {
-    return [];
+const listable = (n: string) => !n.startsWith('.') && !n.endsWith('~') && !n.endsWith('.dpkg-old');
+
+function list(root: string, dir: string, cache: FileCache | undefined): readonly string[] {
+  if (!cache) {
+    try {
+      return readdirSync(underRoot(root, dir)).filter(listable);
+    } catch {
+      return [];
+    }
   }
+  const hostDir = cache.hostPath(root, dir);
+  const names = cache.list(hostDir);
+  return names ? cache.memo(`list ${hostDir}`, [names], () => names.filter(listable)) : [];
+}
+
+/** A file's one-shot entries: parsed once per change of the file with a cache, every time without. */
+function parsedFile<T>(root: string, guestPath: string, cache: FileCache | undefined, name: string, parse: (trimmed: string | null) => T): T {
+  if (!cache) return parse(readOptionalCached(root, guestPath, undefined));
+  return cache.derive(cache.hostPath(root, guestPath), `${name} ${guestPath}`, (t) => parse(t === null ? null : t.trim()));
+}
+
+const scriptEntry = (text: string | null, source: string, schedule: string, intervalS: number): OneShotSync | null => {
+  const line = text?.split('\n').find((l) => !l.trim().startsWith('#') && oneShotTool(l));
+  return line ? { tool: oneShotTool(line)!, command: line.trim().slice(0, 2048), source, schedule, intervalS } : null;
 };
 
 /**
  * Reads the guest's crontabs and systemd timers; returns the most frequent one-shot sync found
- * (the one that keeps the clock best), or null. A dozen small reads, no spawn.
+ * (the one that keeps the clock best), or null. A dozen small reads, no spawn. With a FileCache
+ * (a long-running agent), one stat per file and directory while nothing changed, and each file
+ * parsed again only when it changed: the same answer as without (test/agent/oneshot-cache.test.ts).
  */
-export async function readOneShotSync(root: string): Promise<OneShotSync | null> {
+export async function readOneShotSync(root: string, cache?: FileCache): Promise<OneShotSync | null> {
   const found: OneShotSync[] = [];
-  const crontab = await readOptional(root, '/etc/crontab');
-  if (crontab) found.push(...parseCrontab(crontab, '/etc/crontab', true));
-  for (const n of list(root, '/etc/cron.d')) {
-    const text = await readOptional(root, `/etc/cron.d/${n}`);
-    if (text) found.push(...parseCrontab(text, `/etc/cron.d/${n}`, true));
-  }
+  const crontab = (guestPath: string, system: boolean) =>
+    parsedFile(root, guestPath, cache, system ? 'crontab-system' : 'crontab-user', (t) => (t ? parseCrontab(t, guestPath, system) : []));
+  found.push(...crontab('/etc/crontab', true));
+  for (const n of list(root, '/etc/cron.d', cache)) found.push(...crontab(`/etc/cron.d/${n}`, true));
   for (const dir of ['/var/spool/cron/crontabs', '/var/spool/cron']) {
-    for (const n of list(root, dir)) {
-      const text = await readOptional(root, `${dir}/${n}`);
-      if (text) found.push(...parseCrontab(text, `${dir}/${n}`, false));
-    }
+    for (const n of list(root, dir, cache)) found.push(...crontab(`${dir}/${n}`, false));
   }
   for (const [dir, intervalS, schedule] of [['/etc/cron.hourly', 3600, 'hourly'], ['/etc/cron.daily', 86400, 'daily']] as const) {
-    for (const n of list(root, dir)) {
-      const text = await readOptional(root, `${dir}/${n}`);
-      const line = text?.split('\n').find((l) => !l.trim().startsWith('#') && oneShotTool(l));
-      if (line) found.push({ tool: oneShotTool(line)!, command: line.trim().slice(0, 2048), source: `${dir}/${n}`, schedule, intervalS });
+    for (const n of list(root, dir, cache)) {
+      const source = `${dir}/${n}`;
+      const s = parsedFile(root, source, cache, `run-parts ${schedule}`, (t) => scriptEntry(t, source, schedule, intervalS));
+      if (s) found.push(s);
     }
   }
   // Enabled timers only (systemctl enable links them into timers.target.wants); the unit file may
   // live in /etc or the vendor directories (systemd.unit(5) search path).
   const unitDirs = ['/etc/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system'];
-  const readUnit = async (name: string) => {
-    for (const d of unitDirs) {
-      const text = await readOptional(root, `${d}/${name}`);
+  // With a cache, each unit directory's listing (one stat of the directory per cycle) says which
+  // of them holds a unit, instead of a stat of every candidate path. A directory that cannot be
+  // listed (execute but no read permission) is tried path by path as without a cache.
+  const unitNames = unitDirs.map((d) => {
+    if (!cache) return null;
+    const hostDir = cache.hostPath(root, d);
+    const names = cache.list(hostDir);
+    return names ? cache.memo(`names ${hostDir}`, [names], () => new Set(names)) : null;
+  });
+  const readUnit = (name: string) => {
+    for (const [i, d] of unitDirs.entries()) {
+      if (unitNames[i] && !unitNames[i]!.has(name)) continue;
+      const text = readOptionalCached(root, `${d}/${name}`, cache);
       if (text !== null) return text;
     }
     return null;
   };
-  for (const n of list(root, '/etc/systemd/system/timers.target.wants').filter((x) => x.endsWith('.timer'))) {
-    const timer = await readUnit(n);
+  const memo = <T>(name: string, inputs: readonly unknown[], compute: () => T): T => (cache ? cache.memo(`${name} ${root}`, inputs, compute) : compute());
+  for (const n of list(root, '/etc/systemd/system/timers.target.wants', cache).filter((x) => x.endsWith('.timer'))) {
+    const timer = readUnit(n);
     if (!timer) continue;
-    const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(timer)?.[1] ?? n.replace(/\.timer$/, '.service');
-    const service = await readUnit(unit);
-    const s = service ? parseSystemdTimer(timer, service, n) : null;
+    const unit = memo(`unit ${n}`, [timer], () => /^\s*Unit\s*=\s*(\S+)/m.exec(timer)?.[1] ?? n.replace(/\.timer$/, '.service'));
+    const service = readUnit(unit);
+    const s = service ? memo(`timer ${n}`, [timer, service], () => parseSystemdTimer(timer, service, n)) : null;
     if (s) found.push(s);
   }
   if (found.length === 0) return null;
-  return found.reduce((a, b) => ((b.intervalS ?? Infinity) < (a.intervalS ?? Infinity) ? b : a));
+  // A copy: the entries found may be the cache's, and the report is the caller's to change.
+  return { ...found.reduce((a, b) => ((b.intervalS ?? Infinity) < (a.intervalS ?? Infinity) ? b : a)) };
 }
