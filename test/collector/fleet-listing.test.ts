@@ -1,6 +1,6 @@
 /**
  * GET /v1/agents on the writer: the body streamed from the row cache's kept bytes
- * (routes/json-body.ts, store/sqlite-fleet-rows.ts) is, byte for byte, JSON.stringify of a fresh
+ * (routes/bytes-body.ts, store/sqlite-fleet-rows.ts) is, byte for byte, JSON.stringify of a fresh
  * read (another connection's SQL path with an empty cache) for every filter, sort, offset and limit,
  * at instants on both sides of agents' stale deadlines; its length header is its byte count. The
  * ETag, made from the page's rows (agent, version, status) rather than its body, changes exactly
@@ -14,7 +14,7 @@ import { connect } from 'node:net';
 import { request } from 'undici';
 import { fixedClock, openSqliteStore, type AgentQuery, type SampleRecord } from '@clockwatch/collector';
 import type { AgentStatus } from '@clockwatch/shared';
-import { JsonArrayBody } from '../../packages/collector/src/routes/json-body.js';
+import { BytesBody, jsonArrayPieces } from '../../packages/collector/src/routes/bytes-body.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
 
 const T0 = 1_795_700_000_000;
@@ -63,19 +63,19 @@ async function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-t.test('JsonArrayBody: the bytes of head + JSON array + tail, across slab boundaries', async (t) => {
+t.test('BytesBody of jsonArrayPieces: the bytes of head + JSON array + tail, across slab boundaries', async (t) => {
   const r = rng(5);
   const word = (n: number) => JSON.stringify({ s: Array.from({ length: n }, () => 'aé\u{1f600}"\\'[Math.floor(r() * 5)]).join('') });
   const cases: [string, string[], string][] = [
     ['{"h":', [], '}'],
     ['', [word(3)], ''],
     ['{"h":"\u{1f600}","a":', Array.from({ length: 3000 }, () => word(Math.floor(r() * 60))), '}'],
-    // One item larger than a slab, and items ending right at a slab boundary.
-    ['[', [word(10), word(70_000), word(5)], ']'],
-    ['', Array.from({ length: 64 }, () => '"' + 'y'.repeat(1021) + '"'), ''],
+    // One item larger than a slab (256 KiB), and items ending right at a slab boundary.
+    ['[', [word(10), word(300_000), word(5)], ']'],
+    ['', Array.from({ length: 256 }, () => '"' + 'y'.repeat(1021) + '"'), ''],
   ];
   for (const [head, items, tail] of cases) {
-    const body = new JsonArrayBody(head, items.map((x) => Buffer.from(x)), tail);
+    const body = new BytesBody(jsonArrayPieces(head, items.map((x) => Buffer.from(x)), tail));
     const want = Buffer.from(`${head}[${items.join(',')}]${tail}`);
     t.equal(body.byteLength, want.length, `${items.length} items: byteLength`);
     t.ok((await collect(body)).equals(want), `${items.length} items: the bytes`);

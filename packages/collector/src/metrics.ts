@@ -167,13 +167,8 @@ export class CollectorMetrics {
     return (await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES })).rows;
   }
 
-  /** The exposition as one Buffer: one copy of the kept bytes, no page-sized string to encode. */
-  async renderPage(): Promise<Buffer> {
-    return Buffer.concat(await this.renderBuffers());
-  }
-
   /** The exposition as text. */
   async render(): Promise<string> {
-    return (await this.renderPage()).toString('utf8');
+    return Buffer.concat(await this.renderBuffers()).toString('utf8');
   }
 }

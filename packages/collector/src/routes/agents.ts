@@ -23,7 +23,7 @@ import {
 } from '../schemas.js';
 import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
-import { JsonArrayBody } from './json-body.js';
+import { BytesBody, jsonArrayPieces } from './bytes-body.js';
 import { noneMatch, weakEtag } from '../etag.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -117,7 +117,7 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const etag = weakEtag(`${head}\n${page.rowsTag()}`);
       void reply.header('etag', etag).header('cache-control', 'no-cache');
       if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      const body = new JsonArrayBody(head, page.rowsJson(), '}');
+      const body = new BytesBody(jsonArrayPieces(head, page.rowsJson(), '}'));
       return reply.type(JSON_TYPE).header('content-length', body.byteLength).send(body);
     },
   );

@@ -9,7 +9,7 @@
  * skips it by identity, metrics-agents.ts).
  *
  * A page's body is the kept bytes of its rows, handed out as they are (the route streams them,
- * routes/json-body.ts: no page-sized Buffer, no per-request JSON.stringify of a row), and its
+ * routes/bytes-body.ts: no page-sized Buffer, no per-request JSON.stringify of a row), and its
  * validator is a hash of (agent key, row version, status) per row: 240 KB to hash for 10,000
  * agents instead of the 4.6 MiB body, and equal for two pages exactly when their rows are.
  */
