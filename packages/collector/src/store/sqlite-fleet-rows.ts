@@ -48,6 +48,8 @@ const STATUS_CODE = new Map<AgentStatus, number>(AGENT_STATUSES.map((s, i) => [s
 
 export class FleetRowCache {
   private readonly cache = new Map<number, Cached>();
+  /** The answer for a page of keys the fleet index gave again as the same array (nothing changed: sqlite-fleet-index.ts). */
+  private readonly pages = new WeakMap<readonly FleetKey[], CachedPage>();
   private readonly since: Database.Statement;
   /** Tells this cache's tags from another's (a store opened again may reuse keys and versions for other rows). */
   private readonly epoch = createHash('sha1').update(`${process.pid} ${Date.now()} ${Math.random()}`).digest('base64url').slice(0, 12);
@@ -64,8 +66,11 @@ export class FleetRowCache {
    * by `pageRows` (the page's own statement, same rows) or one pass over the rows of version at or
    * above the oldest missing one (which holds every missing row: a version is compared for
    * equality, never assumed to grow per row). A row whose version is cached is kept as it is.
+   * The same array of keys again (the fleet index's page when nothing changed) is the same answer.
    */
   rows(keys: readonly FleetKey[], total: number, pageRows: (() => Iterable<unknown[]>) | null): CachedPage {
+    const again = this.pages.get(keys);
+    if (again) return again;
     let misses = 0;
     let oldest = Infinity;
     for (const [key, version] of keys) {
@@ -92,11 +97,14 @@ export class FleetRowCache {
       found.push([k[0], c.b.version, k[2]]);
     }
     if (this.cache.size > 2 * Math.max(total, 10_000)) this.cache.clear();
-    return {
+    let tag: string | null = null;
+    const page: CachedPage = {
       rows: shaped.map((x) => x.row),
       json: () => shaped.map((x) => (x.bytes ??= Buffer.from(JSON.stringify(x.row)))),
-      tag: () => this.tagOf(found),
+      tag: () => (tag ??= this.tagOf(found)),
     };
+    this.pages.set(keys, page);
+    return page;
   }
 
   /** sha1 of the page's (key, version, status) triples, with this cache's epoch. */
