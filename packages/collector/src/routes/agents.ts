@@ -23,7 +23,7 @@ import {
 } from '../schemas.js';
 import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
-import { BytesBody, jsonArrayPieces } from './bytes-body.js';
+import { joinBytes, jsonArrayPieces } from './bytes-body.js';
 import { noneMatch, weakEtag } from '../etag.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -113,12 +113,11 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const head = `{"collector":${JSON.stringify(ctx.name)},"total":${JSON.stringify(page.total)},"offset":${JSON.stringify(offset)},"limit":${JSON.stringify(limit)},"agents":`;
       if (!page.rowsJson || !page.rowsTag) return reply.type(JSON_TYPE).send(`${head}${JSON.stringify(page.rows)}}`);
       // The store keeps each row's JSON and a validator of the page's rows: the ETag is that and
-      // the head (etag.ts), a 304 needs no body, and the body is the kept bytes, streamed.
+      // the head (etag.ts), a 304 needs no body, and the body is the kept bytes (bytes-body.ts).
       const etag = weakEtag(`${head}\n${page.rowsTag()}`);
       void reply.header('etag', etag).header('cache-control', 'no-cache');
       if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      const body = new BytesBody(jsonArrayPieces(head, page.rowsJson(), '}'));
-      return reply.type(JSON_TYPE).header('content-length', body.byteLength).send(body);
+      return reply.type(JSON_TYPE).send(joinBytes(jsonArrayPieces(head, page.rowsJson(), '}')));
     },
   );
 

@@ -8,8 +8,8 @@
  * version and status did not change is the very object of the last answer (the metrics renderer
  * skips it by identity, metrics-agents.ts).
  *
- * A page's body is the kept bytes of its rows, handed out as they are (the route streams them,
- * routes/bytes-body.ts: no page-sized Buffer, no per-request JSON.stringify of a row), and its
+ * A page's body is the kept bytes of its rows, handed out as they are (the route joins them once,
+ * routes/bytes-body.ts: no per-request JSON.stringify of a row, no string of the page), and its
  * validator is a hash of (agent key, row version, status) per row: 240 KB to hash for 10,000
  * agents instead of the 4.6 MiB body, and equal for two pages exactly when their rows are.
  */
