@@ -2,8 +2,8 @@
  * GET /metrics of a real collector (127.0.0.1:0, a SQLite file) sends the page the renderer writes
  * from the store's rows, byte for byte, scrape after scrape while agents report, leave the page
  * unchanged, and change through another connection to the same file (rows the serving connection
- * did not write are picked up). The page is sent as one Buffer of the kept runs (metrics-agents.ts):
- * its length header is its byte count.
+ * did not write are picked up). The page is the kept runs' Buffers joined once (metrics-agents.ts,
+ * routes/bytes-body.ts): its length header is its byte count.
  */
 import t from 'tap';
 import { join } from 'node:path';

@@ -2,8 +2,8 @@
  * Prometheus metrics (prom-client, one registry per app so several apps can live in one process).
  *
  * Per-agent series are written at scrape time from the store's latest-state table (metrics-agents.ts
- * writes them; a store with Store.fleetRows reads in full only the rows that changed since the
- * last scrape), so they cost nothing on the ingest path, survive a restart, and `stale` is the
+ * writes them; the SQLite store reads in full only the rows that changed since the last
+ * scrape), so they cost nothing on the ingest path, survive a restart, and `stale` is the
  * store's verdict at the scrape instant. Units are base units
  * (seconds), as Prometheus conventions ask, even though the API speaks milliseconds.
  */
@@ -11,7 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { isOk } from '@clockwatch/shared';
 import type { HostClock } from './host-clock.js';
 import { AgentMetricsRenderer } from './metrics-agents.js';
-import type { AgentSummary, FleetRows, Store } from './store/types.js';
+import type { AgentSummary, Store } from './store/types.js';
 
 export interface MetricsOptions {
   store: Store;
@@ -49,8 +49,6 @@ export class CollectorMetrics {
   readonly timeRequests: Counter;
   /** The per-agent lines, kept between scrapes. */
   private readonly agentLines = new AgentMetricsRenderer();
-  /** The previous scrape's fleet (Store.fleetRows). */
-  private fleet: FleetRows | null = null;
   /** The host audit's families (metrics-host-audit.ts), given the fleet's rows; set once the libvirt audit exists. */
   hostAudit: ((rows: readonly AgentSummary[]) => string) | null = null;
 
@@ -160,25 +158,17 @@ export class CollectorMetrics {
   }
 
   /**
-   * Every agent's latest state at now. From a store that keeps track of what changed
-   * (Store.fleetRows), only the changed rows are read and the unchanged ones are the previous
-   * scrape's objects, which the renderer skips by identity.
+   * Every agent's latest state at now. A store that keeps its rows (SQLite: one row cache for this
+   * and the fleet view, store/sqlite-fleet-rows.ts) reads only the rows that changed since the
+   * last scrape and gives the unchanged ones as the same objects, which the renderer skips by
+   * identity; on the writer connection the page's keys come from memory, not SQL.
    */
   private async fleetRows(): Promise<readonly AgentSummary[]> {
-    const store = this.options.store;
-    const nowMs = this.options.nowMs();
-    if (!store.fleetRows) return (await store.listAgents({ nowMs, offset: 0, limit: MAX_AGENT_SERIES })).rows;
-    this.fleet = await store.fleetRows(nowMs, MAX_AGENT_SERIES, this.fleet);
-    return this.fleet.rows;
-  }
-
-  /** The exposition as one Buffer: one copy of the kept bytes, no page-sized string to encode. */
-  async renderPage(): Promise<Buffer> {
-    return Buffer.concat(await this.renderBuffers());
+    return (await this.options.store.listAgents({ nowMs: this.options.nowMs(), offset: 0, limit: MAX_AGENT_SERIES })).rows;
   }
 
   /** The exposition as text. */
   async render(): Promise<string> {
-    return (await this.renderPage()).toString('utf8');
+    return Buffer.concat(await this.renderBuffers()).toString('utf8');
   }
 }

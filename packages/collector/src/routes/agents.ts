@@ -23,6 +23,8 @@ import {
 } from '../schemas.js';
 import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
+import { joinBytes, jsonArrayPieces } from './bytes-body.js';
+import { noneMatch, weakEtag } from '../etag.js';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Points read for a drift estimate at most (a 10 s agent over 24 h is 8,640). */
@@ -107,10 +109,15 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
       const page = await store.listAgents({ nowMs, statuses, q: q.q, labels, sort, offset, limit });
       // JSON.stringify is 3× faster than the schema serializer on this shape (records of labels
       // and checks); the rows have exactly the schema's fields. The body is the text of
-      // JSON.stringify({ collector, total, offset, limit, agents }), with the agents' part from the
-      // store's cached row texts when it has them (UTF-8, as the string would be sent).
+      // JSON.stringify({ collector, total, offset, limit, agents }).
       const head = `{"collector":${JSON.stringify(ctx.name)},"total":${JSON.stringify(page.total)},"offset":${JSON.stringify(offset)},"limit":${JSON.stringify(limit)},"agents":`;
-      return reply.type(JSON_TYPE).send(page.rowsJson ? page.rowsJson(head, '}') : `${head}${JSON.stringify(page.rows)}}`);
+      if (!page.rowsJson || !page.rowsTag) return reply.type(JSON_TYPE).send(`${head}${JSON.stringify(page.rows)}}`);
+      // The store keeps each row's JSON and a validator of the page's rows: the ETag is that and
+      // the head (etag.ts), a 304 needs no body, and the body is the kept bytes (bytes-body.ts).
+      const etag = weakEtag(`${head}\n${page.rowsTag()}`);
+      void reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.type(JSON_TYPE).send(joinBytes(jsonArrayPieces(head, page.rowsJson(), '}')));
     },
   );
 

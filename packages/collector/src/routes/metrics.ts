@@ -2,12 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteOptions } from '../context.js';
 import { requireReadToken } from './read-auth.js';
+import { joinBytes } from './bytes-body.js';
 
 export async function metricsRoutes(app: FastifyInstance, { ctx }: RouteOptions): Promise<void> {
   requireReadToken(app, ctx);
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['metrics'], produces: ['text/plain'] } }, async (_request, reply) => {
-    // A Buffer: fastify sends it as it is (no page-sized string encoded again on the way out).
-    const page = await ctx.metrics.renderPage();
-    return reply.type(ctx.metrics.registry.contentType).send(page);
+    // The page's kept Buffers in one (bytes-body.ts): no page-sized string encoded on the way out.
+    return reply.type(ctx.metrics.registry.contentType).send(joinBytes(await ctx.metrics.renderBuffers()));
   });
 }

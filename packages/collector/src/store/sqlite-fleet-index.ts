@@ -100,6 +100,13 @@ export class FleetIndex {
   private pending: HeapItem[] = [];
   /** Queries before sweptMs since the last sweep forward. */
   private behind = 0;
+  /**
+   * Bumped by every change a page's keys depend on (an entry set or removed, a stale flag raised,
+   * the flags forgotten): while it stands, a page asked again at the swept instant is the same.
+   */
+  private changes = 0;
+  /** The last page of each order answered from the kept flags, and the count it was made at. */
+  private readonly memo = new Map<'id' | 'severity', { offset: number; limit: number; changes: number; keys: FleetKey[] }>();
 
   get size(): number {
     return this.nodes.size;
@@ -115,6 +122,7 @@ export class FleetIndex {
   }
 
   clear(): void {
+    this.changes++;
     this.nodes.clear();
     this.byHost = [];
     this.byIdOrder = [];
@@ -143,6 +151,7 @@ export class FleetIndex {
   }
 
   set(key: number, f: FleetFacts): void {
+    this.changes++;
     let n = this.nodes.get(key);
     if (n && n.f.hostname === f.hostname && n.f.agentId === f.agentId) {
       // Same place in both orders: the node changes in place.
@@ -166,6 +175,7 @@ export class FleetIndex {
   delete(key: number): void {
     const old = this.nodes.get(key);
     if (!old) return;
+    this.changes++;
     this.uncount(old);
     this.removeFrom(this.byHost, old, byHostThenId);
     this.removeFrom(this.byIdOrder, old, byId);
@@ -220,6 +230,7 @@ export class FleetIndex {
   private flag(n: Node, nowMs: number): boolean {
     if (!isStaleAt(n.f.lastSeenMs, n.f.staleAfterMs, nowMs)) return false;
     n.stale = true;
+    this.changes++;
     this.staleByBase[n.f.base]++;
     return true;
   }
@@ -242,9 +253,15 @@ export class FleetIndex {
     return c;
   }
 
-  /** The rule at nowMs for one node: the kept flag when nowMs is the swept instant. */
-  private staleTest(nowMs: number): (n: Node) => boolean {
-    return this.sweep(nowMs) ? (n) => n.stale : (n) => isStaleAt(n.f.lastSeenMs, n.f.staleAfterMs, nowMs);
+  /** The rule at nowMs for one node: the kept flag when nowMs is the swept instant (`kept`). */
+  private staleTest(nowMs: number): { kept: boolean; isStale: (n: Node) => boolean } {
+    return this.sweep(nowMs) ? { kept: true, isStale: (n) => n.stale } : { kept: false, isStale: (n) => isStaleAt(n.f.lastSeenMs, n.f.staleAfterMs, nowMs) };
+  }
+
+  /** The page kept for this order, offset and limit when nothing changed since it was made. */
+  private remembered(order: 'id' | 'severity', offset: number, limit: number): FleetKey[] | null {
+    const m = this.memo.get(order);
+    return m && m.offset === offset && m.limit === limit && m.changes === this.changes ? m.keys : null;
   }
 
   /**
@@ -254,7 +271,9 @@ export class FleetIndex {
    */
   worstFirst(nowMs: number, offset: number, limit: number): FleetKey[] {
     const counts = this.byStatusAt(nowMs);
-    const isStale = this.staleTest(nowMs);
+    const { kept, isStale } = this.staleTest(nowMs);
+    const again = kept ? this.remembered('severity', offset, limit) : null;
+    if (again) return again;
     const out: FleetKey[] = [];
     let skip = offset;
     for (const status of SEVERITY_ORDER) {
@@ -274,23 +293,28 @@ export class FleetIndex {
       }
       skip = 0;
     }
+    if (kept) this.memo.set('severity', { offset, limit, changes: this.changes, keys: out });
     return out;
   }
 
-  /** The page of the fleet by agent_id (BINARY) at nowMs. */
+  /** The page of the fleet by agent_id (BINARY) at nowMs (the same array as the last answer when nothing changed: read-only). */
   byIdPage(nowMs: number, offset: number, limit: number): FleetKey[] {
-    const isStale = this.staleTest(nowMs);
+    const { kept, isStale } = this.staleTest(nowMs);
+    const again = kept ? this.remembered('id', offset, limit) : null;
+    if (again) return again;
     const end = Math.min(this.byIdOrder.length, offset + limit);
     const out: FleetKey[] = [];
     for (let i = offset; i < end; i++) {
       const n = this.byIdOrder[i] as Node;
       out.push([n.key, n.f.version, isStale(n) ? 'stale' : n.f.base]);
     }
+    if (kept) this.memo.set('id', { offset, limit, changes: this.changes, keys: out });
     return out;
   }
 
   /** Forgets the stale flags (before a sweep to an earlier instant). */
   private rebase(): void {
+    this.changes++;
     for (const n of this.nodes.values()) n.stale = false;
     this.staleByBase = emptyByStatus();
     this.sweptMs = -Infinity;

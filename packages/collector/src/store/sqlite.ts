@@ -73,9 +73,7 @@ import {
   type PlacedBy,
   type TimeRange,
   type WriteOutcome,
-  type FleetRows,
 } from './types.js';
-import { SqliteFleetRows } from './sqlite-changed-rows.js';
 
 export type Durability = 'normal' | 'full';
 
@@ -162,7 +160,7 @@ export class SqliteStore implements Store {
         throw err;
       }
       this.s = prepareStatements(db);
-      this.rowCache = new FleetRowCache(this.s);
+      this.rowCache = new FleetRowCache(db, this.s);
       this.version = this.s.maxVersion.get() as number;
       this.writeTx = () => {
         throw new Error('store is open read-only');
@@ -193,7 +191,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.s = prepareStatements(db);
-    this.rowCache = new FleetRowCache(this.s);
+    this.rowCache = new FleetRowCache(db, this.s);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
     this.bindings = new AgentTokenBindings(db);
@@ -228,6 +226,10 @@ export class SqliteStore implements Store {
       r[k + 1] = wtf8Text(host);
     }
     this.latest.load(rows);
+    // Another connection numbers its rows from the max it saw at its open: go on above its numbers,
+    // so that no (agent, version) is given to two different rows (the row cache and the fleet
+    // view's ETag take a row's version for its content, sqlite-fleet-rows.ts).
+    this.version = Math.max(this.version, this.s.maxVersion.get() as number);
     this.seenDataVersion = this.dataVersion?.get() as number;
   }
 
@@ -503,14 +505,22 @@ export class SqliteStore implements Store {
       this.syncCaches();
       const fleet = this.latest.fleet;
       const keys = sort === 'severity' ? fleet.worstFirst(query.nowMs, query.offset, query.limit) : fleet.byIdPage(query.nowMs, query.offset, query.limit);
-      const { rows, json } = this.rowCache.rows(keys, fleet.size, null);
-      return { total: fleet.size, rows, rowsJson: json };
+      const { rows, json, tag } = this.rowCache.rows(keys, fleet.size, null);
+      return { total: fleet.size, rows, rowsJson: json, rowsTag: tag };
     }
     return this.listAgentsSql(query, statuses, q, labels);
   }
 
-  /** The fleet view through SQL (filters; the read-only store). Also what the memory path must equal (tests). */
+  /**
+   * The fleet view through SQL (filters; the read-only store). Also what the memory path must equal
+   * (tests). One read transaction: the count, the keys and the rows read for the cache agree, even
+   * while another connection writes.
+   */
   private listAgentsSql(query: AgentQuery, statuses: AgentStatus[], q: string | null, labels: [string, string][]): AgentPage {
+    return this.db.transaction(() => this.listAgentsSqlNow(query, statuses, q, labels))();
+  }
+
+  private listAgentsSqlNow(query: AgentQuery, statuses: AgentStatus[], q: string | null, labels: [string, string][]): AgentPage {
     const sort = query.sort ?? 'id';
     const st = this.listStatement(statuses.length, q !== null, labels.length, sort);
     const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
@@ -527,8 +537,8 @@ export class SqliteStore implements Store {
       keys = st.keys.all(params) as FleetKey[];
     }
     const pageRows = sort === 'severity' ? null : () => st.rows.all(params) as unknown[][];
-    const { rows, json } = this.rowCache.rows(keys, total, pageRows);
-    return { total, rows, rowsJson: json };
+    const { rows, json, tag } = this.rowCache.rows(keys, total, pageRows);
+    return { total, rows, rowsJson: json, rowsTag: tag };
   }
 
   /** listAgents through SQL only, whatever the query (tests compare the memory path with it). */
@@ -777,15 +787,6 @@ export class SqliteStore implements Store {
     this.closed = true;
     await this.checkpointer?.stop();
     this.db.close();
-  }
-
-  private fleet: SqliteFleetRows | null = null;
-
-  /** Store.fleetRows: the whole fleet, reading only what changed since `previous` (sqlite-changed-rows.ts). */
-  async fleetRows(nowMs: number, limit: number, previous: FleetRows | null): Promise<FleetRows> {
-    this.assertOpen();
-    this.fleet ??= new SqliteFleetRows(this.db);
-    return this.fleet.fleetRows(nowMs, limit, previous);
   }
 }
 

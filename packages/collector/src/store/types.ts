@@ -157,17 +157,12 @@ export interface AgentPage {
   total: number;
   rows: AgentSummary[];
   /**
-   * The UTF-8 bytes of `before + JSON.stringify(rows) + after` (a store may keep each row's JSON
-   * cached, so that a page of the whole fleet is one copy of cached bytes); absent: serialise `rows`.
+   * The UTF-8 of JSON.stringify(row) of each row, in order (a store may keep each row's JSON
+   * cached; the Buffers are never written to); absent: serialise `rows`.
    */
-  rowsJson?: (before?: string, after?: string) => Buffer;
-}
-
-/** Store.fleetRows's answer. */
-export interface FleetRows {
-  rows: AgentSummary[];
-  /** The store's bookkeeping for the next call (pass the answer back as it is). */
-  readonly state: unknown;
+  rowsJson?: () => Buffer[];
+  /** With rowsJson: equal for two pages of this store exactly when their rows are equal. */
+  rowsTag?: () => string;
 }
 
 export interface AgentDetailRecord {
@@ -369,14 +364,12 @@ export interface Store {
    * or 'conflict' (stored with a different one). A failure rejects and writes nothing.
    */
   write(records: readonly SampleRecord[]): Promise<WriteOutcome[]>;
-  listAgents(query: AgentQuery): Promise<AgentPage>;
   /**
-   * Optional (SQLite): every agent as listAgents gives them (agent-id order, status at nowMs, at
-   * most `limit`), for a caller that passes back its previous answer (/metrics, every scrape):
-   * only the rows whose latest state changed since then are read in full, and a row whose state
-   * and status did not change is the previous answer's object itself.
+   * A page of the fleet. /metrics asks for the whole fleet on every scrape: a store may answer a
+   * row whose latest state and status did not change since an earlier call with the same object
+   * (SQLite's row cache, sqlite-fleet-rows.ts), which the metrics renderer then skips.
    */
-  fleetRows?(nowMs: number, limit: number, previous: FleetRows | null): Promise<FleetRows>;
+  listAgents(query: AgentQuery): Promise<AgentPage>;
   getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null>;
   history(agentId: string, range: TimeRange): Promise<HistoryPage>;
   rollups(agentId: string, range: TimeRange): Promise<RollupRow[]>;

@@ -1,16 +1,17 @@
 /**
- * SqliteStore.fleetRows (store/sqlite-changed-rows.ts), given its previous answer back, is always
- * what listAgents gives for the whole fleet at the same instant — after a few agents report (read
- * by key), after many report (one pass), after another connection to the file writes rows and a
- * new agent, when agents go stale with time alone, and when prune forgets agents — and a row whose
- * state and status did not change is the previous answer's very object.
+ * The writer's whole-fleet listing through its row cache (store/sqlite-fleet-rows.ts), as /metrics
+ * reads it every scrape, is always what a fresh connection reads by SQL at the same instant —
+ * after a few agents report (read by key), after many report (one pass), after another connection
+ * to the file writes rows and a new agent, when agents go stale with time alone, and when prune
+ * forgets agents — and a row whose state and status did not change is the previous answer's very
+ * object (the metrics renderer skips those by identity).
  */
 import t from 'tap';
 import { join } from 'node:path';
-import { openSqliteStore, type FleetRows } from '@clockwatch/collector';
+import { openSqliteStore, type AgentSummary } from '@clockwatch/collector';
 import { makeReport, recordOf } from './helpers.js';
 
-t.test('fleetRows follows every change and keeps what did not change', async (t) => {
+t.test('the whole-fleet listing follows every change and keeps what did not change', async (t) => {
   const path = join(t.testdir(), 'store.db');
   const store = openSqliteStore({ path });
   t.teardown(() => store.close());
@@ -19,12 +20,15 @@ t.test('fleetRows follows every change and keeps what did not change', async (t)
   const report = (k: number, atMs: number, offsetMs = k / 10) => recordOf(makeReport({ agentId: id(k), hostname: `h-${k}`, atMs, offsetMs, intervalS: 60 }), atMs + 50);
   await store.write(Array.from({ length: 200 }, (_, k) => report(k, t0 - 60_000 + k)));
 
-  let prev: FleetRows | null = null;
+  let prev: { rows: AgentSummary[] } | null = null;
   const check = async (label: string, nowMs: number) => {
     const before = prev;
-    const got = await store.fleetRows(nowMs, 100_000, before);
-    const want = (await store.listAgents({ nowMs, offset: 0, limit: 100_000 })).rows;
-    t.same(got.rows, want, `${label}: = listAgents`);
+    const got = await store.listAgents({ nowMs, offset: 0, limit: 100_000 });
+    // A fresh render: another connection's SQL path, with its own empty cache.
+    const reader = openSqliteStore({ path, readonly: true });
+    const want = (await reader.listAgents({ nowMs, offset: 0, limit: 100_000 })).rows;
+    await reader.close();
+    t.same(got.rows, want, `${label}: = a fresh read`);
     t.equal(got.rows.length, want.length, `${label}: ${want.length} agents`);
     prev = got;
     if (!before) return { kept: 0, read: got.rows.length };
@@ -62,5 +66,5 @@ t.test('fleetRows follows every change and keeps what did not change', async (t)
   t.same(await check('after prune', later + 1000), { kept: 0, read: 2 });
   t.same(prev!.rows.map((r) => r.id), [id(10), id(11)]);
   t.same(await check('limit', later + 1000), { kept: 2, read: 0 });
-  t.same((await store.fleetRows(later + 1000, 1, prev)).rows.map((r) => r.id), [id(10)], 'at most limit rows');
+  t.same((await store.listAgents({ nowMs: later + 1000, offset: 0, limit: 1 })).rows.map((r) => r.id), [id(10)], 'at most limit rows');
 });
