@@ -104,6 +104,29 @@ t.test('one batch gives the rows that one write per report gives', async (t) => 
   const inOrder = (a.rollups as Record<string, unknown>[]).find((r) => r.agent_key === latest('in-order').agent_key) as Record<string, unknown>;
   t.same([inOrder.n, inOrder.n_offset], [3, 3], 'two of one hour add to the hour already stored');
 
+  // Each rollup column from its own sum over the records of that hour (positional parameters again).
+  const edgeRecords = [before[3], batch[6], batch[7]] as SampleRecord[];
+  const firstHour = edgeRecords.filter((r) => r.atMs < H + HOUR_MS);
+  const offsets = firstHour.map((r) => r.offsetMs as number);
+  const dts = firstHour.map((r) => Math.round(r.atMs) - H);
+  const r0 = edge[0] as Record<string, unknown>;
+  t.same(
+    [r0.n_offset, r0.offset_min, r0.offset_max, r0.offset_sum, r0.unc_max, r0.n_compliant, r0.dt_sum_ms, r0.dt_sq_sum_ms2, r0.dt_offset_sum_ms2],
+    [
+      2,
+      Math.min(...offsets),
+      Math.max(...offsets),
+      offsets[0]! + offsets[1]!,
+      Math.max(...firstHour.map((r) => r.uncertaintyMs as number)),
+      firstHour.filter((r) => r.status === 'compliant').length,
+      dts[0]! + dts[1]!,
+      dts[0]! ** 2 + dts[1]! ** 2,
+      dts[0]! * offsets[0]! + dts[1]! * offsets[1]!,
+    ],
+    'the rollup holds the sums of its hour, column by column',
+  );
+  t.not(offsets[0], offsets[1], 'two different offsets (so min, max and sum tell the columns apart)');
+
   // The memory the writer keeps of the latest states agrees with the tables too.
   const nowMs = recv + 10;
   t.same(await batched.summary(nowMs), await batched.countedSummary(nowMs), 'kept summary = counted (batched)');

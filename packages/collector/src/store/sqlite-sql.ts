@@ -267,10 +267,11 @@ export function prepareStatements(db: Database.Database): Statements {
       static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
       ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
-    // The drift sums add up; one already NULL (not known, schema 5) stays NULL.
+    // The drift sums add up; one already NULL (not known, schema 5) stays NULL. Positional, in the
+    // order of the columns (sqlite.ts writeBatch), like upsertLatest.
     upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant,
         dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2)
-      VALUES (@agent, @hour, @n, @measured, @min, @max, @sum, @unc, @compliant, @dt, @dt2, @dto)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (agent_key, hour_ms) DO UPDATE SET
         dt_sum_ms = dt_sum_ms + excluded.dt_sum_ms,
         dt_sq_sum_ms2 = dt_sq_sum_ms2 + excluded.dt_sq_sum_ms2,

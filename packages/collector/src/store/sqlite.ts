@@ -344,7 +344,9 @@ export class SqliteStore implements Store {
       }
       outcomes.push('stored');
     }
-    for (const ru of rollups.values()) this.s.upsertRollup.run(ru);
+    for (const ru of rollups.values()) {
+      this.s.upsertRollup.run(ru.agent, ru.hour, ru.n, ru.measured, ru.min, ru.max, ru.sum, ru.unc, ru.compliant, ru.dt, ru.dt2, ru.dto);
+    }
     for (const [agentKey, { r, staticKey, lastSeen }] of newest) this.writeLatest(agentKey, r, staticKey, lastSeen);
     return outcomes;
   }
