@@ -7,6 +7,7 @@
  * hour and two across an hour edge, a resend (duplicate) in the same batch.
  */
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { HOUR_MS, type Report } from '@clockwatch/shared';
 import { openSqliteStore, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
@@ -126,6 +127,10 @@ t.test('one batch gives the rows that one write per report gives', async (t) => 
     'the rollup holds the sums of its hour, column by column',
   );
   t.not(offsets[0], offsets[1], 'two different offsets (so min, max and sum tell the columns apart)');
+
+  // The reportId's index key is the first 8 bytes of its SHA-256, as files written before hold it.
+  const keys = batched.db.prepare('SELECT report_id, rid_hash FROM samples').safeIntegers().all() as { report_id: string; rid_hash: bigint }[];
+  t.ok(keys.length > 0 && keys.every((k) => k.rid_hash === createHash('sha256').update(k.report_id).digest().readBigInt64BE(0)), 'rid_hash: the SHA-256 prefix of the reportId');
 
   // The memory the writer keeps of the latest states agrees with the tables too.
   const nowMs = recv + 10;
