@@ -343,7 +343,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
 
   app.addHook('onRequest', (request, _reply, done) => {
-    if (request.method === 'POST' && request.url.split('?')[0] === '/v1/reports') {
+    // The matched route (routing runs before onRequest): no split of the URL on every request.
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/reports') {
       const h = checkStore(recheckMs);
       if (!h.ok) {
         done(new HttpError('DB_GONE', h.message, { 'retry-after': '60' }));

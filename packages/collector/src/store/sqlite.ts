@@ -79,8 +79,6 @@ import { SqliteFleetRows } from './sqlite-changed-rows.js';
 
 export type Durability = 'normal' | 'full';
 
-/** How old an answer of health() may be by default, ms: the request checks see a gone file within this, the write at once. */
-const HEALTH_MAX_AGE_MS = 50;
 const HEALTHY: StoreHealth = Object.freeze({ ok: true });
 
 export interface SqliteStoreOptions {
@@ -412,11 +410,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Whether the file at the path is still the one opened. One stat(2) per look; a look at most
-   * `maxAgeMs` old is answered from memory (the check before each report request: a stat per
-   * request was ~5 µs of every report). write() looks afresh before every transaction.
+   * Whether the file at the path is still the one opened. One stat(2) per look; with `maxAgeMs`,
+   * a look at most that old is answered from memory (the app's check before each report request:
+   * a stat per request was ~5 µs of every report). write() looks afresh before every transaction.
    */
-  health(maxAgeMs = HEALTH_MAX_AGE_MS): StoreHealth {
+  health(maxAgeMs = 0): StoreHealth {
     if (this.lost) return this.lost;
     if (this.opened === null || this.closed) return HEALTHY;
     const nowMs = performance.now();
@@ -438,7 +436,7 @@ export class SqliteStore implements Store {
   async write(records: readonly SampleRecord[]): Promise<WriteOutcome[]> {
     this.assertOpen();
     if (records.length === 0) return [];
-    // Afresh (not the throttled answer): nothing is committed to a file nobody will open again.
+    // Afresh (never a throttled answer): nothing is committed to a file nobody will open again.
     const h = this.health(0);
     if (!h.ok) throw Object.assign(new Error(h.message), { code: 'CW_ERR_DB_GONE' });
     this.syncCaches();

@@ -414,7 +414,7 @@ export interface Store {
   /**
    * Checked afresh on every write, and by the app (before each report request and by its
    * watchdog): a database file deleted or replaced under it. `maxAgeMs`: an answer that old may
-   * come from the last look (0: look now).
+   * come from the last look (default 0: look now).
    */
   health(maxAgeMs?: number): StoreHealth;
   stats(): Promise<StoreStats>;
