@@ -299,6 +299,8 @@ export class Ingestor {
         // Nothing of this request was written (the transaction rolled back): the agent keeps the
         // reports and retries, which a 503 tells it to do.
         if (err instanceof CommitterClosedError) throw new HttpError('SHUTTING_DOWN');
+        // The database file was deleted or replaced (store.write looks before every transaction).
+        if ((err as { code?: unknown }).code === codeOf('DB_GONE')) throw new HttpError('DB_GONE', (err as Error).message, { 'retry-after': '60' });
         throw new HttpError('STORE', `the store could not commit: ${(err as Error).message}`);
       }
     }

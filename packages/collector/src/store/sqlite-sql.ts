@@ -202,6 +202,15 @@ export function lastSeenAfter(stored: number | undefined, lastSeen: number): num
 
 type Stmt = Database.Statement;
 
+/**
+ * upsertLatest's parameters are positional, in this order (binding ~35 named parameters from an
+ * object looked each one up by name): agent_key, agent_id, hostname, system_uuid, labels,
+ * last_seen_ms, at_ms, interval_s, stale_after_ms, base_status, the check columns
+ * (CHECK_COLUMNS), offset_ms, uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq,
+ * report_id, static_key, recv_ms, host_sync, version, guest_ms, instance_id, host_res_ms.
+ */
+export const LATEST_UPSERT_PARAMS = 25 + NC;
+
 export interface Statements {
   agentByKey: Stmt;
   insertAgent: Stmt;
@@ -258,10 +267,11 @@ export function prepareStatements(db: Database.Database): Statements {
       static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
       ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
-    // The drift sums add up; one already NULL (not known, schema 5) stays NULL.
+    // The drift sums add up; one already NULL (not known, schema 5) stays NULL. Positional, in the
+    // order of the columns (sqlite.ts writeBatch), like upsertLatest.
     upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant,
         dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2)
-      VALUES (@agent, @hour, @n, @measured, @min, @max, @sum, @unc, @compliant, @dt, @dt2, @dto)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (agent_key, hour_ms) DO UPDATE SET
         dt_sum_ms = dt_sum_ms + excluded.dt_sum_ms,
         dt_sq_sum_ms2 = dt_sq_sum_ms2 + excluded.dt_sq_sum_ms2,
@@ -277,10 +287,7 @@ export function prepareStatements(db: Database.Database): Statements {
         at_ms, interval_s, stale_after_ms, base_status, ${CHECK_COLUMN_LIST}, offset_ms,
         uncertainty_ms, rtc_offset_s, clocksource, timezone, ntp_sync, seq, report_id, static_key, recv_ms, host_sync, version,
         guest_ms, instance_id, host_res_ms)
-      VALUES (@agentKey, @agentId, @hostname, @systemUuid, @labels, @lastSeen, @atMs, @intervalS, @staleAfterMs,
-        @baseStatus, ${CHECK_COLUMNS.map((_, i) => `@k${i}`).join(', ')}, @offsetMs, @uncertaintyMs, @rtcOffsetS,
-        @clocksource, @timezone, @ntpSync, @seq, @reportId, @staticKey, @recvMs, @hostSync, @version,
-        @guestMs, @instanceId, @hostResMs)
+      VALUES (${Array.from({ length: LATEST_UPSERT_PARAMS }, () => '?').join(', ')})
       ON CONFLICT (agent_key) DO UPDATE SET
         hostname = excluded.hostname, system_uuid = excluded.system_uuid, labels = excluded.labels,
         last_seen_ms = ${LAST_SEEN_SQL.replace(/@lastSeen/g, 'excluded.last_seen_ms')}, at_ms = excluded.at_ms,
@@ -313,7 +320,8 @@ export function prepareStatements(db: Database.Database): Statements {
     touchLatest: db.prepare(`UPDATE agent_latest SET last_seen_ms = ${LAST_SEEN_SQL}, version = @version WHERE agent_key = @agentKey`),
     maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
     baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
-    upsertDocs: db.prepare('INSERT OR REPLACE INTO agent_docs (agent_key, report) VALUES (?, ?)'),
+    // An upsert rewrites the row where it is; OR REPLACE deleted it and inserted it again (~8 µs a report more).
+    upsertDocs: db.prepare('INSERT INTO agent_docs (agent_key, report) VALUES (?, ?) ON CONFLICT (agent_key) DO UPDATE SET report = excluded.report'),
     latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync, host_res_ms,
         (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms, d.report
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),

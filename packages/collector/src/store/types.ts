@@ -404,8 +404,12 @@ export interface Store {
    * otherwise the first id owned by another token, and nothing is bound.
    */
   bindAgentsToToken(agentIds: readonly string[], tokenFingerprint: string, options: { rebind: boolean; nowMs: number }): Promise<AgentBindingConflict | null>;
-  /** Checked on every write and by the app's watchdog: a database file deleted or replaced under it. */
-  health(): StoreHealth;
+  /**
+   * Checked afresh on every write, and by the app (before each report request and by its
+   * watchdog): a database file deleted or replaced under it. `maxAgeMs`: an answer that old may
+   * come from the last look (default 0: look now).
+   */
+  health(maxAgeMs?: number): StoreHealth;
   stats(): Promise<StoreStats>;
   close(): Promise<void>;
 }
