@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CHECK_BY_ID, reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
-import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
+import { checkColumnDdl, missingCheckColumns, MIGRATIONS, SAMPLE_FLAGS } from './sqlite-schema.js';
 import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
 /** The latest state's per-check columns, in registry order (CHECK.column of every stored check). */
@@ -202,6 +202,95 @@ export function lastSeenAfter(stored: number | undefined, lastSeen: number): num
 
 type Stmt = Database.Statement;
 
+const SAMPLE_INSERT_COLUMNS = `agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
+  offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid`;
+const SAMPLE_INSERT_VALUES = `@seq, @recvDMs, @guestDMs, @ridH, @contentHash, @staticKey, @flags, @steps,
+  @offsetMs, @uncertaintyMs, @rtcOffsetS, @ntpOffsetMs, @ntpLastSyncS, @rid`;
+
+/** One samples row of schema 6 as the insert statements bind it (sampleParams). */
+export interface SampleParams {
+  agentKey: number;
+  atMs: number;
+  seq: number;
+  recvDMs: number;
+  guestDMs: number;
+  ridH: number;
+  contentHash: bigint;
+  staticKey: number;
+  flags: number;
+  steps: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncS: number | null;
+  rid: Buffer | string;
+}
+
+/**
+ * The stored form of a sample (schema 6, sqlite-schema.ts): at and receipt in whole ms, the
+ * receipt and the guest clock as differences from at (the guest clock itself, flagged, when the
+ * difference would not add back to exactly the same number), the small codes packed in `flags`.
+ */
+export function sampleParams(s: {
+  agentKey: number;
+  atMs: number;
+  receivedAtMs: number;
+  guestEpochMs: number;
+  seq: number;
+  /** encodeReportId and reportIdHash32 of the reportId (computed once for the lookup and the insert). */
+  rid: Buffer | string;
+  ridH: number;
+  contentHash: bigint;
+  staticKey: number;
+  status: number;
+  checks: number;
+  placedBy: number | null;
+  ntpSync: number | null;
+  steps: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncS: number | null;
+}): SampleParams {
+  if (!(s.status >= 0 && s.status < 8) || (s.placedBy !== null && !(s.placedBy >= 0 && s.placedBy < SAMPLE_FLAGS.placedUnknown))) {
+    throw new Error(`sample codes out of range: status ${s.status}, placed_by ${s.placedBy}`);
+  }
+  const guestD = s.guestEpochMs - s.atMs;
+  // SQLite adds at_ms (converted to a double) and guest_d_ms as IEEE doubles, as JS does here.
+  const exact = Object.is(s.atMs + guestD, s.guestEpochMs);
+  const flags =
+    s.status +
+    (s.placedBy ?? SAMPLE_FLAGS.placedUnknown) * 2 ** SAMPLE_FLAGS.placedShift +
+    (s.ntpSync === null ? 0 : s.ntpSync + 1) * 2 ** SAMPLE_FLAGS.ntpShift +
+    (exact ? 0 : SAMPLE_FLAGS.guestAbsolute) +
+    s.checks * 2 ** SAMPLE_FLAGS.checksShift;
+  return {
+    agentKey: s.agentKey,
+    atMs: s.atMs,
+    seq: s.seq,
+    recvDMs: s.receivedAtMs - s.atMs,
+    guestDMs: exact ? guestD : s.guestEpochMs,
+    ridH: s.ridH,
+    contentHash: s.contentHash,
+    staticKey: s.staticKey,
+    flags,
+    steps: s.steps,
+    offsetMs: s.offsetMs,
+    uncertaintyMs: s.uncertaintyMs,
+    rtcOffsetS: s.rtcOffsetS,
+    ntpOffsetMs: s.ntpOffsetMs,
+    ntpLastSyncS: s.ntpLastSyncS,
+    rid: s.rid,
+  };
+}
+
+/** Writes one sample: at tie 0, or after the agent's other samples of the same ms. */
+export function insertSample(st: Pick<Statements, 'insertSample' | 'insertSampleTie'>, p: SampleParams): void {
+  if (st.insertSample.run(p).changes === 0) st.insertSampleTie.run(p);
+}
+
 export interface Statements {
   agentByKey: Stmt;
   insertAgent: Stmt;
@@ -209,6 +298,7 @@ export interface Statements {
   insertStatic: Stmt;
   findReport: Stmt;
   insertSample: Stmt;
+  insertSampleTie: Stmt;
   insertStep: Stmt;
   upsertRollup: Stmt;
   upsertLatest: Stmt;
@@ -253,10 +343,13 @@ export function prepareStatements(db: Database.Database): Statements {
     insertAgent: db.prepare('INSERT INTO agents (agent_id, first_seen_ms) VALUES (?, ?)'),
     findStatic: db.prepare('SELECT static_key FROM statics WHERE agent_key = ? AND hash = ?').pluck(),
     insertStatic: db.prepare('INSERT INTO statics (agent_key, hash, first_seen_ms, body) VALUES (?, ?, ?, ?)'),
-    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_hash = ? AND report_id = ?').pluck(),
-    insertSample: db.prepare(`INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
-      static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
-      ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // The reportId's 32-bit hash through samples_rid, then the encoded id (sqlite-report-id.ts: one encoding per id).
+    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_h = ? AND rid = ?').pluck(),
+    // Schema 6 (sqlite-schema.ts): tie 0 first; when the agent already has a sample at that ms,
+    // nothing is written (changes 0) and insertSampleTie writes it after the others.
+    insertSample: db.prepare(`INSERT OR IGNORE INTO samples (${SAMPLE_INSERT_COLUMNS}) VALUES (@agentKey, @atMs, 0, ${SAMPLE_INSERT_VALUES})`),
+    insertSampleTie: db.prepare(`INSERT INTO samples (${SAMPLE_INSERT_COLUMNS}) VALUES (@agentKey, @atMs,
+      (SELECT max(tie) + 1 FROM samples WHERE agent_key = @agentKey AND at_ms = @atMs), ${SAMPLE_INSERT_VALUES})`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
     // The drift sums add up; one already NULL (not known, schema 5) stays NULL.
     upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant,
@@ -309,7 +402,7 @@ export function prepareStatements(db: Database.Database): Statements {
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),
     updateVerdict: db.prepare(`UPDATE agent_latest SET base_status = @baseStatus, stale_after_ms = @staleAfterMs,
         ${CHECK_COLUMNS.map((c, i) => `${c.column} = @k${i}`).join(', ')}, version = @version WHERE agent_key = @agentKey`),
-    lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1').pluck(),
+    lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC, tie DESC LIMIT 1').pluck(),
     touchLatest: db.prepare(`UPDATE agent_latest SET last_seen_ms = ${LAST_SEEN_SQL}, version = @version WHERE agent_key = @agentKey`),
     maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
     baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
@@ -319,7 +412,7 @@ export function prepareStatements(db: Database.Database): Statements {
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),
     history: db.prepare(`SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
         ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
-      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, sample_key DESC LIMIT ?`).raw(),
+      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, tie DESC LIMIT ?`).raw(),
     rollups: db.prepare(`SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms <= ? ORDER BY hour_ms LIMIT ?`),
     steps: db.prepare('SELECT at_ms AS atMs, step_ms AS stepMs FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),
@@ -344,19 +437,29 @@ export function prepareStatements(db: Database.Database): Statements {
   };
 }
 
-export function migrate(db: Database.Database): void {
+/** One migration applied when the database was opened: the version it brought the file to, and how long it took. */
+export interface AppliedMigration {
+  version: number;
+  ms: number;
+}
+
+export function migrate(db: Database.Database): AppliedMigration[] {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this collector understands (${MIGRATIONS.length}); upgrade the collector`);
   }
+  const applied: AppliedMigration[] = [];
   for (let v = current; v < MIGRATIONS.length; v++) {
+    const t0 = performance.now();
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
     })();
+    applied.push({ version: v + 1, ms: Math.round(performance.now() - t0) });
   }
   const missing = missingCheckColumns(latestColumns(db));
   if (missing.length > 0) db.transaction(() => missing.forEach((c) => db.exec(checkColumnDdl(c))))();
+  return applied;
 }
 
 export function latestColumns(db: Database.Database): Set<string> {
