@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { fixtureRoot, LIBFAKETIME, readDb, samplesOf, spooled, startAgent, startCollector, waitFor } from './helpers.js';
 
 const offsets = (db: string, id: string) =>
-  readDb(db, (d) => d.prepare('SELECT s.offset_ms AS offsetMs, s.uncertainty_ms AS uncertaintyMs, s.seq FROM samples s JOIN agents USING (agent_key) WHERE agent_id = ? ORDER BY sample_key').all(id)) as {
+  readDb(db, (d) => d.prepare('SELECT s.offset_ms AS offsetMs, s.uncertainty_ms AS uncertaintyMs, s.seq FROM samples s JOIN agents USING (agent_key) WHERE agent_id = ? ORDER BY s.at_ms, s.tie').all(id)) as {
     offsetMs: number | null;
     uncertaintyMs: number | null;
     seq: number;
