@@ -134,6 +134,18 @@ t.test('migration 6: every sample of a schema-5 database, every column, the orde
   t.same(await store.write([late]), ['stored']);
   t.same((await store.history('vm-1', { fromMs: tieAt, toMs: tieAt, limit: 10 })).rows.map((r) => r.reportId).slice(-2), ['tie-seq-9', 'tie-after'], 'after the stored ones');
   t.equal(store.db.prepare("SELECT tie FROM samples WHERE report_id = 'tie-after'").pluck().get(), 4);
+
+  // A limit that cuts into one ms's reports keeps the newest of them in history's order (the
+  // store reads in key order and sorts one ms by seq itself: sqlite-sql.ts historyOrder).
+  const fullOrder = store.db.prepare(`SELECT report_id FROM samples WHERE agent_key = 1 AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, tie DESC LIMIT ?`).pluck();
+  for (const [from, to] of [[tieAt, tieAt], [tieAt - 3 * MIN, tieAt], [tieAt - 3 * MIN, tieAt + 3 * MIN]] as const) {
+    for (let limit = 1; limit <= 7; limit++) {
+      const page = await store.history('vm-1', { fromMs: from, toMs: to, limit });
+      const want = (fullOrder.all(from, to, limit + 1) as string[]).slice(0, limit).reverse();
+      t.same(page.rows.map((r) => r.reportId), want, `[${from - tieAt}, ${to - tieAt}] limit ${limit}: the newest in history's order`);
+      t.equal(page.truncated, (fullOrder.all(from, to, limit + 1) as string[]).length > limit);
+    }
+  }
 });
 
 t.test('a database already at schema 6 is not migrated again', async (t) => {

@@ -31,6 +31,7 @@ import {
   boolInt,
   HOUR_MS,
   BASE_COLUMNS,
+  historyOrder,
   insertSample,
   sampleParams,
   CHECK_COLUMNS,
@@ -574,7 +575,7 @@ export class SqliteStore implements Store {
     const key = this.existingKey(agentId);
     if (key === undefined) return { rows: [], truncated: false };
     // Raw rows (arrays): half the cost of named-column objects for a thousand points.
-    const raw = this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[];
+    const raw = historyOrder(this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[], range.limit + 1, (ms) => this.s.historyAt.all(key, ms) as SampleRow[]);
     const truncated = raw.length > range.limit;
     if (truncated) raw.pop();
     const rows = new Array<HistoryRow>(raw.length);
