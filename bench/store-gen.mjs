@@ -7,7 +7,8 @@
 // KVM guest for most agents, one in 20 from the other 18 cases (wrong clocksource, RTC in local
 // time, unsynchronised NTP...), and one in 10 drifting out of the offset limits over the day, one
 // in 50 with a clock step. Samples vary offset, uncertainty and status, and carry 32-hex
-// reportIds like the agent's. Writes go hour by hour: one write() per hour
+// reportIds like the agent's, random 64-bit content hashes like the ingest path's (the first 16 hex
+// digits of a SHA-256), and a guest clock in whole ms (the agent's Date.now()). Writes go hour by hour: one write() per hour
 // holding every agent's 60 samples in time order (minute by minute, agents interleaved, as they
 // arrive in production, so an agent's rows are spread over the table), which is how the store
 // batches a spool flush: rollups and the latest state are written once per agent and hour.
@@ -58,6 +59,7 @@ const perWrite = Math.max(1, Math.min(60, Math.floor(600_000 / o.agents)));
 for (let h0 = 0; h0 < minutes; h0 += perWrite) {
   const batch = [];
   const ids = randomBytes(16 * o.agents * perWrite).toString('hex');
+  const hashes = randomBytes(8 * o.agents * perWrite).toString('hex');
   let idAt = 0;
   for (let m = h0; m < Math.min(minutes, h0 + perWrite); m++) {
     const last = m === minutes - 1;
@@ -78,10 +80,10 @@ for (let h0 = 0; h0 < minutes; h0 += perWrite) {
               ...b,
               reportId: ids.slice(idAt, idAt + 32),
               seq: m,
-              contentHash: (n + 1).toString(16).padStart(16, '0'),
+              contentHash: hashes.slice(idAt / 2, idAt / 2 + 16),
               atMs,
               receivedAtMs: atMs + 40,
-              guestEpochMs: atMs + offsetMs,
+              guestEpochMs: Math.round(atMs + offsetMs),
               offsetMs,
               uncertaintyMs,
               status,

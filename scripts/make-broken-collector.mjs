@@ -34,7 +34,7 @@ const BREAKS = {
   ],
   'no-idempotency': [
     'dist/store/sqlite.js',
-    'const same = this.s.findReport.get(contentHash, ridHash, r.reportId);',
+    'const same = this.s.findReport.get(contentHash, ridH, rid);',
     'const same = undefined; // BROKEN ON PURPOSE: a stored reportId is never found',
   ],
 };

@@ -13,6 +13,7 @@ import { driftPpm, PLAIN_FIT } from '@clockwatch/shared';
 import { openSqliteStore, type SampleRecord, type SqliteStore } from '@clockwatch/collector';
 import { driftFromHours, fitOfPoints, mergeFits, type HourSums } from '../../packages/collector/src/store/drift-sums.js';
 import { makeReport, recordOf } from './helpers.js';
+import { downgradeSamples } from '../store/old-schema.js';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -249,7 +250,8 @@ t.test('store: a schema-4 database gets the sums from its samples; unknown sums 
   const sums = 'SELECT agent_key, hour_ms, dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2 FROM rollups ORDER BY agent_key, hour_ms';
   const written = raw.prepare(sums).raw().all() as number[][];
   t.ok(written.length === 17 && written.every((r) => r.slice(2).every((x) => typeof x === 'number')), 'every rollup has its sums');
-  // Back to schema 4: the columns it did not have.
+  // Back to schema 4: the samples layout before schema 6, and the rollup columns it did not have.
+  downgradeSamples(raw);
   raw.exec('ALTER TABLE rollups DROP COLUMN dt_sum_ms; ALTER TABLE rollups DROP COLUMN dt_sq_sum_ms2; ALTER TABLE rollups DROP COLUMN dt_offset_sum_ms2; PRAGMA user_version = 4;');
   raw.close();
 

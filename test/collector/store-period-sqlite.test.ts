@@ -90,7 +90,7 @@ function check(t: Test, label: string, recs: AgentPeriodRecord[], expected: Map<
 t.test('the pass gives the per-agent answer: in-thread, on worker threads, with a late delivery', async (t) => {
   const path = join(t.testdir(), 'period.db');
   await seed(path);
-  const writer = openSqliteStore({ path, periodWorkers: 0, periodScanSlackRows: 0 });
+  const writer = openSqliteStore({ path, periodWorkers: 0 });
   t.teardown(() => writer.close());
   const expected = new Map<string, Expected>();
   for (let a = 0; a < AGENTS; a++) expected.set(`vm-${String(a).padStart(2, '0')}`, await reference(writer, `vm-${String(a).padStart(2, '0')}`));
@@ -102,7 +102,7 @@ t.test('the pass gives the per-agent answer: in-thread, on worker threads, with 
   check(t, 'in-thread', inThread, expected);
   t.notOk(inThread.some((r) => r.id === 'vm-later'), 'an agent first seen after the period is not listed');
 
-  const ro = openSqliteStore({ path, readonly: true, periodWorkers: 2, periodWorkerMinRows: 0, periodScanSlackRows: 0 });
+  const ro = openSqliteStore({ path, readonly: true, periodWorkers: 2, periodWorkerMinRows: 0 });
   t.teardown(() => ro.close());
   const workers = await ro.periodAgents(all);
   check(t, 'workers', workers, expected);

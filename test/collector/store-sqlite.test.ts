@@ -128,7 +128,7 @@ t.test('on-disk cost of a sample (target ≤ 200 bytes)', async (t) => {
   const added = agents * (perAgent - 1);
   const bytesPerSample = ((pages() - before) * pageSize) / added;
   const tables = store.db
-    .prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN ('samples', 'samples_agent_time', 'samples_rid', 'rollups', 'steps') GROUP BY name")
+    .prepare("SELECT name, sum(pgsize) AS bytes FROM dbstat WHERE name IN ('samples', 'samples_rid', 'rollups', 'steps') GROUP BY name")
     .all() as { name: string; bytes: number }[];
   const n = agents * perAgent;
   t.comment(`bytes per sample on disk: ${bytesPerSample.toFixed(1)} (growth over ${added} samples); by structure: ${tables.map((x) => `${x.name} ${(x.bytes / n).toFixed(1)}`).join(', ')}`);

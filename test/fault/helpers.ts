@@ -135,16 +135,15 @@ export interface SampleRow {
   reportId: string;
   agentId: string;
   seq: number;
-  key: number;
 }
 
-/** Every stored sample, in insertion order. */
+/** Every stored sample, per agent in measurement order (the table's key: agent, host time, then arrival). */
 export function samplesOf(db: string, agentId?: string): SampleRow[] {
   return readDb(db, (c) =>
     c
       .prepare(
-        `SELECT s.report_id AS reportId, a.agent_id AS agentId, s.seq, s.sample_key AS key FROM samples s JOIN agents a USING (agent_key)
-         ${agentId ? 'WHERE a.agent_id = ?' : ''} ORDER BY s.sample_key`,
+        `SELECT s.report_id AS reportId, a.agent_id AS agentId, s.seq FROM samples s JOIN agents a USING (agent_key)
+         ${agentId ? 'WHERE a.agent_id = ?' : ''} ORDER BY s.agent_key, s.at_ms, s.tie`,
       )
       .all(...(agentId ? [agentId] : [])) as SampleRow[],
   );

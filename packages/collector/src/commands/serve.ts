@@ -12,6 +12,7 @@ import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
 import { openStore, redactDbUrl } from '../store/open.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { isSharedStore, type Store } from '../store/types.js';
 import { startTimeService, type TimeService } from '../time/time-service.js';
 import { acquireServeLock, ServeLockError, type ServeLock } from '../store/serve-lock.js';
@@ -123,6 +124,9 @@ export const serveCommand: Command = {
       log.info({ xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs }, 'libvirt clock audit on');
     }
     log.info({ policy: cfg.policyFile ?? 'built-in defaults' }, 'compliance policy');
+    // A database of an older collector brought to this schema on open (schema 6 rewrites the samples table): how long it took.
+    const migrated = store instanceof SqliteStore && (store.migrations[0]?.version ?? 1) > 1 ? store.migrations : [];
+    if (migrated.length > 0) log.info({ db: cfg.db, migrations: migrated }, `database schema migrated to version ${migrated.at(-1)!.version} in ${migrated.reduce((t, m) => t + m.ms, 0)} ms`);
 
     // The dedicated time listener first, so that the main listener names it from its first answer.
     if (cfg.timeListen !== null) {

@@ -45,9 +45,9 @@ export function hexToInt64(hex: string): bigint {
 }
 
 /**
- * 64-bit hash of a string, for index keys (collisions are resolved by comparing the full value):
- * the first 8 bytes of its SHA-256. One-shot crypto.hash, the same bytes as
- * createHash().update().digest() at ~0.8 instead of ~1.3 µs a reportId (once per report written).
+ * 64-bit hash of a string: the first 8 bytes of its SHA-256, the `rid_hash` of the samples layout
+ * before schema 6 (whose migration keeps its top half as `rid_h`, sqlite-report-id.ts). One-shot
+ * crypto.hash, the same bytes as createHash().update().digest().
  */
 export function stringHash64(s: string): bigint {
   return hash('sha256', s, 'buffer').readBigInt64BE(0);

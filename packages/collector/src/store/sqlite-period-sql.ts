@@ -9,8 +9,6 @@ export interface PeriodStatements {
   agents: Stmt;
   last: Stmt;
   count: Stmt;
-  first: Stmt;
-  lastRow: Stmt;
   oldest: Stmt;
   aggregate: Stmt;
   steps: Stmt;
@@ -30,13 +28,9 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
     agents: db.prepare(`SELECT a.agent_key, a.agent_id, a.first_seen_ms, l.last_seen_ms, l.stale_after_ms, l.report_id, l.static_key
       FROM agents a LEFT JOIN agent_latest l USING (agent_key) ORDER BY a.agent_key`).raw(),
     last: db.prepare(`SELECT report_id, at_ms, recv_ms, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, status, checks, static_key
-      FROM samples WHERE agent_key = ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1`).raw(),
-    // Index entries only (the index holds the rowid).
+      FROM samples WHERE agent_key = ? AND at_ms < ? ORDER BY at_ms DESC, tie DESC LIMIT 1`).raw(),
+    // One range of the clustered table (schema 6: its rows are in (agent_key, at_ms, tie) order).
     count: db.prepare('SELECT count(*) FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ?').pluck(),
-    // The rowids of the first and last rows by time: the bounds of the agent's rows unless some
-    // were delivered late (the pass's count check catches those).
-    first: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, sample_key LIMIT 1').pluck(),
-    lastRow: db.prepare('SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms DESC, sample_key DESC LIMIT 1').pluck(),
     oldest: db.prepare('SELECT min(at_ms) FROM samples WHERE agent_key = ?').pluck(),
     // The same sums as the pass (sqlite-scan.ts) for one agent, through the index.
     aggregate: db.prepare(`SELECT count(*), coalesce(sum(status = ${COMPLIANT}), 0), count(offset_ms),
@@ -56,10 +50,10 @@ export function preparePeriodStatements(db: Database.Database): PeriodStatements
     extremeHours: db.prepare('SELECT hour_ms FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms < ? AND (offset_max = ? OR offset_min = ?) ORDER BY hour_ms').pluck(),
     // The earliest sample of an offset, with what an export shows of it.
     uncertaintyAt: db
-      .prepare('SELECT uncertainty_ms, report_id, at_ms, status, checks FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key LIMIT 1')
+      .prepare('SELECT uncertainty_ms, report_id, at_ms, status, checks FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms = ? AND uncertainty_ms IS NOT NULL ORDER BY at_ms, tie LIMIT 1')
       .raw(),
     raw: db.prepare(`SELECT at_ms, offset_ms, uncertainty_ms FROM samples
-      WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL ORDER BY at_ms, sample_key`).raw(),
+      WHERE agent_key = ? AND at_ms >= ? AND at_ms < ? AND offset_ms IS NOT NULL AND uncertainty_ms IS NOT NULL ORDER BY at_ms, tie`).raw(),
   };
 }
 

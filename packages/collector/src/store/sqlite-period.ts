@@ -11,16 +11,15 @@
  *
  * Any other period (and an agent whose early hours were pruned, or whose hours' drift sums are not
  * known) goes through the samples:
- * 1. Per agent, through the (agent_key, at_ms) index (a seek each, and index entries only): the
- *    last sample measured before the end of the period, and the period's row count and rowid range.
- * 2. The period's rows are one mostly contiguous rowid range (samples are appended as they
- *    arrive); one pass over it (sqlite-scan.ts), split over worker threads for a file database,
- *    folds every row into its agent's sums: reports, compliant reports, the row of largest
- *    |offset|, and the sums of a least-squares fit of offset over time; and buckets the offsets of
- *    the agents that get a plot.
- * 3. An agent whose rows lie far outside that range (reports spooled for days and delivered late),
- *    whose count the pass does not confirm (written meanwhile), or whose early hours were pruned
- *    (they count through hourly rollups) is aggregated on its own through the index instead.
+ * 1. Per agent, through the table's (agent_key, at_ms) key (a seek each): the last sample measured
+ *    before the end of the period, and the period's row count.
+ * 2. Each agent's rows of the period are one contiguous key range (the table is clustered by
+ *    agent and time, schema 6); one pass over the agents (sqlite-scan.ts), split over worker
+ *    threads by runs of agents for a file database, folds every row into its agent's sums:
+ *    reports, compliant reports, the row of largest |offset|, and the sums of a least-squares fit
+ *    of offset over time; and buckets the offsets of the agents that get a plot.
+ * 3. An agent whose count the pass does not confirm (written meanwhile), or whose early hours
+ *    were pruned (they count through hourly rollups) is aggregated on its own instead.
  * Drift: without a recorded clock step in the period the fit is one segment, and its slope is
  * Sxo/Sxx of the centred sums (the fit shared driftPpm makes); with steps, the agent's points are
  * read and driftPpm fits one intercept per segment.
@@ -32,7 +31,7 @@ import { decodeChecks, decodeStatus } from './codes.js';
 import { driftFromHours, type HourSums } from './drift-sums.js';
 import { bucketSeries } from './postgres-period.js';
 import { preparePeriodStatements, type AgentRow, type LastRow, type PeriodStatements, type RollupHourRow } from './sqlite-period-sql.js';
-import { ACC_STRIDE, BUCKET_STRIDE, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
+import { ACC_STRIDE, BUCKET_STRIDE, partitionAgents, scanRange, type BucketRow, type ScanJob, type ScanResult } from './sqlite-scan.js';
 import { bool, HOUR_MS } from './sqlite-sql.js';
 import type { AgentPeriodRecord, PeriodAgentState, PeriodQuery, PeriodSample, PeriodWorstSample, RollupRow, SeriesPoint } from './types.js';
 
@@ -54,10 +53,8 @@ interface Sums {
 interface Pending {
   key: number;
   state: PeriodAgentState;
-  /** Rows in [from, to) per the index, and their rowid range. */
+  /** Rows in [from, to). */
   count: number;
-  minRowid: number | null;
-  maxRowid: number | null;
   /** Aggregated on its own (see the file comment), from rawFrom on. */
   alone: boolean;
   rawFrom: number;
@@ -75,8 +72,6 @@ export interface PeriodReaderOptions {
   workers?: number;
   /** Below this many rows the pass runs on this connection (default 200,000: ~50 ms). */
   workerMinRows?: number;
-  /** Rows the pass may read beyond 4 × the period's before outliers go their own way (default 100,000). */
-  slackRows?: number;
 }
 
 /** The largest |offset| of the two extremes; on a tie the positive one. */
@@ -167,8 +162,7 @@ export class SqlitePeriodReader {
     }
 
     const t1 = performance.now();
-    // 2. Periods of whole hours: from the rollups (no pass). Others: one pass over the period's
-    //    rowid range for the agents whose rows lie in it.
+    // 2. Periods of whole hours: from the rollups (no pass). Others: one pass over the agents.
     const lean = pending.every((p) => p.roll !== null);
     const scanned = lean ? null : await this.scan(pending, q, yieldToLoop);
     const t2 = performance.now();
@@ -185,7 +179,7 @@ export class SqlitePeriodReader {
       } else if (!p.alone && scanned) {
         const s = scanned.sums.get(p.key);
         if ((s?.n ?? 0) === p.count) sums = s ?? { n: 0, nc: 0, no: 0, sx: 0, so: 0, sxx: 0, sxo: 0, worst: null };
-        // Not confirmed (rows outside the pass's range, or written meanwhile): on its own.
+        // Not confirmed (written meanwhile, the pass reading another snapshot): on its own.
         else p.alone = true;
       }
       if (!sums) sums = this.aggregateAlone(p, from, to);
@@ -222,11 +216,9 @@ export class SqlitePeriodReader {
         }
       : null;
     // Rows of the period: from the rollups for whole hours (they are written with the samples),
-    // else counted in the index (entries only), with their rowid range for the pass.
+    // else counted in the table's key range.
     let roll: Pending['roll'] = null;
     let count: number;
-    let minRowid: number | null = null;
-    let maxRowid: number | null = null;
     if (from % HOUR_MS === 0 && to % HOUR_MS === 0) {
       const hours = st.rollupHours.all(key, from, to) as RollupHourRow[];
       roll = { n: 0, nc: 0, no: 0, so: 0, omax: -1e308, omin: 1e308, hours };
@@ -242,8 +234,6 @@ export class SqlitePeriodReader {
       count = roll.n;
     } else {
       count = st.count.get(key, from, to) as number;
-      minRowid = count > 0 ? (st.first.get(key, from, to) as number) : null;
-      maxRowid = count > 0 ? (st.lastRow.get(key, from, to) as number) : null;
     }
 
     // Samples count from rawFrom on; whole hours before it whose samples were pruned count
@@ -278,8 +268,6 @@ export class SqlitePeriodReader {
         staleAfterMs: staleAfter,
       },
       count,
-      minRowid,
-      maxRowid,
       alone: rawFrom !== from,
       rawFrom,
       rollupTo,
@@ -288,62 +276,32 @@ export class SqlitePeriodReader {
     };
   }
 
-  /**
-   * The pass over the table. Agents whose rows stretch the rowid range far beyond the period's
-   * bulk (late spooled reports) are left to the per-agent path, so the pass reads about the
-   * period's rows and not the weeks after it.
-   */
+  /** The pass over the agents' rows (sqlite-scan.ts), on worker threads by runs of agents when there are enough rows. */
   private async scan(
     pending: Pending[],
     q: PeriodQuery,
     yieldToLoop: () => Promise<void>,
   ): Promise<{ sums: Map<number, Sums>; buckets: Map<number, SeriesPoint[]>; passes: { rows: number; foldMs: number; bucketMs: number }[] }> {
-    const inScan = pending.filter((p) => !p.alone && p.count > 0);
+    const kept = pending.filter((p) => !p.alone && p.count > 0).sort((a, b) => a.key - b.key);
     const sums = new Map<number, Sums>();
     const buckets = new Map<number, SeriesPoint[]>();
-    if (inScan.length === 0) return { sums, buckets, passes: [] };
-    const rows = inScan.reduce((n, p) => n + p.count, 0);
-    const budget = 4 * rows + (this.o.slackRows ?? 100_000);
-    const minOf = (ps: Pending[]) => ps.reduce((m, p) => Math.min(m, p.minRowid as number), Infinity);
-    const maxOf = (ps: Pending[]) => ps.reduce((m, p) => Math.max(m, p.maxRowid as number), -Infinity);
-    const lo = minOf(inScan);
-    const byMax = [...inScan].sort((a, b) => (b.maxRowid as number) - (a.maxRowid as number));
-    let cut = 0;
-    const maxCut = Math.ceil(inScan.length * 0.05);
-    while (cut < maxCut && cut < byMax.length - 1 && (byMax[cut]!.maxRowid as number) - lo > budget) (byMax[cut++] as Pending).alone = true;
-    const hiNow = (byMax[cut] as Pending).maxRowid as number;
-    const rest = inScan.filter((p) => !p.alone);
-    if (hiNow - lo > budget) {
-      const byMin = [...rest].sort((a, b) => (a.minRowid as number) - (b.minRowid as number));
-      let c = 0;
-      while (c < maxCut && c < byMin.length - 1 && hiNow - (byMin[c]!.minRowid as number) > budget) (byMin[c++] as Pending).alone = true;
-    }
-    const kept = inScan.filter((p) => !p.alone);
-    const scanLo = minOf(kept);
-    const scanHi = maxOf(kept);
+    if (kept.length === 0) return { sums, buckets, passes: [] };
+    const rows = kept.reduce((n, p) => n + p.count, 0);
 
     // Agents with few rows get their raw points (series()); the others their buckets from the pass.
     const maxPoints = q.series?.maxPoints ?? 0;
-    const plotted = kept.filter((p) => p.plot && p.count > maxPoints);
-    // Few plotted rows: read those agents through the index (~4 µs a row with the bucketing);
-    // many: a second pass over the range (~0.25 µs for every row of the range).
-    const plottedRows = plotted.reduce((n, p) => n + p.count, 0);
-    const plotMode: ScanJob['plotMode'] = plottedRows * 16 < scanHi - scanLo + 1 ? 'each' : 'pass';
+    const plotted = new Set(kept.filter((p) => p.plot && p.count > maxPoints).map((p) => p.key));
+    // Few plotted rows: a window query per agent; many: one UPSERT statement over all of them.
+    const plottedRows = kept.reduce((n, p) => n + (plotted.has(p.key) ? p.count : 0), 0);
+    const plotMode: ScanJob['plotMode'] = plottedRows * 16 < rows ? 'each' : 'pass';
     const base = { from: q.fromMs, to: q.toMs, plotMode, buckets: maxPoints };
+    const jobOf = (keys: number[]): ScanJob => ({ ...base, keys, plotKeys: keys.filter((k) => plotted.has(k)) });
     let results: ScanResult[];
     if (this.workers > 0 && this.o.path !== null && rows >= this.workerMinRows) {
-      const parts = this.workers;
-      const span = scanHi - scanLo + 1;
-      const jobs: ScanJob[] = Array.from({ length: parts }, (_, i) => ({
-        ...base,
-        lo: scanLo + Math.floor((i * span) / parts),
-        hi: i === parts - 1 ? scanHi : scanLo + Math.floor(((i + 1) * span) / parts) - 1,
-        // 'each': every worker takes its share of the agents; 'pass': every worker its share of the range.
-        plotKeys: plotMode === 'pass' ? plotted.map((p) => p.key) : plotted.filter((_, j) => j % parts === i).map((p) => p.key),
-      }));
-      results = await Promise.all(jobs.map((j) => runWorker(this.o.path as string, j)));
+      const runs = partitionAgents(kept.map((p) => ({ key: p.key, count: p.count })), this.workers);
+      results = await Promise.all(runs.map((keys) => runWorker(this.o.path as string, jobOf(keys))));
     } else {
-      results = [scanRange(this.db, { ...base, plotKeys: plotted.map((p) => p.key), lo: scanLo, hi: scanHi })];
+      results = [scanRange(this.db, jobOf(kept.map((p) => p.key)))];
     }
 
     let slice = performance.now();
@@ -397,7 +355,7 @@ export class SqlitePeriodReader {
         if ((i & 0x3fff) === 0) await breathe();
       }
     }
-    for (const { key } of plotted) {
+    for (const key of plotted) {
       const m = merged.get(key);
       const pts = m ? [...m.values()].sort((a, b) => a[1] - b[1]).map(bucketPoint) : [];
       buckets.set(key, pts);

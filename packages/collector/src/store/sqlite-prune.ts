@@ -28,7 +28,9 @@ export async function pruneSqlite(db: Database.Database, o: PruneRunOptions): Pr
   const st = {
     agents: db.prepare('SELECT agent_key, agent_id FROM agents ORDER BY agent_key'),
     lastSeen: db.prepare('SELECT last_seen_ms FROM agent_latest WHERE agent_key = ?').pluck(),
-    samples: db.prepare('DELETE FROM samples WHERE sample_key IN (SELECT sample_key FROM samples WHERE agent_key = ? AND at_ms < ? LIMIT ?)'),
+    // The agent's oldest rows first, one key range of the clustered table (schema 6).
+    samples: db.prepare(`DELETE FROM samples WHERE agent_key = @agent AND (at_ms, tie) IN
+      (SELECT at_ms, tie FROM samples WHERE agent_key = @agent AND at_ms < @before ORDER BY at_ms, tie LIMIT @chunk)`),
     steps: db.prepare('DELETE FROM steps WHERE agent_key = ? AND at_ms < ?'),
     rollups: db.prepare('DELETE FROM rollups WHERE agent_key = ? AND hour_ms < ?'),
     forget: ['steps', 'rollups', 'statics', 'agent_latest', 'agent_docs', 'agents'].map((t) => db.prepare(`DELETE FROM ${t} WHERE agent_key = ?`)),
@@ -51,7 +53,7 @@ export async function pruneSqlite(db: Database.Database, o: PruneRunOptions): Pr
     const before = forget ? (lastSeen ?? 0) + 3_600_000 : o.samplesBeforeMs;
     for (;;) {
       if (o.stopped?.()) return result;
-      const n = await step(() => st.samples.run(a.agent_key, before, chunk).changes);
+      const n = await step(() => st.samples.run({ agent: a.agent_key, before, chunk }).changes);
       result.samples += n;
       if (n < chunk) break;
     }

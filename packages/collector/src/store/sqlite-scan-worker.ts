@@ -1,6 +1,6 @@
 /**
  * Worker thread entry of a period scan: its own read-only connection to the database file, one
- * scanRange over its share of the rowid range, the result posted back. The main thread's event
+ * scanRange over its run of agents (partitionAgents), the result posted back. The main thread's event
  * loop stays free (a served collector keeps answering while an export runs), and the two halves
  * of a day run on two cores.
  */

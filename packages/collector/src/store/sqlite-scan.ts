@@ -1,16 +1,15 @@
 /**
- * One sequential pass over a range of the samples table (by rowid), aggregating per agent inside
- * SQLite. Runs on the store's connection or on a worker thread's own read-only connection
+ * One pass over the period's rows of a set of agents, aggregating per agent inside SQLite. Runs on
+ * the store's connection or on a worker thread's own read-only connection
  * (sqlite-scan-worker.ts), so it takes plain data in and gives plain data out.
  *
- * Why a pass over the table and not per-agent index ranges: samples are appended as reports
- * arrive, so one agent's day is 1,440 rows on 1,440 different pages, and reading them through the
- * (agent_key, at_ms) index costs a B-tree descent per row (~1.5 µs; 20 s for 10,000 agents). A
- * pass over the period's rowid range reads each page once (~0.1 µs a row). Grouping with GROUP BY
- * would sort all the rows; instead each row is folded into a small temporary table keyed by agent
- * (an UPSERT into a B-tree that stays in the page cache). Per row only arithmetic and scalar
- * min/max: a CASE per column, or tracking the row of an extreme, costs about as much again as the
- * pass itself (the uncertainty of the extreme is looked up afterwards, in one hour of one agent).
+ * The samples table is clustered by (agent_key, at_ms, tie) (schema 6), so one agent's rows of a
+ * period are one contiguous key range: the pass walks the agents in key order and reads each
+ * one's range with a single B-tree descent (a CROSS JOIN keeps that loop order,
+ * https://www.sqlite.org/optoverview.html#crossjoin), and GROUP BY agent_key then needs no sort,
+ * the rows arriving grouped. Workers take disjoint runs of agents (partitionAgents). Per row only
+ * arithmetic and scalar min/max: the uncertainty of the extreme is looked up afterwards, in one
+ * hour of one agent.
  */
 import type Database from 'better-sqlite3';
 
@@ -18,17 +17,40 @@ export interface ScanJob {
   /** Period [from, to). */
   from: number;
   to: number;
-  /** Rowid range of the samples table to read (inclusive). */
-  lo: number;
-  hi: number;
-  /** Agents whose offsets are bucketed for plots. */
+  /** Agents whose rows the pass folds, in ascending key order. */
+  keys: number[];
+  /** Agents whose offsets are bucketed for plots (a subset of keys). */
   plotKeys: number[];
-  /** 'pass': a second pass over the range; 'each': per agent through the index (few agents). */
+  /** 'pass': every plotted agent's buckets in one UPSERT statement; 'each': a window query per agent (few agents). */
   plotMode: 'pass' | 'each';
   /** Buckets over the period for the plots. */
   buckets: number;
 }
 
+/**
+ * Splits agents (ascending keys, with their row counts) into at most `parts` runs of consecutive
+ * agents with about the same number of rows each: every agent in exactly one run, none empty.
+ */
+export function partitionAgents(agents: readonly { key: number; count: number }[], parts: number): number[][] {
+  const n = Math.max(1, Math.min(Math.floor(parts), agents.length));
+  const total = agents.reduce((t, a) => t + a.count, 0);
+  const out: number[][] = [];
+  let run: number[] = [];
+  let done = 0;
+  agents.forEach((a, i) => {
+    run.push(a.key);
+    done += a.count;
+    const left = agents.length - i - 1;
+    // Close the run at its share of the rows, unless the remaining agents are needed to fill the remaining runs.
+    const runsLeft = n - out.length - 1;
+    if (runsLeft > 0 && (done >= (total * (out.length + 1)) / n || left === runsLeft)) {
+      out.push(run);
+      run = [];
+    }
+  });
+  if (run.length > 0) out.push(run);
+  return out;
+}
 /**
  * Per agent: rows, compliant rows, rows with an offset, Σx, Σo, Σx², Σxo over the rows with an
  * offset (x = at_ms − from), and the largest and smallest offset (±1e308 when there is none).
@@ -57,22 +79,21 @@ export interface ScanResult {
 const COMPLIANT = 0; // encodeStatus('compliant')
 
 const SETUP = `
-  CREATE TEMP TABLE IF NOT EXISTS cw_scan_acc (agent_key INTEGER PRIMARY KEY, n, nc, no, sx, so, sxx, sxo, omax, omin);
+  CREATE TEMP TABLE IF NOT EXISTS cw_scan_keys (agent_key INTEGER PRIMARY KEY);
   CREATE TEMP TABLE IF NOT EXISTS cw_scan_plot (agent_key INTEGER PRIMARY KEY);
   CREATE TEMP TABLE IF NOT EXISTS cw_scan_bucket (agent_key INTEGER NOT NULL, b INTEGER NOT NULL, at_ms, o, wabs, lo, hi, PRIMARY KEY (agent_key, b)) WITHOUT ROWID;
-  DELETE FROM cw_scan_acc; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;`;
+  DELETE FROM cw_scan_keys; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;`;
 
-const RANGE = 'sample_key BETWEEN @lo AND @hi AND at_ms >= @from AND at_ms < @to';
+/** Each agent's rows of the period: one descent and a contiguous range per agent, agents in key order. */
+const ROWS = (keys: string) => `${keys} k CROSS JOIN samples s ON s.agent_key = k.agent_key AND s.at_ms >= @from AND s.at_ms < @to`;
 
-const FOLD = `INSERT INTO cw_scan_acc
-  SELECT agent_key, 1, status = ${COMPLIANT}, has, x, o, x * x, x * o, ifnull(offset_ms, -1e308), ifnull(offset_ms, 1e308)
-  FROM (SELECT agent_key, status, offset_ms, offset_ms IS NOT NULL AS has, (at_ms - @from) * (offset_ms IS NOT NULL) AS x, ifnull(offset_ms, 0) AS o
-        FROM samples WHERE ${RANGE})
-  WHERE true
-  ON CONFLICT (agent_key) DO UPDATE SET
-    n = n + 1, nc = nc + excluded.nc, no = no + excluded.no,
-    sx = sx + excluded.sx, so = so + excluded.so, sxx = sxx + excluded.sxx, sxo = sxo + excluded.sxo,
-    omax = max(omax, excluded.omax), omin = min(omin, excluded.omin)`;
+// total(): a float sum that never overflows (sum() of the integer x² would, over a long period).
+const FOLD = `SELECT agent_key, count(*), total(status = ${COMPLIANT}), count(offset_ms),
+    total(x), total(o), total(x * x), total(x * o), max(ifnull(offset_ms, -1e308)), min(ifnull(offset_ms, 1e308))
+  FROM (SELECT k.agent_key AS agent_key, s.status AS status, s.offset_ms AS offset_ms,
+               (s.at_ms - @from) * (s.offset_ms IS NOT NULL) AS x, ifnull(s.offset_ms, 0) AS o
+        FROM ${ROWS('cw_scan_keys')})
+  GROUP BY agent_key`;
 
 // In an UPSERT's SET, column names are the row's values before the update
 // (https://www.sqlite.org/lang_upsert.html). A bucket keeps its largest |offset|; on a tie the
@@ -81,9 +102,8 @@ const BETTER = 'excluded.wabs > wabs OR (excluded.wabs = wabs AND (excluded.o > 
 const BUCKETS_PASS = `INSERT INTO cw_scan_bucket
   SELECT s.agent_key, CAST((s.at_ms - @from) * @k / (@to - @from) AS INTEGER), s.at_ms, s.offset_ms, abs(s.offset_ms),
          s.offset_ms - s.uncertainty_ms, s.offset_ms + s.uncertainty_ms
-  FROM samples s
-  WHERE s.sample_key BETWEEN @lo AND @hi AND s.at_ms >= @from AND s.at_ms < @to AND s.offset_ms IS NOT NULL AND s.uncertainty_ms IS NOT NULL
-    AND s.agent_key IN (SELECT agent_key FROM cw_scan_plot)
+  FROM ${ROWS('cw_scan_plot')}
+  WHERE s.offset_ms IS NOT NULL AND s.uncertainty_ms IS NOT NULL
   ON CONFLICT (agent_key, b) DO UPDATE SET
     at_ms = CASE WHEN ${BETTER} THEN excluded.at_ms ELSE at_ms END,
     o = CASE WHEN ${BETTER} THEN excluded.o ELSE o END,
@@ -106,19 +126,23 @@ function flat(rows: readonly (readonly number[])[], stride: number): Float64Arra
 
 export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
   db.exec(SETUP);
-  const params = { from: job.from, to: job.to, lo: job.lo, hi: job.hi };
+  const params = { from: job.from, to: job.to };
+  const fill = (table: 'cw_scan_keys' | 'cw_scan_plot', keys: readonly number[]) => {
+    const add = db.prepare(`INSERT OR IGNORE INTO ${table} (agent_key) VALUES (?)`);
+    db.transaction(() => {
+      for (const key of keys) add.run(key);
+    })();
+  };
   const t0 = performance.now();
-  const rows = job.lo <= job.hi ? db.prepare(FOLD).run(params).changes : 0;
-  const accRows = db.prepare('SELECT agent_key, n, nc, no, sx, so, sxx, sxo, omax, omin FROM cw_scan_acc').raw().all() as AccRow[];
+  fill('cw_scan_keys', job.keys);
+  const accRows = db.prepare(FOLD).raw().all(params) as AccRow[];
+  const rows = accRows.reduce((n, r) => n + r[1], 0);
   const acc = flat(accRows, ACC_STRIDE);
   const t1 = performance.now();
   let bucketRows: BucketRow[] = [];
   const k = Math.max(1, Math.floor(job.buckets));
   if (job.plotKeys.length > 0 && job.plotMode === 'pass') {
-    const add = db.prepare('INSERT OR IGNORE INTO cw_scan_plot (agent_key) VALUES (?)');
-    db.transaction(() => {
-      for (const key of job.plotKeys) add.run(key);
-    })();
+    fill('cw_scan_plot', job.plotKeys);
     db.prepare(BUCKETS_PASS).run({ ...params, k });
     bucketRows = db.prepare('SELECT agent_key, b, at_ms, o, wabs, lo, hi FROM cw_scan_bucket ORDER BY agent_key, b').raw().all() as BucketRow[];
   } else if (job.plotKeys.length > 0) {
@@ -129,6 +153,6 @@ export function scanRange(db: Database.Database, job: ScanJob): ScanResult {
   }
   const buckets = flat(bucketRows, BUCKET_STRIDE);
   const t2 = performance.now();
-  db.exec('DELETE FROM cw_scan_acc; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;');
+  db.exec('DELETE FROM cw_scan_keys; DELETE FROM cw_scan_plot; DELETE FROM cw_scan_bucket;');
   return { acc, buckets, rows, foldMs: t1 - t0, bucketMs: t2 - t1 };
 }

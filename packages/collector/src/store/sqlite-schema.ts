@@ -1,4 +1,51 @@
 import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
+import { DECODE_REPORT_ID_SQL, ENCODE_REPORT_ID_SQL } from './sqlite-report-id.js';
+
+/**
+ * The bit fields of `samples.flags` (6): status code (codes.ts encodeStatus) in bits 0–2, the
+ * PLACED_BY index in bits 3–5 (7: not known, rows written before schema 2), ntp_sync in bits
+ * 6–7 (0 not known, 1 false, 2 true), bit 8 set when guest_d_ms holds the guest clock itself
+ * rather than its difference from at_ms (a difference that would not add back exactly), and
+ * the packed checks (encodeChecks, 3 bits a check) from bit 9 up, last so that a check added to
+ * the registry widens them without moving the others.
+ */
+export const SAMPLE_FLAGS = { placedShift: 3, placedUnknown: 7, ntpShift: 6, guestAbsolute: 256, checksShift: 9 } as const;
+
+/**
+ * The samples table of schema 6. Stored: the key, seq, the deltas, hashes, static version,
+ * flags, step count, the measured values and the encoded reportId; the rest are VIRTUAL
+ * generated columns, computed when read and never stored, so every query reads the same
+ * column names as before.
+ */
+function samplesTableDdl(name: string): string {
+  return `CREATE TABLE ${name} (
+    agent_key       INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    tie             INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    recv_d_ms       INTEGER NOT NULL,
+    guest_d_ms      REAL NOT NULL,
+    rid_h           INTEGER NOT NULL,
+    content_hash    INTEGER NOT NULL,
+    static_key      INTEGER NOT NULL,
+    flags           INTEGER NOT NULL,
+    steps           INTEGER NOT NULL,
+    offset_ms       REAL,
+    uncertainty_ms  REAL,
+    rtc_offset_s    REAL,
+    ntp_offset_ms   REAL,
+    ntp_last_sync_s REAL,
+    rid             BLOB NOT NULL,
+    recv_ms         INTEGER GENERATED ALWAYS AS (at_ms + recv_d_ms) VIRTUAL,
+    guest_ms        REAL GENERATED ALWAYS AS (CASE WHEN flags & ${SAMPLE_FLAGS.guestAbsolute} THEN guest_d_ms ELSE at_ms + guest_d_ms END) VIRTUAL,
+    status          INTEGER GENERATED ALWAYS AS (flags & 7) VIRTUAL,
+    placed_by       INTEGER GENERATED ALWAYS AS (nullif((flags >> ${SAMPLE_FLAGS.placedShift}) & 7, ${SAMPLE_FLAGS.placedUnknown})) VIRTUAL,
+    ntp_sync        INTEGER GENERATED ALWAYS AS (nullif((flags >> ${SAMPLE_FLAGS.ntpShift}) & 3, 0) - 1) VIRTUAL,
+    checks          INTEGER GENERATED ALWAYS AS (flags >> ${SAMPLE_FLAGS.checksShift}) VIRTUAL,
+    report_id       TEXT GENERATED ALWAYS AS (${DECODE_REPORT_ID_SQL}) VIRTUAL,
+    PRIMARY KEY (agent_key, at_ms, tie)
+  ) WITHOUT ROWID;`;
+}
 
 /**
  * SQLite schema, versioned by `PRAGMA user_version`: migration N brings a database from version
@@ -8,9 +55,17 @@ import { CHECK_BY_ID, STORED_CHECK_IDS } from '@clockwatch/shared';
  * - `agents`: agent id → small integer key, so every sample row carries an integer, not the id.
  * - `statics`: the rarely changing parts of reports (identity, OS, clocksources, RTC mode,
  *   timezone, NTP daemon), one row per distinct version per agent, referenced by samples.
- * - `samples`: one compact row per report, numeric columns only (plus the reportId, which the
- *   history shows and idempotency needs). Idempotency looks up a 64-bit hash of the reportId
- *   (`rid_hash`, 8 bytes per index entry instead of ~40), then compares the full id.
+ * - `samples` (6): one compact row per report, clustered by (agent_key, at_ms, tie) — a
+ *   WITHOUT ROWID table (https://www.sqlite.org/withoutrowid.html), so one agent's day is a few
+ *   dozen neighbouring pages read in order, not 1,440 pages scattered in arrival order, and no
+ *   separate (agent, time) index. `tie` tells apart reports of one agent placed at the same ms:
+ *   0, then 1, 2… in arrival order (the order the old rowid gave them). The reportId is kept
+ *   compactly (sqlite-report-id.ts: a hex or UUID id as 16 bytes, anything else as TEXT) and
+ *   read back byte for byte through the virtual column `report_id`. Idempotency looks up a
+ *   32-bit hash of the reportId (`rid_h`, index `samples_rid`), then compares the full id and the
+ *   64-bit content hash. What can be recomputed from the row is a VIRTUAL generated column, not
+ *   stored (https://www.sqlite.org/gencol.html): recv_ms and guest_ms are deltas from at_ms, and
+ *   status, checks, ntp_sync and placed_by are bit fields of one integer, `flags` (SAMPLE_FLAGS).
  * - `steps`: clock steps the guests reported, for drift (a step is not drift).
  * - `rollups`: hourly aggregates per agent, updated on insert, kept longer than samples; with the
  *   sums of the drift fit (5), so a period's drift needs no pass over its samples.
@@ -163,6 +218,26 @@ export const MIGRATIONS: readonly string[] = [
                 FROM samples WHERE offset_ms IS NOT NULL AND at_ms >= 0)
           GROUP BY agent_key, hour_ms) AS s
     WHERE rollups.agent_key = s.agent_key AND rollups.hour_ms = s.hour_ms AND rollups.n_offset = s.n;
+  `,
+  // 6: samples clustered by (agent, time), every row smaller (see the comment above and
+  // SAMPLE_FLAGS). Copied in key order, so the new table's pages are filled in order; `tie` from
+  // the old rowid (arrival order); the reportId encoded as encodeReportId does, rid_h the top 32
+  // bits of the old 64-bit rid_hash (both the first bytes of the id's SHA-256). The old table and
+  // its two indexes go.
+  `
+  ${samplesTableDdl('samples_v6')}
+  INSERT INTO samples_v6 (agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
+      offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid)
+    SELECT agent_key, at_ms, row_number() OVER (PARTITION BY agent_key, at_ms ORDER BY sample_key) - 1, seq, recv_ms - at_ms,
+      CASE WHEN at_ms + (guest_ms - at_ms) = guest_ms THEN guest_ms - at_ms ELSE guest_ms END,
+      rid_hash >> 32, content_hash, static_key,
+      status | (coalesce(placed_by, 7) << 3) | (CASE ntp_sync WHEN 0 THEN 1 WHEN 1 THEN 2 ELSE 0 END << 6)
+        | (CASE WHEN at_ms + (guest_ms - at_ms) = guest_ms THEN 0 ELSE 256 END) | (checks << 9),
+      steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, ${ENCODE_REPORT_ID_SQL}
+    FROM samples ORDER BY agent_key, at_ms, sample_key;
+  DROP TABLE samples;
+  ALTER TABLE samples_v6 RENAME TO samples;
+  CREATE INDEX samples_rid ON samples (rid_h);
   `,
 ];
 

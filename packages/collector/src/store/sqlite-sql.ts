@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CHECK_BY_ID, reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
-import { checkColumnDdl, missingCheckColumns, MIGRATIONS } from './sqlite-schema.js';
+import { checkColumnDdl, missingCheckColumns, MIGRATIONS, SAMPLE_FLAGS } from './sqlite-schema.js';
 import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
 /** The latest state's per-check columns, in registry order (CHECK.column of every stored check). */
@@ -120,6 +120,37 @@ export type SampleRow = [
   placedBy: number | null,
 ];
 
+const HISTORY_COLUMNS = `report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
+  ntp_sync, ntp_offset_ms, status, checks, steps, placed_by`;
+
+/**
+ * History's order, at_ms DESC, seq DESC, then the later arrival first (tie DESC), from rows in
+ * the table's key order (at_ms DESC, tie DESC, `rows`, at most `limit` of them): asking SQLite
+ * for seq within each ms costs a sorter per ms, ~1/3 of the whole query for a day. Rows of one ms
+ * are sorted by seq here (a stable sort keeps tie DESC among equal seqs); when the limit cut into
+ * the last ms, that ms is read whole (`atMs(ms)`, tie DESC) first, so the cut falls in the full
+ * order. Returns at most `limit` rows.
+ */
+export function historyOrder(rows: SampleRow[], limit: number, atMs: (ms: number) => SampleRow[]): SampleRow[] {
+  let out = rows;
+  if (rows.length === limit && limit > 0) {
+    const last = (rows[rows.length - 1] as SampleRow)[2];
+    let start = rows.length - 1;
+    while (start > 0 && (rows[start - 1] as SampleRow)[2] === last) start--;
+    out = [...rows.slice(0, start), ...atMs(last)];
+  }
+  for (let i = 0; i < out.length; ) {
+    let j = i + 1;
+    while (j < out.length && (out[j] as SampleRow)[2] === (out[i] as SampleRow)[2]) j++;
+    if (j - i > 1) {
+      const group = out.slice(i, j).sort((a, b) => b[1] - a[1]);
+      for (let k = 0; k < group.length; k++) out[i + k] = group[k] as SampleRow;
+    }
+    i = j;
+  }
+  return out.length > limit ? out.slice(0, limit) : out;
+}
+
 export const bool = (v: number | null): boolean | null => (v === null ? null : v !== 0);
 export const boolInt = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
 
@@ -211,6 +242,97 @@ type Stmt = Database.Statement;
  */
 export const LATEST_UPSERT_PARAMS = 25 + NC;
 
+const SAMPLE_INSERT_COLUMNS = `agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
+  offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid`;
+/** Bound in order by insertSample (positional parameters bind faster than named ones in better-sqlite3). */
+const SAMPLE_INSERT_VALUES = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
+
+/** One samples row of schema 6 as the insert statements bind it (sampleParams). */
+export interface SampleParams {
+  agentKey: number;
+  atMs: number;
+  seq: number;
+  recvDMs: number;
+  guestDMs: number;
+  ridH: number;
+  contentHash: bigint;
+  staticKey: number;
+  flags: number;
+  steps: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncS: number | null;
+  rid: Buffer | string;
+}
+
+/**
+ * The stored form of a sample (schema 6, sqlite-schema.ts): at and receipt in whole ms, the
+ * receipt and the guest clock as differences from at (the guest clock itself, flagged, when the
+ * difference would not add back to exactly the same number), the small codes packed in `flags`.
+ */
+export function sampleParams(s: {
+  agentKey: number;
+  atMs: number;
+  receivedAtMs: number;
+  guestEpochMs: number;
+  seq: number;
+  /** encodeReportId and reportIdHash32 of the reportId (computed once for the lookup and the insert). */
+  rid: Buffer | string;
+  ridH: number;
+  contentHash: bigint;
+  staticKey: number;
+  status: number;
+  checks: number;
+  placedBy: number | null;
+  ntpSync: number | null;
+  steps: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncS: number | null;
+}): SampleParams {
+  if (!(s.status >= 0 && s.status < 8) || (s.placedBy !== null && !(s.placedBy >= 0 && s.placedBy < SAMPLE_FLAGS.placedUnknown))) {
+    throw new Error(`sample codes out of range: status ${s.status}, placed_by ${s.placedBy}`);
+  }
+  const guestD = s.guestEpochMs - s.atMs;
+  // SQLite adds at_ms (converted to a double) and guest_d_ms as IEEE doubles, as JS does here.
+  const exact = Object.is(s.atMs + guestD, s.guestEpochMs);
+  const flags =
+    s.status +
+    (s.placedBy ?? SAMPLE_FLAGS.placedUnknown) * 2 ** SAMPLE_FLAGS.placedShift +
+    (s.ntpSync === null ? 0 : s.ntpSync + 1) * 2 ** SAMPLE_FLAGS.ntpShift +
+    (exact ? 0 : SAMPLE_FLAGS.guestAbsolute) +
+    s.checks * 2 ** SAMPLE_FLAGS.checksShift;
+  return {
+    agentKey: s.agentKey,
+    atMs: s.atMs,
+    seq: s.seq,
+    recvDMs: s.receivedAtMs - s.atMs,
+    guestDMs: exact ? guestD : s.guestEpochMs,
+    ridH: s.ridH,
+    contentHash: s.contentHash,
+    staticKey: s.staticKey,
+    flags,
+    steps: s.steps,
+    offsetMs: s.offsetMs,
+    uncertaintyMs: s.uncertaintyMs,
+    rtcOffsetS: s.rtcOffsetS,
+    ntpOffsetMs: s.ntpOffsetMs,
+    ntpLastSyncS: s.ntpLastSyncS,
+    rid: s.rid,
+  };
+}
+
+/** Writes one sample: at tie 0, or after the agent's other samples of the same ms (bound in SAMPLE_INSERT_COLUMNS order). */
+export function insertSample(st: Pick<Statements, 'insertSample' | 'insertSampleTie'>, p: SampleParams): void {
+  const v = [p.agentKey, p.atMs, p.seq, p.recvDMs, p.guestDMs, p.ridH, p.contentHash, p.staticKey, p.flags, p.steps,
+    p.offsetMs, p.uncertaintyMs, p.rtcOffsetS, p.ntpOffsetMs, p.ntpLastSyncS, p.rid];
+  if (st.insertSample.run(v).changes === 0) st.insertSampleTie.run([...v, p.agentKey, p.atMs]);
+}
+
 export interface Statements {
   agentByKey: Stmt;
   insertAgent: Stmt;
@@ -218,6 +340,7 @@ export interface Statements {
   insertStatic: Stmt;
   findReport: Stmt;
   insertSample: Stmt;
+  insertSampleTie: Stmt;
   insertStep: Stmt;
   upsertRollup: Stmt;
   upsertLatest: Stmt;
@@ -239,6 +362,7 @@ export interface Statements {
   upsertDocs: Stmt;
   latestById: Stmt;
   history: Stmt;
+  historyAt: Stmt;
   rollups: Stmt;
   steps: Stmt;
   statics: Stmt;
@@ -262,10 +386,14 @@ export function prepareStatements(db: Database.Database): Statements {
     insertAgent: db.prepare('INSERT INTO agents (agent_id, first_seen_ms) VALUES (?, ?)'),
     findStatic: db.prepare('SELECT static_key FROM statics WHERE agent_key = ? AND hash = ?').pluck(),
     insertStatic: db.prepare('INSERT INTO statics (agent_key, hash, first_seen_ms, body) VALUES (?, ?, ?, ?)'),
-    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_hash = ? AND report_id = ?').pluck(),
-    insertSample: db.prepare(`INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
-      static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
-      ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // The reportId's 32-bit hash through samples_rid, then the encoded id (sqlite-report-id.ts: one encoding per id).
+    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_h = ? AND rid = ?').pluck(),
+    // Schema 6 (sqlite-schema.ts): tie 0 first; when the agent already has a sample at that ms,
+    // nothing is written (changes 0) and insertSampleTie writes it after the others.
+    insertSample: db.prepare(`INSERT OR IGNORE INTO samples (${SAMPLE_INSERT_COLUMNS}) VALUES (?, ?, 0, ${SAMPLE_INSERT_VALUES})`),
+    // The same values, then the key's two again for the lookup of the ms's last tie.
+    insertSampleTie: db.prepare(`INSERT INTO samples (${SAMPLE_INSERT_COLUMNS}) SELECT ?, ?, max(tie) + 1, ${SAMPLE_INSERT_VALUES}
+      FROM samples WHERE agent_key = ? AND at_ms = ?`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
     // The drift sums add up; one already NULL (not known, schema 5) stays NULL. Positional, in the
     // order of the columns (sqlite.ts writeBatch), like upsertLatest.
@@ -316,7 +444,7 @@ export function prepareStatements(db: Database.Database): Statements {
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_key > ? ORDER BY l.agent_key LIMIT ?`).raw(),
     updateVerdict: db.prepare(`UPDATE agent_latest SET base_status = @baseStatus, stale_after_ms = @staleAfterMs,
         ${CHECK_COLUMNS.map((c, i) => `${c.column} = @k${i}`).join(', ')}, version = @version WHERE agent_key = @agentKey`),
-    lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC LIMIT 1').pluck(),
+    lastMeasured: db.prepare('SELECT offset_ms FROM samples WHERE agent_key = ? AND offset_ms IS NOT NULL ORDER BY at_ms DESC, seq DESC, tie DESC LIMIT 1').pluck(),
     touchLatest: db.prepare(`UPDATE agent_latest SET last_seen_ms = ${LAST_SEEN_SQL}, version = @version WHERE agent_key = @agentKey`),
     maxVersion: db.prepare('SELECT coalesce(max(version), 0) FROM agent_latest').pluck(),
     baseByKey: db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest WHERE agent_key = ?`).raw(),
@@ -325,9 +453,9 @@ export function prepareStatements(db: Database.Database): Statements {
     latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync, host_res_ms,
         (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms, d.report
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),
-    history: db.prepare(`SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
-        ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
-      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, sample_key DESC LIMIT ?`).raw(),
+    // In the table's key order, newest first, with no sort (historyOrder puts one ms's reports in seq order).
+    history: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, tie DESC LIMIT ?`).raw(),
+    historyAt: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM samples WHERE agent_key = ? AND at_ms = ? ORDER BY tie DESC`).raw(),
     rollups: db.prepare(`SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms <= ? ORDER BY hour_ms LIMIT ?`),
     steps: db.prepare('SELECT at_ms AS atMs, step_ms AS stepMs FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),
@@ -352,19 +480,29 @@ export function prepareStatements(db: Database.Database): Statements {
   };
 }
 
-export function migrate(db: Database.Database): void {
+/** One migration applied when the database was opened: the version it brought the file to, and how long it took. */
+export interface AppliedMigration {
+  version: number;
+  ms: number;
+}
+
+export function migrate(db: Database.Database): AppliedMigration[] {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this collector understands (${MIGRATIONS.length}); upgrade the collector`);
   }
+  const applied: AppliedMigration[] = [];
   for (let v = current; v < MIGRATIONS.length; v++) {
+    const t0 = performance.now();
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
     })();
+    applied.push({ version: v + 1, ms: Math.round(performance.now() - t0) });
   }
   const missing = missingCheckColumns(latestColumns(db));
   if (missing.length > 0) db.transaction(() => missing.forEach((c) => db.exec(checkColumnDdl(c))))();
+  return applied;
 }
 
 export function latestColumns(db: Database.Database): Set<string> {

@@ -14,7 +14,8 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
-import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64, stringHash64 } from './codes.js';
+import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64 } from './codes.js';
+import { encodeReportId, reportIdHash32 } from './sqlite-report-id.js';
 import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
@@ -30,6 +31,9 @@ import {
   boolInt,
   HOUR_MS,
   BASE_COLUMNS,
+  historyOrder,
+  insertSample,
+  sampleParams,
   CHECK_COLUMNS,
   lastSeenAfter,
   latestColumns,
@@ -42,6 +46,7 @@ import {
   STATUS_SQL,
   summaryOf,
   type LatestRow,
+  type AppliedMigration,
   type SampleRow,
   type Statements,
 } from './sqlite-sql.js';
@@ -102,12 +107,12 @@ export interface SqliteStoreOptions {
   periodWorkers?: number;
   /** Periods with fewer rows are read on this connection (default 200,000). */
   periodWorkerMinRows?: number;
-  /** How far beyond 4 × its rows the pass may read before outlying agents are read on their own (default 100,000 rows). */
-  periodScanSlackRows?: number;
 }
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  /** The schema migrations this open applied, with their durations (serve logs them for a file of an older schema). */
+  readonly migrations: readonly AppliedMigration[] = [];
   readonly path: string;
   readonly db: Database.Database;
   private readonly agentKeys = new Map<string, number>();
@@ -189,7 +194,7 @@ export class SqliteStore implements Store {
       db.pragma(`wal_autocheckpoint = ${background ? 4000 : 1000}`);
       // Keep the WAL file from growing without bound after bursts (it is truncated to this at checkpoints).
       db.pragma('journal_size_limit = 67108864');
-      migrate(db);
+      this.migrations = migrate(db);
     } catch (err) {
       db.close();
       throw err;
@@ -277,9 +282,10 @@ export class SqliteStore implements Store {
     const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
     const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     for (const r of records) {
-      const ridHash = stringHash64(r.reportId);
       const contentHash = hexToInt64(r.contentHash);
-      const same = this.s.findReport.get(contentHash, ridHash, r.reportId) as number | undefined;
+      const rid = encodeReportId(r.reportId);
+      const ridH = reportIdHash32(r.reportId);
+      const same = this.s.findReport.get(contentHash, ridH, rid) as number | undefined;
       if (same !== undefined) {
         outcomes.push(same ? 'duplicate' : 'conflict');
         continue;
@@ -287,26 +293,29 @@ export class SqliteStore implements Store {
       const agentKey = this.agentKey(r.agentId, r.receivedAtMs);
       const staticKey = this.staticKey(agentKey, r);
       const atMs = Math.round(r.atMs);
-      this.s.insertSample.run(
-        agentKey,
-        atMs,
-        Math.round(r.receivedAtMs),
-        r.guestEpochMs,
-        r.seq,
-        ridHash,
-        contentHash,
-        staticKey,
-        encodeStatus(r.status),
-        encodeChecks(r.checks),
-        r.steps.length,
-        r.offsetMs,
-        r.uncertaintyMs,
-        r.rtcOffsetS,
-        boolInt(r.ntpSynchronized),
-        r.ntpOffsetMs,
-        r.ntpLastSyncAgeS,
-        r.reportId,
-        PLACED_BY.indexOf(r.placedBy),
+      insertSample(
+        this.s,
+        sampleParams({
+          agentKey,
+          atMs,
+          receivedAtMs: Math.round(r.receivedAtMs),
+          guestEpochMs: r.guestEpochMs,
+          seq: r.seq,
+          rid,
+          ridH,
+          contentHash,
+          staticKey,
+          status: encodeStatus(r.status),
+          checks: encodeChecks(r.checks),
+          placedBy: PLACED_BY.indexOf(r.placedBy),
+          ntpSync: boolInt(r.ntpSynchronized),
+          steps: r.steps.length,
+          offsetMs: r.offsetMs,
+          uncertaintyMs: r.uncertaintyMs,
+          rtcOffsetS: r.rtcOffsetS,
+          ntpOffsetMs: r.ntpOffsetMs,
+          ntpLastSyncS: r.ntpLastSyncAgeS,
+        }),
       );
       for (const st of r.steps) this.s.insertStep.run(agentKey, Math.round(st.atMs), st.stepMs);
 
@@ -593,7 +602,7 @@ export class SqliteStore implements Store {
     const key = this.existingKey(agentId);
     if (key === undefined) return { rows: [], truncated: false };
     // Raw rows (arrays): half the cost of named-column objects for a thousand points.
-    const raw = this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[];
+    const raw = historyOrder(this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[], range.limit + 1, (ms) => this.s.historyAt.all(key, ms) as SampleRow[]);
     const truncated = raw.length > range.limit;
     if (truncated) raw.pop();
     const rows = new Array<HistoryRow>(raw.length);
@@ -817,7 +826,6 @@ function periodOptions(o: SqliteStoreOptions) {
     path: o.path === ':memory:' || o.path === '' ? null : path.resolve(o.path),
     workers: o.periodWorkers,
     workerMinRows: o.periodWorkerMinRows,
-    slackRows: o.periodScanSlackRows,
   };
 }
 

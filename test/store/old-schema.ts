@@ -1,0 +1,103 @@
+/**
+ * Databases with the samples table of schema 5 (a rowid table with the (agent, time) and rid
+ * indexes, before the clustered table of schema 6), written through that layout's own SQL: the
+ * statements of the collector that shipped it (sqlite-sql.ts insertSample of schema 5).
+ */
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../packages/collector/src/store/sqlite-schema.js';
+import { stringHash64 } from '../../packages/collector/src/store/codes.js';
+
+/** The samples table as migrations 1 and 2 made it. */
+const SCHEMA5_SAMPLES = `CREATE TABLE samples (
+    sample_key      INTEGER PRIMARY KEY,
+    agent_key       INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    recv_ms         INTEGER NOT NULL,
+    guest_ms        REAL NOT NULL,
+    seq             INTEGER NOT NULL,
+    rid_hash        INTEGER NOT NULL,
+    content_hash    INTEGER NOT NULL,
+    static_key      INTEGER NOT NULL,
+    status          INTEGER NOT NULL,
+    checks          INTEGER NOT NULL,
+    steps           INTEGER NOT NULL,
+    offset_ms       REAL,
+    uncertainty_ms  REAL,
+    rtc_offset_s    REAL,
+    ntp_sync        INTEGER,
+    ntp_offset_ms   REAL,
+    ntp_last_sync_s REAL,
+    report_id       TEXT NOT NULL,
+    placed_by       INTEGER
+  );
+  CREATE INDEX samples_agent_time ON samples (agent_key, at_ms);
+  CREATE INDEX samples_rid ON samples (rid_hash);`;
+
+/** Schema 5's insertSample, verbatim. */
+export const SCHEMA5_INSERT = `INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
+      static_key, status, checks, steps, offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms,
+      ntp_last_sync_s, report_id, placed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Schema 5's history statement, verbatim: the order users saw. */
+export const SCHEMA5_HISTORY = `SELECT report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
+        ntp_sync, ntp_offset_ms, status, checks, steps, placed_by
+      FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, sample_key DESC LIMIT ?`;
+
+/** A new database file at schema 5: migrations 1–5 only, each in its transaction, as the runner applies them. */
+export function createSchema5(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  for (let v = 0; v < 5; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+export interface OldSample {
+  agentKey: number;
+  atMs: number;
+  recvMs: number;
+  guestMs: number;
+  seq: number;
+  reportId: string;
+  contentHash: bigint;
+  staticKey: number;
+  status: number;
+  checks: number;
+  steps: number;
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpSync: number | null;
+  ntpOffsetMs: number | null;
+  ntpLastSyncS: number | null;
+  placedBy: number | null;
+}
+
+export function insertOld(db: Database.Database, s: OldSample): void {
+  db.prepare(SCHEMA5_INSERT).run(
+    s.agentKey, s.atMs, s.recvMs, s.guestMs, s.seq, stringHash64(s.reportId), s.contentHash, s.staticKey, s.status, s.checks, s.steps,
+    s.offsetMs, s.uncertaintyMs, s.rtcOffsetS, s.ntpSync, s.ntpOffsetMs, s.ntpLastSyncS, s.reportId, s.placedBy,
+  );
+}
+
+/**
+ * A schema-6 database's samples back in schema 5's layout (rows in key order, so arrival order
+ * within a tie is kept), user_version 5: for tests of databases an older collector wrote.
+ */
+export function downgradeSamples(db: Database.Database): void {
+  db.function('cw_hash64', { deterministic: true }, (s: unknown) => stringHash64(s as string));
+  db.transaction(() => {
+    const rows = db.prepare(`SELECT agent_key, at_ms, recv_ms, guest_ms, seq, cw_hash64(report_id), content_hash, static_key, status, checks, steps,
+        offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by
+      FROM samples ORDER BY agent_key, at_ms, tie`).raw().safeIntegers(true).all() as unknown[][];
+    db.exec('DROP TABLE samples');
+    db.exec(SCHEMA5_SAMPLES);
+    const ins = db.prepare(SCHEMA5_INSERT);
+    for (const r of rows) ins.run(...r);
+    db.pragma('user_version = 5');
+  })();
+}
