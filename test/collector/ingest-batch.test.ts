@@ -32,7 +32,7 @@ function dump(store: SqliteStore): Record<string, unknown[]> {
     latest,
     docs: all('SELECT * FROM agent_docs ORDER BY agent_key'),
     rollups: all('SELECT * FROM rollups ORDER BY agent_key, hour_ms'),
-    samples: all('SELECT * FROM samples ORDER BY sample_key'),
+    samples: all('SELECT * FROM samples ORDER BY agent_key, at_ms, tie'),
     steps: all('SELECT * FROM steps ORDER BY agent_key, at_ms'),
     statics: all('SELECT * FROM statics ORDER BY static_key'),
   };
