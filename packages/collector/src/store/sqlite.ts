@@ -22,7 +22,7 @@ import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
 import { FleetRowCache } from './sqlite-fleet-rows.js';
-import type { FleetKey } from './sqlite-fleet-index.js';
+import { SqliteFleetSql } from './sqlite-fleet-sql.js';
 import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
@@ -30,7 +30,6 @@ import {
   bool,
   boolInt,
   HOUR_MS,
-  BASE_COLUMNS,
   historyOrder,
   insertSample,
   sampleParams,
@@ -38,12 +37,9 @@ import {
   lastSeenAfter,
   latestColumns,
   LATEST_COLUMNS,
-  likePattern,
   migrate,
   prepareStatements,
   replacesLatest,
-  SEVERITY_RANK,
-  STATUS_SQL,
   summaryOf,
   type LatestRow,
   type AppliedMigration,
@@ -52,7 +48,6 @@ import {
 } from './sqlite-sql.js';
 import {
   PLACED_BY,
-  SEVERITY_ORDER,
   STORED_CHECKS,
   type AgentDetailRecord,
   type LatestState,
@@ -117,9 +112,9 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly agentKeys = new Map<string, number>();
   private readonly currentStatic = new Map<number, { hash: string; key: number }>();
-  private readonly listStatements = new Map<string, { keys: Database.Statement; rows: Database.Statement; count: Database.Statement }>();
   /** Fleet rows by agent key, valid while their version is current (see listAgents). */
   private readonly rowCache: FleetRowCache;
+  private readonly fleetSql: SqliteFleetSql;
   /** Bumped on every change of a latest-state row: a row's version says whether a cached copy is current. */
   private version = 0;
   private closed = false;
@@ -170,6 +165,7 @@ export class SqliteStore implements Store {
       }
       this.s = prepareStatements(db);
       this.rowCache = new FleetRowCache(db, this.s);
+    this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
       this.version = this.s.maxVersion.get() as number;
       this.writeTx = () => {
         throw new Error('store is open read-only');
@@ -201,6 +197,7 @@ export class SqliteStore implements Store {
     }
     this.s = prepareStatements(db);
     this.rowCache = new FleetRowCache(db, this.s);
+    this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
     this.version = this.s.maxVersion.get() as number;
     this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
     this.bindings = new AgentTokenBindings(db);
@@ -464,56 +461,6 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The worst-first page of the whole fleet through SQL (the read-only store; the writer answers it
-   * from memory), one status of SEVERITY_ORDER after the other: the
-   * agents stale at nowMs from the stale-time index (sorted among themselves), each other status
-   * along the severity index (severity, hostname, agent_id) with the stale ones skipped. A status
-   * is counted only when the page starts past it. Exact for any instant: every part uses
-   * STATUS_SQL's rule.
-   */
-  private worstFirst(nowMs: number, offset: number, limit: number): { total: number; keys: [number, number, AgentStatus][] } {
-    const total = this.s.countLatest.get() as number;
-    const keys: [number, number, AgentStatus][] = [];
-    let skip = offset;
-    for (const status of SEVERITY_ORDER) {
-      if (keys.length >= limit) break;
-      const page = { now: nowMs, rank: SEVERITY_RANK[status], limit: limit - keys.length, offset: skip };
-      const got = (status === 'stale' ? this.s.staleKeys.all(page) : this.s.freshKeysBySeverity.all(page)) as [number, number, AgentStatus][];
-      if (got.length > 0) {
-        for (const k of got) keys.push(k);
-        skip = 0;
-      } else if (skip > 0) {
-        const n = (status === 'stale' ? this.s.staleCount.get({ now: nowMs }) : this.s.freshCountBySeverity.get({ now: nowMs, rank: SEVERITY_RANK[status] })) as number;
-        skip = Math.max(0, skip - n);
-      }
-    }
-    return { total, keys };
-  }
-
-  private listStatement(statuses: number, hasQ: boolean, labels: number, sort: 'id' | 'severity') {
-    const key = `${statuses}:${hasQ}:${labels}:${sort}`;
-    let st = this.listStatements.get(key);
-    if (!st) {
-      const where: string[] = [];
-      if (statuses > 0) where.push(`(${STATUS_SQL}) IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`);
-      if (hasQ) where.push(`(agent_id LIKE @q ESCAPE '\\' OR hostname LIKE @q ESCAPE '\\')`);
-      // labels is a JSON object (k -> v): json_each walks it without building a path from the key.
-      for (let i = 0; i < labels; i++) where.push(`EXISTS (SELECT 1 FROM json_each(labels) WHERE key = @lk${i} AND value = @lv${i})`);
-      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const severity = `CASE ${STATUS_SQL} ${SEVERITY_ORDER.map((st, i) => `WHEN '${st}' THEN ${i}`).join(' ')} ELSE ${SEVERITY_ORDER.length} END`;
-      const order = sort === 'severity' ? `${severity}, hostname, agent_id` : 'agent_id';
-      const page = `${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`;
-      st = {
-        keys: this.db.prepare(`SELECT agent_key, version, ${STATUS_SQL} FROM agent_latest ${page}`).raw(),
-        rows: this.db.prepare(`SELECT agent_key, ${BASE_COLUMNS} FROM agent_latest ${page}`).raw(),
-        count: this.db.prepare(`SELECT count(*) FROM agent_latest ${w}`).pluck(),
-      };
-      this.listStatements.set(key, st);
-    }
-    return st;
-  }
-
-  /**
    * The fleet view. The keys of the page — (key, version, status) — come from memory on the
    * writer connection when the whole fleet is asked for (sqlite-fleet-index.ts: by id, or worst
    * first), and from SQL with a filter or on a read-only store; the rest of each row from a cache
@@ -534,44 +481,14 @@ export class SqliteStore implements Store {
       const { rows, json, tag } = this.rowCache.rows(keys, fleet.size, null);
       return { total: fleet.size, rows, rowsJson: json, rowsTag: tag };
     }
-    return this.listAgentsSql(query, statuses, q, labels);
-  }
-
-  /**
-   * The fleet view through SQL (filters; the read-only store). Also what the memory path must equal
-   * (tests). One read transaction: the count, the keys and the rows read for the cache agree, even
-   * while another connection writes.
-   */
-  private listAgentsSql(query: AgentQuery, statuses: AgentStatus[], q: string | null, labels: [string, string][]): AgentPage {
-    return this.db.transaction(() => this.listAgentsSqlNow(query, statuses, q, labels))();
-  }
-
-  private listAgentsSqlNow(query: AgentQuery, statuses: AgentStatus[], q: string | null, labels: [string, string][]): AgentPage {
-    const sort = query.sort ?? 'id';
-    const st = this.listStatement(statuses.length, q !== null, labels.length, sort);
-    const params: Record<string, unknown> = { now: query.nowMs, limit: query.limit, offset: query.offset };
-    statuses.forEach((s, i) => (params[`s${i}`] = s));
-    labels.forEach(([k, v], i) => ((params[`lk${i}`] = k), (params[`lv${i}`] = v)));
-    if (q !== null) params.q = likePattern(q);
-    let total: number;
-    let keys: FleetKey[];
-    if (sort === 'severity' && statuses.length === 0 && q === null && labels.length === 0) {
-      ({ total, keys } = this.worstFirst(query.nowMs, query.offset, query.limit));
-    } else {
-      // With a filter the worst-first order is sorted over the matching rows (STATUS_SQL's rank).
-      total = st.count.get(params) as number;
-      keys = st.keys.all(params) as FleetKey[];
-    }
-    const pageRows = sort === 'severity' ? null : () => st.rows.all(params) as unknown[][];
-    const { rows, json, tag } = this.rowCache.rows(keys, total, pageRows);
-    return { total, rows, rowsJson: json, rowsTag: tag };
+    return this.fleetSql.page(query, statuses, q, labels);
   }
 
   /** listAgents through SQL only, whatever the query (tests compare the memory path with it). */
   listAgentsBySql(query: AgentQuery): AgentPage {
     this.assertOpen();
     const q = query.q && query.q.length > 0 ? query.q : null;
-    return this.listAgentsSql(query, [...new Set(query.statuses ?? [])], q, Object.entries(query.labels ?? {}));
+    return this.fleetSql.page(query, [...new Set(query.statuses ?? [])], q, Object.entries(query.labels ?? {}));
   }
 
   async getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null> {
