@@ -115,6 +115,9 @@ function corpus(good: Record<string, any>): Case[] {
     { name: 'event atMs far future', body: mutated((r) => (r.events = [{ kind: 'step', atMs: 9e15, stepMs: 1 }])), code: V },
     // huge strings and arrays (within the body limit)
     { name: 'hostname of 1 MB', body: mutated((r) => (r.agent.hostname = 'h'.repeat(1 << 20))), code: V },
+    // JSON.stringify writes a lone surrogate as the escape \ud800, which JSON.parse gives back as one.
+    { name: 'hostname with a lone surrogate (\\ud800 escape)', body: mutated((r) => (r.agent.hostname = 'vm-\ud800')), code: V },
+    { name: 'label key with a lone surrogate', body: mutated((r) => (r.agent.labels = { ['k\udc00']: 'v' })), code: V },
     { name: 'extra top-level field of 3 MB', body: mutated((r) => (r.padding = 'x'.repeat(3 << 20))), code: V },
     { name: 'unknown top-level field', body: mutated((r) => (r.isAdmin = true)), code: V },
     { name: '100,000 available clocksources', body: mutated((r) => (r.clocksource.available = Array.from({ length: 100_000 }, (_, i) => `cs${i}`))), code: V },

@@ -55,3 +55,33 @@ t.test('an error section without invented values is valid', async (t) => {
   r.ntp = { error: { code: 'CW_ERR_READ', message: 'could not scan /proc' } };
   t.equal(validateReport(r).ok, true);
 });
+
+t.test('a lone surrogate anywhere is refused with its path; a pair is text and passes', async (t) => {
+  // JSON text carries one only as an escape: parse the escapes, as the collector does a body.
+  const cases: [string, string, string][] = [
+    ['hostname, high half alone', '"hostname":"vm-\\ud800"', '/agent/hostname'],
+    ['hostname, low half alone', '"hostname":"\\udfffvm"', '/agent/hostname'],
+    ['hostname, halves reversed', '"hostname":"vm-\\ude00\\ud83d"', '/agent/hostname'],
+  ];
+  for (const [name, fragment, path] of cases) {
+    const text = JSON.stringify(good).replace(/"hostname":"[^"]*"/, fragment);
+    const res = validateReport(JSON.parse(text));
+    t.equal(res.ok, false, name);
+    if (!res.ok) {
+      t.equal(res.code, ErrorCodes.VALIDATION, `${name}: CW_ERR_VALIDATION`);
+      t.equal(res.issues[0]?.path, path, `${name}: the path`);
+      t.match(res.message, /lone UTF-16 surrogate/, `${name}: says why`);
+    }
+  }
+  const label = clone();
+  label.agent.labels = { rack: 'r\udc00' };
+  const res = validateReport(label);
+  t.equal(res.ok, false, 'in a label value');
+  if (!res.ok) t.equal(res.issues[0]?.path, '/agent/labels/rack');
+  const pair = clone();
+  pair.agent.hostname = 'vm-\ud83d\ude00';
+  t.equal(validateReport(pair).ok, true, 'a surrogate pair (U+1F600) is text: accepted');
+  const bmp = clone();
+  bmp.agent.hostname = 'vm-\ufffd\uffff\ue000';
+  t.equal(validateReport(bmp).ok, true, 'U+FFFD, U+FFFF, U+E000 are not surrogates: accepted');
+});

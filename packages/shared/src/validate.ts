@@ -32,7 +32,12 @@ export function validateReport(value: unknown): ValidationResult {
       issues: [{ path: '/schemaVersion', message: `must be ${SCHEMA_VERSION}` }],
     };
   }
-  if (compiled.Check(value)) return { ok: true, report: value as Report };
+  if (compiled.Check(value)) {
+    const lone = loneSurrogatePath(value);
+    if (lone === null) return { ok: true, report: value as Report };
+    const message = 'holds a lone UTF-16 surrogate (a \\uD800–\\uDFFF escape without its pair): it is not Unicode text and would not read back as sent';
+    return { ok: false, code: ErrorCodes.VALIDATION, message: `report invalid at ${lone}: ${message}`, issues: [{ path: lone, message }] };
+  }
   const issues: ValidationIssue[] = [];
   for (const e of compiled.Errors(value)) {
     // typebox reports the 'schema is false' twin of every additionalProperties error: keep one.
@@ -47,6 +52,34 @@ export function validateReport(value: unknown): ValidationResult {
     message: first ? `report invalid at ${first.path}: ${first.message}` : 'report invalid',
     issues,
   };
+}
+
+/** In u mode a surrogate pair is one code point, so only a lone surrogate is of the category Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * JSON pointer (RFC 6901) of the first string or key that holds a lone surrogate, null when there
+ * is none. JSON text can carry one as an escape (`"\ud800"`); SQLite stores text as UTF-8, which
+ * has no form for it, so such a hostname would be kept as three other bytes and read back as
+ * U+FFFD U+FFFD U+FFFD: evidence that differs from what the agent sent. Refused instead.
+ */
+export function loneSurrogatePath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || '/' : null;
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = loneSurrogatePath(value[i], `${path}/${i}`);
+      if (p !== null) return p;
+    }
+    return null;
+  }
+  for (const key in value) {
+    const here = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (LONE_SURROGATE.test(key)) return here;
+    const p = loneSurrogatePath((value as Record<string, unknown>)[key], here);
+    if (p !== null) return p;
+  }
+  return null;
 }
 
 /** True for finite numbers only (JSON has no NaN, but a JS caller might pass one). */
