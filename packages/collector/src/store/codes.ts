@@ -9,6 +9,10 @@ import { STORED_CHECKS, type StoredCheckId } from './types.js';
 const STATUS_CODES: readonly AgentStatus[] = ['compliant', 'warning', 'noncompliant', 'stale', 'unknown'];
 const CHECK_CODES: readonly (CheckStatus | null)[] = [null, 'pass', 'warn', 'unknown', 'fail'];
 
+// Three bits a check through 32-bit shifts (and `flags` of a schema-6 sample puts them above bit 9
+// of a double-safe integer): at most 10 stored checks. An 11th would overflow silently; fail at load.
+if (STORED_CHECKS.length > 10) throw new Error(`${STORED_CHECKS.length} stored checks: the packed encoding holds 10 (codes.ts)`);
+
 export function encodeStatus(s: AgentStatus): number {
   const i = STATUS_CODES.indexOf(s);
   if (i < 0) throw new Error(`unknown status ${s}`);
