@@ -1,6 +1,6 @@
 /**
  * The group commit writes a batch of reports in one transaction with the latest state and the
- * document once per agent and the rollups once per (agent, hour) (store/sqlite.ts writeBatch).
+ * document once per agent and the rollups once per (agent, hour) (store/sqlite-write.ts SqliteBatchWriter.write).
  * Whatever the batch holds, the tables must be exactly what writing the same reports one write()
  * at a time gives: two reports of one agent in order and out of order, a new agent life whose
  * guest clock stepped back, an older report of the old life delivered late, two reports in one

@@ -396,7 +396,7 @@ export function prepareStatements(db: Database.Database): Statements {
       FROM samples WHERE agent_key = ? AND at_ms = ?`),
     insertStep: db.prepare('INSERT OR IGNORE INTO steps (agent_key, at_ms, step_ms) VALUES (?, ?, ?)'),
     // The drift sums add up; one already NULL (not known, schema 5) stays NULL. Positional, in the
-    // order of the columns (sqlite.ts writeBatch), like upsertLatest.
+    // order of the columns (sqlite-write.ts SqliteBatchWriter.write), like upsertLatest.
     upsertRollup: db.prepare(`INSERT INTO rollups (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant,
         dt_sum_ms, dt_sq_sum_ms2, dt_offset_sum_ms2)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -14,8 +14,7 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
-import { decodeChecks, decodeStatus, encodeChecks, encodeStatus, hexToInt64 } from './codes.js';
-import { encodeReportId, reportIdHash32 } from './sqlite-report-id.js';
+import { decodeChecks, decodeStatus } from './codes.js';
 import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
@@ -23,23 +22,19 @@ import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
 import { FleetRowCache } from './sqlite-fleet-rows.js';
 import { SqliteFleetSql } from './sqlite-fleet-sql.js';
+import { RowVersions, SqliteBatchWriter } from './sqlite-write.js';
 import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
   bool,
-  boolInt,
   HOUR_MS,
   historyOrder,
-  insertSample,
-  sampleParams,
   CHECK_COLUMNS,
-  lastSeenAfter,
   latestColumns,
   LATEST_COLUMNS,
   migrate,
   prepareStatements,
-  replacesLatest,
   summaryOf,
   type LatestRow,
   type AppliedMigration,
@@ -110,13 +105,13 @@ export class SqliteStore implements Store {
   readonly migrations: readonly AppliedMigration[] = [];
   readonly path: string;
   readonly db: Database.Database;
-  private readonly agentKeys = new Map<string, number>();
-  private readonly currentStatic = new Map<number, { hash: string; key: number }>();
   /** Fleet rows by agent key, valid while their version is current (see listAgents). */
   private readonly rowCache: FleetRowCache;
   private readonly fleetSql: SqliteFleetSql;
   /** Bumped on every change of a latest-state row: a row's version says whether a cached copy is current. */
-  private version = 0;
+  private readonly versions = new RowVersions();
+  /** The write path (writer connections; sqlite-write.ts). */
+  private readonly writer: SqliteBatchWriter;
   private closed = false;
   private readonly s: Statements;
   private readonly writeTx: (records: readonly SampleRecord[]) => WriteOutcome[];
@@ -165,8 +160,9 @@ export class SqliteStore implements Store {
       }
       this.s = prepareStatements(db);
       this.rowCache = new FleetRowCache(db, this.s);
-    this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
-      this.version = this.s.maxVersion.get() as number;
+      this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
+      this.writer = new SqliteBatchWriter(this.s, this.latest, this.versions);
+      this.versions.atLeast(this.s.maxVersion.get() as number);
       this.writeTx = () => {
         throw new Error('store is open read-only');
       };
@@ -198,8 +194,9 @@ export class SqliteStore implements Store {
     this.s = prepareStatements(db);
     this.rowCache = new FleetRowCache(db, this.s);
     this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
-    this.version = this.s.maxVersion.get() as number;
-    this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writeBatch(records));
+    this.writer = new SqliteBatchWriter(this.s, this.latest, this.versions);
+    this.versions.atLeast(this.s.maxVersion.get() as number);
+    this.writeTx = db.transaction((records: readonly SampleRecord[]) => this.writer.write(records));
     this.bindings = new AgentTokenBindings(db);
     if (options.path !== ':memory:' && options.path !== '') this.opened = identityOf(options.path);
     this.period = new SqlitePeriodReader(db, periodOptions(options));
@@ -219,8 +216,7 @@ export class SqliteStore implements Store {
 
   /** Rebuilds what this connection caches of the tables (after a rollback, or another connection's commit). */
   private reloadCaches(): void {
-    this.agentKeys.clear();
-    this.currentStatic.clear();
+    this.writer.clear();
     const rows = this.s.latestIndexRows.all() as unknown[][];
     // A text read back with U+FFFD may have been stored with a lone surrogate: the fleet's order
     // needs the stored bytes (sqlite-fleet-index.ts compareUtf8).
@@ -235,7 +231,7 @@ export class SqliteStore implements Store {
     // Another connection numbers its rows from the max it saw at its open: go on above its numbers,
     // so that no (agent, version) is given to two different rows (the row cache and the fleet
     // view's ETag take a row's version for its content, sqlite-fleet-rows.ts).
-    this.version = Math.max(this.version, this.s.maxVersion.get() as number);
+    this.versions.atLeast(this.s.maxVersion.get() as number);
     this.seenDataVersion = this.dataVersion?.get() as number;
   }
 
@@ -243,174 +239,6 @@ export class SqliteStore implements Store {
   private syncCaches(): void {
     if (this.dataVersion === null) return;
     if ((this.dataVersion.get() as number) !== this.seenDataVersion) this.reloadCaches();
-  }
-
-  private agentKey(agentId: string, seenMs: number): number {
-    let key = this.agentKeys.get(agentId);
-    if (key !== undefined) return key;
-    key = this.s.agentByKey.get(agentId) as number | undefined;
-    if (key === undefined) key = Number(this.s.insertAgent.run(agentId, Math.round(seenMs)).lastInsertRowid);
-    this.agentKeys.set(agentId, key);
-    return key;
-  }
-
-  private staticKey(agentKey: number, r: SampleRecord): number {
-    const cur = this.currentStatic.get(agentKey);
-    if (cur && cur.hash === r.staticHash) return cur.key;
-    let key = this.s.findStatic.get(agentKey, r.staticHash) as number | undefined;
-    if (key === undefined) {
-      key = Number(this.s.insertStatic.run(agentKey, r.staticHash, Math.round(r.atMs), JSON.stringify(r.staticParts)).lastInsertRowid);
-    }
-    this.currentStatic.set(agentKey, { hash: r.staticHash, key });
-    return key;
-  }
-
-  /**
-   * Writes one batch (inside the transaction). Samples and steps are written per record; the
-   * rollups are aggregated per agent and hour, and the latest state and documents per agent (its
-   * newest record of the batch), so a spool flush of 500 reports of one agent updates them once.
-   */
-  private writeBatch(records: readonly SampleRecord[]): WriteOutcome[] {
-    const outcomes: WriteOutcome[] = [];
-    const rollups = new Map<
-      string,
-      { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number; dt: number; dt2: number; dto: number }
-    >();
-    const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
-    const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
-    for (const r of records) {
-      const contentHash = hexToInt64(r.contentHash);
-      const rid = encodeReportId(r.reportId);
-      const ridH = reportIdHash32(r.reportId);
-      const same = this.s.findReport.get(contentHash, ridH, rid) as number | undefined;
-      if (same !== undefined) {
-        outcomes.push(same ? 'duplicate' : 'conflict');
-        continue;
-      }
-      const agentKey = this.agentKey(r.agentId, r.receivedAtMs);
-      const staticKey = this.staticKey(agentKey, r);
-      const atMs = Math.round(r.atMs);
-      insertSample(
-        this.s,
-        sampleParams({
-          agentKey,
-          atMs,
-          receivedAtMs: Math.round(r.receivedAtMs),
-          guestEpochMs: r.guestEpochMs,
-          seq: r.seq,
-          rid,
-          ridH,
-          contentHash,
-          staticKey,
-          status: encodeStatus(r.status),
-          checks: encodeChecks(r.checks),
-          placedBy: PLACED_BY.indexOf(r.placedBy),
-          ntpSync: boolInt(r.ntpSynchronized),
-          steps: r.steps.length,
-          offsetMs: r.offsetMs,
-          uncertaintyMs: r.uncertaintyMs,
-          rtcOffsetS: r.rtcOffsetS,
-          ntpOffsetMs: r.ntpOffsetMs,
-          ntpLastSyncS: r.ntpLastSyncAgeS,
-        }),
-      );
-      for (const st of r.steps) this.s.insertStep.run(agentKey, Math.round(st.atMs), st.stepMs);
-
-      const hour = Math.floor(atMs / HOUR_MS) * HOUR_MS;
-      const rk = `${agentKey}:${hour}`;
-      let ru = rollups.get(rk);
-      if (!ru) {
-        ru = { agent: agentKey, hour, n: 0, measured: 0, min: null, max: null, sum: null, unc: null, compliant: 0, dt: 0, dt2: 0, dto: 0 };
-        rollups.set(rk, ru);
-      }
-      ru.n++;
-      if (r.status === 'compliant') ru.compliant++;
-      if (r.offsetMs !== null) {
-        ru.measured++;
-        ru.min = ru.min === null ? r.offsetMs : Math.min(ru.min, r.offsetMs);
-        ru.max = ru.max === null ? r.offsetMs : Math.max(ru.max, r.offsetMs);
-        ru.sum = (ru.sum ?? 0) + r.offsetMs;
-        // The drift fit's sums (store/drift-sums.ts): dt in whole ms within the hour.
-        const dt = atMs - hour;
-        ru.dt += dt;
-        ru.dt2 += dt * dt;
-        ru.dto += dt * r.offsetMs;
-      }
-      if (r.uncertaintyMs !== null) ru.unc = ru.unc === null ? r.uncertaintyMs : Math.max(ru.unc, r.uncertaintyMs);
-
-      const lastSeen = Math.round(r.receivedAtMs);
-      const cur = newest.get(agentKey);
-      if (!cur) newest.set(agentKey, { r, staticKey, lastSeen });
-      else {
-        cur.lastSeen = Math.max(cur.lastSeen, lastSeen);
-        if (replacesLatest(order(r), order(cur.r))) {
-          cur.r = r;
-          cur.staticKey = staticKey;
-        }
-      }
-      outcomes.push('stored');
-    }
-    for (const ru of rollups.values()) {
-      this.s.upsertRollup.run(ru.agent, ru.hour, ru.n, ru.measured, ru.min, ru.max, ru.sum, ru.unc, ru.compliant, ru.dt, ru.dt2, ru.dto);
-    }
-    for (const [agentKey, { r, staticKey, lastSeen }] of newest) this.writeLatest(agentKey, r, staticKey, lastSeen);
-    return outcomes;
-  }
-
-  private writeLatest(agentKey: number, r: SampleRecord, staticKey: number, lastSeen: number): void {
-    // The order of the row it would replace, from memory (no read per agent per batch).
-    const cur = this.latest.get(agentKey);
-    if (cur && !replacesLatest({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs }, { seq: cur.seq, instanceId: cur.instanceId, guestEpochMs: cur.guestMs })) {
-      // An older report delivered late (from a spool): history gets it, the latest state keeps the
-      // newer one, but the agent was still heard from now.
-      this.s.touchLatest.run({ lastSeen, version: ++this.version, agentKey });
-      this.latest.set(agentKey, { ...cur, lastSeenMs: lastSeenAfter(cur.lastSeenMs, lastSeen), version: this.version });
-      return;
-    }
-    const version = ++this.version;
-    const checks = CHECK_COLUMNS.map(({ id }) => r.checks[id] ?? null);
-    // In the order of LATEST_UPSERT_PARAMS (sqlite-sql.ts).
-    this.s.upsertLatest.run(
-      agentKey,
-      r.agentId,
-      r.hostname,
-      r.systemUuid,
-      JSON.stringify(r.labels),
-      lastSeen,
-      Math.round(r.atMs),
-      r.intervalS,
-      r.staleAfterMs,
-      r.baseStatus,
-      ...checks,
-      r.offsetMs,
-      r.uncertaintyMs,
-      r.rtcOffsetS,
-      r.clocksource,
-      r.timezone,
-      boolInt(r.ntpSynchronized),
-      r.seq,
-      r.reportId,
-      staticKey,
-      r.receivedAtMs,
-      boolInt(r.measurement.hostSynchronized),
-      version,
-      r.guestEpochMs,
-      r.instanceId,
-      r.hostResolutionMs,
-    );
-    this.s.upsertDocs.run(agentKey, r.reportJson);
-    this.latest.set(agentKey, {
-      seq: r.seq,
-      instanceId: r.instanceId,
-      guestMs: r.guestEpochMs,
-      base: r.baseStatus,
-      checks,
-      agentId: r.agentId,
-      hostname: r.hostname,
-      version,
-      lastSeenMs: lastSeenAfter(cur?.lastSeenMs, lastSeen),
-      staleAfterMs: r.staleAfterMs,
-    });
   }
 
   private assertOpen(): void {
@@ -511,7 +339,7 @@ export class SqliteStore implements Store {
   }
 
   private existingKey(agentId: string): number | undefined {
-    return this.agentKeys.get(agentId) ?? (this.s.agentByKey.get(agentId) as number | undefined);
+    return this.writer.knownKey(agentId) ?? (this.s.agentByKey.get(agentId) as number | undefined);
   }
 
   async history(agentId: string, range: TimeRange): Promise<HistoryPage> {
@@ -679,7 +507,7 @@ export class SqliteStore implements Store {
       params[`k${i}`] = next;
     });
     if (same) return;
-    params.version = ++this.version;
+    params.version = this.versions.next();
     this.s.updateVerdict.run(params);
     const cur = this.latest.get(agentKey);
     if (cur) {
@@ -708,8 +536,7 @@ export class SqliteStore implements Store {
       ...options,
       stopped: () => this.closed,
       onForgotten: (key, agentId) => {
-        this.agentKeys.delete(agentId);
-        this.currentStatic.delete(key);
+        this.writer.forget(key, agentId);
         this.latest.delete(key);
       },
     });
