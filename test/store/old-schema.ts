@@ -5,33 +5,23 @@
  */
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../../packages/collector/src/store/sqlite-schema.js';
-import { stringHash64 } from '../../packages/collector/src/store/codes.js';
+import { createHash } from 'node:crypto';
 
-/** The samples table as migrations 1 and 2 made it. */
-const SCHEMA5_SAMPLES = `CREATE TABLE samples (
-    sample_key      INTEGER PRIMARY KEY,
-    agent_key       INTEGER NOT NULL,
-    at_ms           INTEGER NOT NULL,
-    recv_ms         INTEGER NOT NULL,
-    guest_ms        REAL NOT NULL,
-    seq             INTEGER NOT NULL,
-    rid_hash        INTEGER NOT NULL,
-    content_hash    INTEGER NOT NULL,
-    static_key      INTEGER NOT NULL,
-    status          INTEGER NOT NULL,
-    checks          INTEGER NOT NULL,
-    steps           INTEGER NOT NULL,
-    offset_ms       REAL,
-    uncertainty_ms  REAL,
-    rtc_offset_s    REAL,
-    ntp_sync        INTEGER,
-    ntp_offset_ms   REAL,
-    ntp_last_sync_s REAL,
-    report_id       TEXT NOT NULL,
-    placed_by       INTEGER
-  );
-  CREATE INDEX samples_agent_time ON samples (agent_key, at_ms);
-  CREATE INDEX samples_rid ON samples (rid_hash);`;
+/**
+ * Schema 5's 64-bit rid_hash of a reportId: the first 8 bytes of its SHA-256 (migration 6 keeps its
+ * top half as rid_h).
+ */
+export function stringHash64(s: string): bigint {
+  return createHash('sha256').update(s).digest().readBigInt64BE(0);
+}
+
+/** The samples table and its indexes as migrations 1–5 left them, read from the shipped migrations. */
+function schema5SamplesDdl(): string {
+  const db = createSchema5(':memory:');
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'samples' AND sql IS NOT NULL ORDER BY type DESC").pluck().all() as string[];
+  db.close();
+  return sql.map((x) => `${x};`).join('\n');
+}
 
 /** Schema 5's insertSample, verbatim. */
 export const SCHEMA5_INSERT = `INSERT INTO samples (agent_key, at_ms, recv_ms, guest_ms, seq, rid_hash, content_hash,
@@ -46,7 +36,7 @@ export const SCHEMA5_HISTORY = `SELECT report_id, seq, at_ms, recv_ms, guest_ms,
 /** A new database file at schema 5: migrations 1–5 only, each in its transaction, as the runner applies them. */
 export function createSchema5(path: string): Database.Database {
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  if (path !== ':memory:') db.pragma('journal_mode = WAL');
   for (let v = 0; v < 5; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v] as string);
@@ -95,7 +85,7 @@ export function downgradeSamples(db: Database.Database): void {
         offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by
       FROM samples ORDER BY agent_key, at_ms, tie`).raw().safeIntegers(true).all() as unknown[][];
     db.exec('DROP TABLE samples');
-    db.exec(SCHEMA5_SAMPLES);
+    db.exec(schema5SamplesDdl());
     const ins = db.prepare(SCHEMA5_INSERT);
     for (const r of rows) ins.run(...r);
     db.pragma('user_version = 5');

@@ -7,7 +7,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '@clockwatch/collector';
-import { stringHash64 } from '../../packages/collector/src/store/codes.js';
+import { stringHash64 } from './old-schema.js';
 import { DECODE_REPORT_ID_SQL, ENCODE_REPORT_ID_SQL, encodeReportId, reportIdHash32 } from '../../packages/collector/src/store/sqlite-report-id.js';
 import { makeReport, recordOf } from '../collector/helpers.js';
 

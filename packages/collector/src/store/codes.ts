@@ -1,8 +1,7 @@
 /**
  * Compact integer encodings of statuses for sample rows (one byte for the status, three bits per
- * check packed into one integer) and the hashing helpers stores share.
+ * check packed into one integer) and the content-hash key stores share.
  */
-import { hash } from 'node:crypto';
 import type { AgentStatus, CheckStatus } from '@clockwatch/shared';
 import { STORED_CHECKS, type StoredCheckId } from './types.js';
 
@@ -46,13 +45,4 @@ export function decodeChecks(v: number): Partial<Record<StoredCheckId, CheckStat
 export function hexToInt64(hex: string): bigint {
   if (!/^[0-9a-f]{16,}$/i.test(hex)) throw new Error('content hash must be at least 16 hex digits');
   return BigInt.asIntN(64, BigInt('0x' + hex.slice(0, 16)));
-}
-
-/**
- * 64-bit hash of a string: the first 8 bytes of its SHA-256, the `rid_hash` of the samples layout
- * before schema 6 (whose migration keeps its top half as `rid_h`, sqlite-report-id.ts). One-shot
- * crypto.hash, the same bytes as createHash().update().digest().
- */
-export function stringHash64(s: string): bigint {
-  return hash('sha256', s, 'buffer').readBigInt64BE(0);
 }

@@ -29,7 +29,7 @@ export function encodeReportId(id: string): Buffer | string {
   return id;
 }
 
-/** The 32-bit hash idempotency looks up first: the first 4 bytes of the id's SHA-256, signed (the top half of codes.ts stringHash64). */
+/** The 32-bit hash idempotency looks up first: the first 4 bytes of the id's SHA-256, signed (the top half of schema 5's 64-bit rid_hash, which migration 6 keeps as rid_h). */
 export function reportIdHash32(id: string): number {
   // One-shot crypto.hash: the same bytes as createHash().update().digest(), ~0.5 µs less a report.
   return hash('sha256', id, 'buffer').readInt32BE(0);

@@ -272,28 +272,17 @@ export interface SampleParams {
  * receipt and the guest clock as differences from at (the guest clock itself, flagged, when the
  * difference would not add back to exactly the same number), the small codes packed in `flags`.
  */
-export function sampleParams(s: {
-  agentKey: number;
-  atMs: number;
+/** What sampleParams packs: a sample as the write path has it (rid and ridH: encodeReportId and reportIdHash32 of the reportId, computed once for the lookup and the insert). */
+export type SampleInput = Omit<SampleParams, 'recvDMs' | 'guestDMs' | 'flags'> & {
   receivedAtMs: number;
   guestEpochMs: number;
-  seq: number;
-  /** encodeReportId and reportIdHash32 of the reportId (computed once for the lookup and the insert). */
-  rid: Buffer | string;
-  ridH: number;
-  contentHash: bigint;
-  staticKey: number;
   status: number;
   checks: number;
   placedBy: number | null;
   ntpSync: number | null;
-  steps: number;
-  offsetMs: number | null;
-  uncertaintyMs: number | null;
-  rtcOffsetS: number | null;
-  ntpOffsetMs: number | null;
-  ntpLastSyncS: number | null;
-}): SampleParams {
+};
+
+export function sampleParams(s: SampleInput): SampleParams {
   if (!(s.status >= 0 && s.status < 8) || (s.placedBy !== null && !(s.placedBy >= 0 && s.placedBy < SAMPLE_FLAGS.placedUnknown))) {
     throw new Error(`sample codes out of range: status ${s.status}, placed_by ${s.placedBy}`);
   }
