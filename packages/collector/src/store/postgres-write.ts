@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import { encodeChecks, encodeStatus } from './codes.js';
-import { HOUR_MS, replacesLatest } from './sqlite-sql.js';
+import { HourRollups } from './hour-rollups.js';
+import { replacesLatest } from './sqlite-sql.js';
 import { PLACED_BY, type SampleRecord, type WriteOutcome } from './types.js';
 
 export async function writeBatchPg(c: pg.PoolClient, records: readonly SampleRecord[], collector: string): Promise<WriteOutcome[]> {
@@ -102,22 +103,8 @@ export async function writeBatchPg(c: pg.PoolClient, records: readonly SampleRec
   }
 
   // 5. Hourly rollups, aggregated per agent and hour first (no key twice in one statement).
-  const ru = new Map<string, { a: number; h: number; n: number; no: number; min: number | null; max: number | null; sum: number | null; unc: number | null; nc: number }>();
-  for (const r of stored) {
-    const a = keyOf.get(r.agentId) as number;
-    const h = Math.floor(Math.round(r.atMs) / HOUR_MS) * HOUR_MS;
-    let x = ru.get(`${a}:${h}`);
-    if (!x) ru.set(`${a}:${h}`, (x = { a, h, n: 0, no: 0, min: null, max: null, sum: null, unc: null, nc: 0 }));
-    x.n++;
-    if (r.status === 'compliant') x.nc++;
-    if (r.offsetMs !== null) {
-      x.no++;
-      x.min = x.min === null ? r.offsetMs : Math.min(x.min, r.offsetMs);
-      x.max = x.max === null ? r.offsetMs : Math.max(x.max, r.offsetMs);
-      x.sum = (x.sum ?? 0) + r.offsetMs;
-    }
-    if (r.uncertaintyMs !== null) x.unc = x.unc === null ? r.uncertaintyMs : Math.max(x.unc, r.uncertaintyMs);
-  }
+  const ru = new HourRollups();
+  for (const r of stored) ru.add(keyOf.get(r.agentId) as number, Math.round(r.atMs), r.status, r.offsetMs, r.uncertaintyMs);
   const rv = [...ru.values()];
   await c.query(
     `INSERT INTO rollups AS o (agent_key, hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant)
@@ -126,7 +113,7 @@ export async function writeBatchPg(c: pg.PoolClient, records: readonly SampleRec
        offset_min = least(o.offset_min, excluded.offset_min), offset_max = greatest(o.offset_max, excluded.offset_max),
        offset_sum = CASE WHEN o.offset_sum IS NULL THEN excluded.offset_sum WHEN excluded.offset_sum IS NULL THEN o.offset_sum ELSE o.offset_sum + excluded.offset_sum END,
        unc_max = greatest(o.unc_max, excluded.unc_max), n_compliant = o.n_compliant + excluded.n_compliant`,
-    [rv.map((x) => x.a), rv.map((x) => x.h), rv.map((x) => x.n), rv.map((x) => x.no), rv.map((x) => x.min), rv.map((x) => x.max), rv.map((x) => x.sum), rv.map((x) => x.unc), rv.map((x) => x.nc)],
+    [rv.map((x) => x.agentKey), rv.map((x) => x.hourMs), rv.map((x) => x.n), rv.map((x) => x.nOffset), rv.map((x) => x.offsetMin), rv.map((x) => x.offsetMax), rv.map((x) => x.offsetSum), rv.map((x) => x.uncMax), rv.map((x) => x.nCompliant)],
   );
 
   // 6. Latest state: each agent's newest record of the batch by the guest's own order (its seq,

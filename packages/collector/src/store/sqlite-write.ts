@@ -9,7 +9,8 @@
 import { encodeChecks, encodeStatus, hexToInt64 } from './codes.js';
 import { encodeReportId, reportIdHash32 } from './sqlite-report-id.js';
 import type { LatestIndex } from './sqlite-latest-index.js';
-import { boolInt, CHECK_COLUMNS, HOUR_MS, insertSample, lastSeenAfter, replacesLatest, sampleParams, type Statements } from './sqlite-sql.js';
+import { HourRollups } from './hour-rollups.js';
+import { boolInt, CHECK_COLUMNS, insertSample, lastSeenAfter, replacesLatest, sampleParams, type Statements } from './sqlite-sql.js';
 import { PLACED_BY, type SampleRecord, type WriteOutcome } from './types.js';
 
 /** The latest-state rows' change counter: a row's version says whether a cached copy of it is current. */
@@ -80,10 +81,7 @@ export class SqliteBatchWriter {
    */
   write(records: readonly SampleRecord[]): WriteOutcome[] {
     const outcomes: WriteOutcome[] = [];
-    const rollups = new Map<
-      string,
-      { agent: number; hour: number; n: number; measured: number; min: number | null; max: number | null; sum: number | null; unc: number | null; compliant: number; dt: number; dt2: number; dto: number }
-    >();
+    const rollups = new HourRollups();
     const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
     const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     for (const r of records) {
@@ -124,27 +122,7 @@ export class SqliteBatchWriter {
       );
       for (const st of r.steps) this.s.insertStep.run(agentKey, Math.round(st.atMs), st.stepMs);
 
-      const hour = Math.floor(atMs / HOUR_MS) * HOUR_MS;
-      const rk = `${agentKey}:${hour}`;
-      let ru = rollups.get(rk);
-      if (!ru) {
-        ru = { agent: agentKey, hour, n: 0, measured: 0, min: null, max: null, sum: null, unc: null, compliant: 0, dt: 0, dt2: 0, dto: 0 };
-        rollups.set(rk, ru);
-      }
-      ru.n++;
-      if (r.status === 'compliant') ru.compliant++;
-      if (r.offsetMs !== null) {
-        ru.measured++;
-        ru.min = ru.min === null ? r.offsetMs : Math.min(ru.min, r.offsetMs);
-        ru.max = ru.max === null ? r.offsetMs : Math.max(ru.max, r.offsetMs);
-        ru.sum = (ru.sum ?? 0) + r.offsetMs;
-        // The drift fit's sums (store/drift-sums.ts): dt in whole ms within the hour.
-        const dt = atMs - hour;
-        ru.dt += dt;
-        ru.dt2 += dt * dt;
-        ru.dto += dt * r.offsetMs;
-      }
-      if (r.uncertaintyMs !== null) ru.unc = ru.unc === null ? r.uncertaintyMs : Math.max(ru.unc, r.uncertaintyMs);
+      rollups.add(agentKey, atMs, r.status, r.offsetMs, r.uncertaintyMs);
 
       const lastSeen = Math.round(r.receivedAtMs);
       const cur = newest.get(agentKey);
@@ -159,7 +137,7 @@ export class SqliteBatchWriter {
       outcomes.push('stored');
     }
     for (const ru of rollups.values()) {
-      this.s.upsertRollup.run(ru.agent, ru.hour, ru.n, ru.measured, ru.min, ru.max, ru.sum, ru.unc, ru.compliant, ru.dt, ru.dt2, ru.dto);
+      this.s.upsertRollup.run(ru.agentKey, ru.hourMs, ru.n, ru.nOffset, ru.offsetMin, ru.offsetMax, ru.offsetSum, ru.uncMax, ru.nCompliant, ru.dtSumMs, ru.dtSqSumMs2, ru.dtOffsetSumMs2);
     }
     for (const [agentKey, { r, staticKey, lastSeen }] of newest) this.writeLatest(agentKey, r, staticKey, lastSeen);
     return outcomes;
