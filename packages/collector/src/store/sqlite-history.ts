@@ -1,0 +1,189 @@
+/**
+ * One agent's stored samples from SQLite, in the two forms the history route answers: rows
+ * (HistoryRow, one object per point) and columns (SampleColumns, one array per field,
+ * history-columns.ts). Both read the samples table in its key order, newest first, and decode the
+ * `flags` integer here rather than through its virtual columns (status, placed_by, ntp_sync,
+ * checks: sqlite-schema.ts SAMPLE_FLAGS and the samples DDL), so that one agent's day is one walk
+ * over a few dozen neighbouring leaf pages and one pass in JS.
+ *
+ * The columns form reads only what its answer holds: without detail, at_ms, seq (for the order
+ * of one ms), the three measured values, flags and steps — not `report_id`, whose virtual column
+ * hex-encodes a blob per row, nor an object per point. The two forms give the same points, in the
+ * same order, with the same `truncated` (test/collector/history-columns.test.ts).
+ */
+import type Database from 'better-sqlite3';
+import { STORED_CHECK_IDS, type CheckStatus } from '@clockwatch/shared';
+import { decodeChecks, decodeStatus } from './codes.js';
+import { SAMPLE_FLAGS } from './sqlite-schema.js';
+import { PLACED_BY, type HistoryPage, type HistoryRow, type PlacedBy, type TimeRange } from './types.js';
+import { LEGEND, type SampleColumns } from '../history-columns.js';
+
+type Stmt = Database.Statement;
+
+/**
+ * A raw sample row of the statements below: flags, seq and at_ms first (historyOrder reads seq
+ * and at_ms by position), then the measured values and steps; the detail statement adds the rest.
+ */
+type CompactRow = [flags: number, seq: number, atMs: number, offsetMs: number | null, uncertaintyMs: number | null, rtcOffsetS: number | null, steps: number];
+type FullRow = [...CompactRow, reportId: string, recvMs: number, guestMs: number, ntpOffsetMs: number | null];
+type OrderedRow = readonly [unknown, number, number, ...unknown[]];
+
+const COMPACT_COLUMNS = 'flags, seq, at_ms, offset_ms, uncertainty_ms, rtc_offset_s, steps';
+const FULL_COLUMNS = `${COMPACT_COLUMNS}, report_id, recv_ms, guest_ms, ntp_offset_ms`;
+
+/**
+ * History's order, at_ms DESC, seq DESC, then the later arrival first (tie DESC), from rows in
+ * the table's key order (at_ms DESC, tie DESC, `rows`, at most `limit` of them): asking SQLite
+ * for seq within each ms costs a sorter per ms, ~1/3 of the whole query for a day. Rows of one ms
+ * are sorted by seq here (a stable sort keeps tie DESC among equal seqs); when the limit cut into
+ * the last ms, that ms is read whole (`atMs(ms)`, tie DESC) first, so the cut falls in the full
+ * order. Returns at most `limit` rows.
+ */
+export function historyOrder<R extends OrderedRow>(rows: R[], limit: number, atMs: (ms: number) => R[]): R[] {
+  let out = rows;
+  if (rows.length === limit && limit > 0) {
+    const last = (rows[rows.length - 1] as R)[2];
+    let start = rows.length - 1;
+    while (start > 0 && (rows[start - 1] as R)[2] === last) start--;
+    out = [...rows.slice(0, start), ...atMs(last)];
+  }
+  for (let i = 0; i < out.length; ) {
+    let j = i + 1;
+    while (j < out.length && (out[j] as R)[2] === (out[i] as R)[2]) j++;
+    if (j - i > 1) {
+      const group = out.slice(i, j).sort((a, b) => b[1] - a[1]);
+      for (let k = 0; k < group.length; k++) out[i + k] = group[k] as R;
+    }
+    i = j;
+  }
+  return out.length > limit ? out.slice(0, limit) : out;
+}
+
+// The virtual columns of the samples table (sqlite-schema.ts), decoded from `flags` in JS.
+// `status`: flags & 7 (codes.ts encodeStatus).
+const statusOf = (flags: number): number => flags & 7;
+/** `placed_by`: the PLACED_BY index in bits 3–5; 7 (rows written before schema 2) is not known. */
+const placedCodeOf = (flags: number): number => (flags >> SAMPLE_FLAGS.placedShift) & 7;
+/** `ntp_sync`: bits 6–7, 0 not known, 1 false, 2 true (nullif(…, 0) − 1, read as a boolean). */
+function ntpSyncOf(flags: number): boolean | null {
+  const v = (flags >> SAMPLE_FLAGS.ntpShift) & 3;
+  return v === 0 ? null : v !== 1;
+}
+/** `checks`: bit 9 up. Division, not `>>`: with ten checks the field reaches bit 39, past JS's 32-bit shifts. */
+const checksOf = (flags: number): number => Math.floor(flags / 2 ** SAMPLE_FLAGS.checksShift);
+
+/** Rows written before placed_by was kept: placed by the probe, or (no offset) at receipt. */
+function placedByOf(code: number, offsetMs: number | null): PlacedBy {
+  return code === SAMPLE_FLAGS.placedUnknown ? (offsetMs === null ? 'receipt' : 'probe') : (PLACED_BY[code] ?? 'receipt');
+}
+
+// Legend indexes of every code, so the columns form does one array lookup a point
+// (what sampleColumns gives for the row form's strings: -1 for a string not in the legend).
+const STATUS_LEGEND = Array.from({ length: 8 }, (_, n) => LEGEND.status.indexOf(decodeStatus(n)));
+const placedLegend = (measured: boolean) => Array.from({ length: 8 }, (_, p) => LEGEND.placedBy.indexOf(placedByOf(p, measured ? 0 : null)));
+const PLACED_LEGEND_MEASURED = placedLegend(true);
+const PLACED_LEGEND_UNMEASURED = placedLegend(false);
+
+export class SqliteHistoryReader {
+  private readonly compact: Stmt;
+  private readonly compactAt: Stmt;
+  private readonly full: Stmt;
+  private readonly fullAt: Stmt;
+
+  constructor(db: Database.Database) {
+    // In the table's key order, newest first, with no sort (historyOrder puts one ms's reports in seq order).
+    const range = 'FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, tie DESC LIMIT ?';
+    const at = 'FROM samples WHERE agent_key = ? AND at_ms = ? ORDER BY tie DESC';
+    this.compact = db.prepare(`SELECT ${COMPACT_COLUMNS} ${range}`).raw();
+    this.compactAt = db.prepare(`SELECT ${COMPACT_COLUMNS} ${at}`).raw();
+    this.full = db.prepare(`SELECT ${FULL_COLUMNS} ${range}`).raw();
+    this.fullAt = db.prepare(`SELECT ${FULL_COLUMNS} ${at}`).raw();
+  }
+
+  /** The latest `limit` rows of the range, newest first, and whether the range held more. */
+  private read<R extends OrderedRow>(all: Stmt, at: Stmt, key: number, range: TimeRange): { raw: R[]; truncated: boolean } {
+    const raw = historyOrder(all.all(key, range.fromMs, range.toMs, range.limit + 1) as R[], range.limit + 1, (ms) => at.all(key, ms) as R[]);
+    const truncated = raw.length > range.limit;
+    if (truncated) raw.pop();
+    return { raw, truncated };
+  }
+
+  rows(key: number, range: TimeRange): HistoryPage {
+    // Raw rows (arrays): half the cost of named-column objects for a thousand points.
+    const { raw, truncated } = this.read<FullRow>(this.full, this.fullAt, key, range);
+    const n = raw.length;
+    const rows = new Array<HistoryRow>(n);
+    for (let i = 0; i < n; i++) {
+      const r = raw[n - 1 - i] as FullRow;
+      const flags = r[0];
+      rows[i] = {
+        reportId: r[7],
+        seq: r[1],
+        atMs: r[2],
+        receivedAtMs: r[8],
+        guestEpochMs: r[9],
+        offsetMs: r[3],
+        uncertaintyMs: r[4],
+        rtcOffsetS: r[5],
+        ntpSynchronized: ntpSyncOf(flags),
+        ntpOffsetMs: r[10],
+        status: decodeStatus(statusOf(flags)),
+        checks: decodeChecks(checksOf(flags)),
+        stepCount: r[6],
+        placedBy: placedByOf(placedCodeOf(flags), r[3]),
+      };
+    }
+    return { truncated, rows };
+  }
+
+  /** The same points as rows(), straight into columns (time order); `detail` adds the rest of the row form. */
+  columns(key: number, range: TimeRange, detail: boolean): { truncated: boolean; columns: SampleColumns } {
+    const { raw, truncated } = detail ? this.read<FullRow>(this.full, this.fullAt, key, range) : this.read<CompactRow>(this.compact, this.compactAt, key, range);
+    const n = raw.length;
+    const atMs = new Array<number>(n);
+    const offsetMs = new Array<number | null>(n);
+    const uncertaintyMs = new Array<number | null>(n);
+    const rtcOffsetS = new Array<number | null>(n);
+    const status = new Array<number>(n);
+    const ntpSynchronized = new Array<boolean | null>(n);
+    const stepCount = new Array<number>(n);
+    const placedBy = new Array<number>(n);
+    // raw is newest first: point i is raw[n - 1 - i].
+    for (let i = 0; i < n; i++) {
+      const r = raw[n - 1 - i] as CompactRow;
+      const flags = r[0];
+      const offset = r[3];
+      atMs[i] = r[2];
+      offsetMs[i] = offset;
+      uncertaintyMs[i] = r[4];
+      rtcOffsetS[i] = r[5];
+      status[i] = STATUS_LEGEND[statusOf(flags)] as number;
+      ntpSynchronized[i] = ntpSyncOf(flags);
+      stepCount[i] = r[6];
+      placedBy[i] = (offset === null ? PLACED_LEGEND_UNMEASURED : PLACED_LEGEND_MEASURED)[placedCodeOf(flags)] as number;
+    }
+    const columns: SampleColumns = { atMs, offsetMs, uncertaintyMs, rtcOffsetS, status, ntpSynchronized, stepCount, placedBy };
+    if (detail) {
+      const full = raw as FullRow[];
+      const seq = new Array<number>(n);
+      const reportId = new Array<string>(n);
+      const receivedAtMs = new Array<number>(n);
+      const guestEpochMs = new Array<number>(n);
+      const ntpOffsetMs = new Array<number | null>(n);
+      const checks: Record<string, (CheckStatus | null)[]> = {};
+      for (const id of STORED_CHECK_IDS) checks[id] = new Array<CheckStatus | null>(n);
+      for (let i = 0; i < n; i++) {
+        const r = full[n - 1 - i] as FullRow;
+        seq[i] = r[1];
+        reportId[i] = r[7];
+        receivedAtMs[i] = r[8];
+        guestEpochMs[i] = r[9];
+        ntpOffsetMs[i] = r[10];
+        const decoded = decodeChecks(checksOf(r[0])) as Record<string, CheckStatus | undefined>;
+        for (const id of STORED_CHECK_IDS) (checks[id] as (CheckStatus | null)[])[i] = decoded[id] ?? null;
+      }
+      Object.assign(columns, { seq, reportId, receivedAtMs, guestEpochMs, ntpOffsetMs, checks });
+    }
+    return { truncated, columns };
+  }
+}
