@@ -66,6 +66,11 @@ const RANGES: { what: string; agentId: string; fromMs: number; toMs: number; lim
   // The newest 100 end inside the tied ms: two of its four are in, by seq then arrival.
   { what: 'truncated inside the tied ms', agentId: 'vm-a', ...WIDE, limit: 101 },
   { what: 'truncated at the tied ms', agentId: 'vm-a', fromMs: T0, toMs: TIE_AT, limit: 2 },
+  // Without seq (no two rows of one ms read) and with it (the limit + 1 rows reach into the tied ms).
+  { what: 'cut just after the tied ms', agentId: 'vm-a', fromMs: T0, toMs: TIE_AT + 2 * MIN, limit: 2 },
+  { what: 'cut at the first of the tied ms', agentId: 'vm-a', fromMs: T0, toMs: TIE_AT + 2 * MIN, limit: 3 },
+  { what: 'after the tied ms', agentId: 'vm-a', fromMs: TIE_AT + 1, toMs: T0 + 300 * MIN, limit: 1000 },
+  { what: 'after the tied ms, truncated', agentId: 'vm-a', fromMs: TIE_AT + 1, toMs: T0 + 300 * MIN, limit: 50 },
   { what: 'the tied ms alone', agentId: 'vm-a', fromMs: TIE_AT, toMs: TIE_AT, limit: 10 },
   { what: 'a middle slice', agentId: 'vm-a', fromMs: T0 + 20 * MIN, toMs: T0 + 150 * MIN - 1, limit: 50 },
   { what: 'limit 1', agentId: 'vm-a', ...WIDE, limit: 1 },

@@ -6,8 +6,8 @@
  * checks: sqlite-schema.ts SAMPLE_FLAGS and the samples DDL), so that one agent's day is one walk
  * over a few dozen neighbouring leaf pages and one pass in JS.
  *
- * The columns form reads only what its answer holds: without detail, at_ms, seq (for the order
- * of one ms), the three measured values, flags and steps — not `report_id`, whose virtual column
+ * The columns form reads only what its answer holds: without detail, at_ms, the three measured
+ * values, flags and steps (seq only when reports share an ms) — not `report_id`, whose virtual column
  * hex-encodes a blob per row, nor an object per point. The two forms give the same points, in the
  * same order, with the same `truncated` (test/collector/history-columns.test.ts).
  */
@@ -21,15 +21,21 @@ import { LEGEND, type SampleColumns } from '../history-columns.js';
 type Stmt = Database.Statement;
 
 /**
- * A raw sample row of the statements below: flags, seq and at_ms first (historyOrder reads seq
- * and at_ms by position), then the measured values and steps; the detail statement adds the rest.
+ * Raw sample rows of the statements below (arrays: half the cost of named-column objects for a
+ * thousand points), all with the same first six columns, so one loop fills the columns of any.
+ * The lean row has no seq: it orders only reports tied at one ms, which are rare, and a value
+ * less a row is ~15% of the read (better-sqlite3 makes a JS value of each).
  */
-type CompactRow = [flags: number, seq: number, atMs: number, offsetMs: number | null, uncertaintyMs: number | null, rtcOffsetS: number | null, steps: number];
-type FullRow = [...CompactRow, reportId: string, recvMs: number, guestMs: number, ntpOffsetMs: number | null];
-type OrderedRow = readonly [unknown, number, number, ...unknown[]];
+type Lean = [flags: number, atMs: number, offsetMs: number | null, uncertaintyMs: number | null, rtcOffsetS: number | null, steps: number];
+type LeanRow = [...Lean, ...more: unknown[]];
+type SeqRow = [...Lean, seq: number, ...more: unknown[]];
+type FullRow = [...Lean, seq: number, reportId: string, recvMs: number, guestMs: number, ntpOffsetMs: number | null];
+const AT = 1;
+const SEQ = 6;
 
-const COMPACT_COLUMNS = 'flags, seq, at_ms, offset_ms, uncertainty_ms, rtc_offset_s, steps';
-const FULL_COLUMNS = `${COMPACT_COLUMNS}, report_id, recv_ms, guest_ms, ntp_offset_ms`;
+const LEAN_COLUMNS = 'flags, at_ms, offset_ms, uncertainty_ms, rtc_offset_s, steps';
+const SEQ_COLUMNS = `${LEAN_COLUMNS}, seq`;
+const FULL_COLUMNS = `${SEQ_COLUMNS}, report_id, recv_ms, guest_ms, ntp_offset_ms`;
 
 /**
  * History's order, at_ms DESC, seq DESC, then the later arrival first (tie DESC), from rows in
@@ -37,26 +43,33 @@ const FULL_COLUMNS = `${COMPACT_COLUMNS}, report_id, recv_ms, guest_ms, ntp_offs
  * for seq within each ms costs a sorter per ms, ~1/3 of the whole query for a day. Rows of one ms
  * are sorted by seq here (a stable sort keeps tie DESC among equal seqs); when the limit cut into
  * the last ms, that ms is read whole (`atMs(ms)`, tie DESC) first, so the cut falls in the full
- * order. Returns at most `limit` rows.
+ * order. Returns at most `limit` rows. `at` and `seq`: their positions in a row.
  */
-export function historyOrder<R extends OrderedRow>(rows: R[], limit: number, atMs: (ms: number) => R[]): R[] {
+export function historyOrder<R extends readonly unknown[]>(rows: R[], limit: number, atMs: (ms: number) => R[], at = AT, seq = SEQ): R[] {
+  const atOf = (r: R) => r[at] as number;
   let out = rows;
   if (rows.length === limit && limit > 0) {
-    const last = (rows[rows.length - 1] as R)[2];
+    const last = atOf(rows[rows.length - 1] as R);
     let start = rows.length - 1;
-    while (start > 0 && (rows[start - 1] as R)[2] === last) start--;
+    while (start > 0 && atOf(rows[start - 1] as R) === last) start--;
     out = [...rows.slice(0, start), ...atMs(last)];
   }
   for (let i = 0; i < out.length; ) {
     let j = i + 1;
-    while (j < out.length && (out[j] as R)[2] === (out[i] as R)[2]) j++;
+    while (j < out.length && atOf(out[j] as R) === atOf(out[i] as R)) j++;
     if (j - i > 1) {
-      const group = out.slice(i, j).sort((a, b) => b[1] - a[1]);
+      const group = out.slice(i, j).sort((a, b) => (b[seq] as number) - (a[seq] as number));
       for (let k = 0; k < group.length; k++) out[i + k] = group[k] as R;
     }
     i = j;
   }
   return out.length > limit ? out.slice(0, limit) : out;
+}
+
+/** Whether two neighbouring rows share an ms (their order then needs seq). */
+function hasTies(rows: readonly LeanRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) if ((rows[i] as LeanRow)[AT] === (rows[i - 1] as LeanRow)[AT]) return true;
+  return false;
 }
 
 // The virtual columns of the samples table (sqlite-schema.ts), decoded from `flags` in JS.
@@ -85,8 +98,9 @@ const PLACED_LEGEND_MEASURED = placedLegend(true);
 const PLACED_LEGEND_UNMEASURED = placedLegend(false);
 
 export class SqliteHistoryReader {
-  private readonly compact: Stmt;
-  private readonly compactAt: Stmt;
+  private readonly lean: Stmt;
+  private readonly seq: Stmt;
+  private readonly seqAt: Stmt;
   private readonly full: Stmt;
   private readonly fullAt: Stmt;
 
@@ -94,22 +108,30 @@ export class SqliteHistoryReader {
     // In the table's key order, newest first, with no sort (historyOrder puts one ms's reports in seq order).
     const range = 'FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, tie DESC LIMIT ?';
     const at = 'FROM samples WHERE agent_key = ? AND at_ms = ? ORDER BY tie DESC';
-    this.compact = db.prepare(`SELECT ${COMPACT_COLUMNS} ${range}`).raw();
-    this.compactAt = db.prepare(`SELECT ${COMPACT_COLUMNS} ${at}`).raw();
+    this.lean = db.prepare(`SELECT ${LEAN_COLUMNS} ${range}`).raw();
+    this.seq = db.prepare(`SELECT ${SEQ_COLUMNS} ${range}`).raw();
+    this.seqAt = db.prepare(`SELECT ${SEQ_COLUMNS} ${at}`).raw();
     this.full = db.prepare(`SELECT ${FULL_COLUMNS} ${range}`).raw();
     this.fullAt = db.prepare(`SELECT ${FULL_COLUMNS} ${at}`).raw();
   }
 
-  /** The latest `limit` rows of the range, newest first, and whether the range held more. */
-  private read<R extends OrderedRow>(all: Stmt, at: Stmt, key: number, range: TimeRange): { raw: R[]; truncated: boolean } {
+  /** The latest `limit` rows of the range in history's order, newest first, and whether the range held more. */
+  private read<R extends SeqRow>(all: Stmt, at: Stmt, key: number, range: TimeRange): { raw: R[]; truncated: boolean } {
     const raw = historyOrder(all.all(key, range.fromMs, range.toMs, range.limit + 1) as R[], range.limit + 1, (ms) => at.all(key, ms) as R[]);
-    const truncated = raw.length > range.limit;
-    if (truncated) raw.pop();
-    return { raw, truncated };
+    return cut(raw, range.limit);
+  }
+
+  /**
+   * read() without seq: in the key order, rows of different ms are already in history's order.
+   * When two neighbours share an ms, the range is read again with seq. (Without neighbours that
+   * share an ms, a cut into the last ms drops only the row past the limit: nothing kept moves.)
+   */
+  private readLean(key: number, range: TimeRange): { raw: LeanRow[]; truncated: boolean } {
+    const raw = this.lean.all(key, range.fromMs, range.toMs, range.limit + 1) as LeanRow[];
+    return hasTies(raw) ? this.read<SeqRow>(this.seq, this.seqAt, key, range) : cut(raw, range.limit);
   }
 
   rows(key: number, range: TimeRange): HistoryPage {
-    // Raw rows (arrays): half the cost of named-column objects for a thousand points.
     const { raw, truncated } = this.read<FullRow>(this.full, this.fullAt, key, range);
     const n = raw.length;
     const rows = new Array<HistoryRow>(n);
@@ -118,19 +140,19 @@ export class SqliteHistoryReader {
       const flags = r[0];
       rows[i] = {
         reportId: r[7],
-        seq: r[1],
-        atMs: r[2],
+        seq: r[6],
+        atMs: r[1],
         receivedAtMs: r[8],
         guestEpochMs: r[9],
-        offsetMs: r[3],
-        uncertaintyMs: r[4],
-        rtcOffsetS: r[5],
+        offsetMs: r[2],
+        uncertaintyMs: r[3],
+        rtcOffsetS: r[4],
         ntpSynchronized: ntpSyncOf(flags),
         ntpOffsetMs: r[10],
         status: decodeStatus(statusOf(flags)),
         checks: decodeChecks(checksOf(flags)),
-        stepCount: r[6],
-        placedBy: placedByOf(placedCodeOf(flags), r[3]),
+        stepCount: r[5],
+        placedBy: placedByOf(placedCodeOf(flags), r[2]),
       };
     }
     return { truncated, rows };
@@ -138,7 +160,7 @@ export class SqliteHistoryReader {
 
   /** The same points as rows(), straight into columns (time order); `detail` adds the rest of the row form. */
   columns(key: number, range: TimeRange, detail: boolean): { truncated: boolean; columns: SampleColumns } {
-    const { raw, truncated } = detail ? this.read<FullRow>(this.full, this.fullAt, key, range) : this.read<CompactRow>(this.compact, this.compactAt, key, range);
+    const { raw, truncated } = detail ? this.read<FullRow>(this.full, this.fullAt, key, range) : this.readLean(key, range);
     const n = raw.length;
     const atMs = new Array<number>(n);
     const offsetMs = new Array<number | null>(n);
@@ -150,16 +172,16 @@ export class SqliteHistoryReader {
     const placedBy = new Array<number>(n);
     // raw is newest first: point i is raw[n - 1 - i].
     for (let i = 0; i < n; i++) {
-      const r = raw[n - 1 - i] as CompactRow;
+      const r = raw[n - 1 - i] as LeanRow;
       const flags = r[0];
-      const offset = r[3];
-      atMs[i] = r[2];
+      const offset = r[2];
+      atMs[i] = r[1];
       offsetMs[i] = offset;
-      uncertaintyMs[i] = r[4];
-      rtcOffsetS[i] = r[5];
+      uncertaintyMs[i] = r[3];
+      rtcOffsetS[i] = r[4];
       status[i] = STATUS_LEGEND[statusOf(flags)] as number;
       ntpSynchronized[i] = ntpSyncOf(flags);
-      stepCount[i] = r[6];
+      stepCount[i] = r[5];
       placedBy[i] = (offset === null ? PLACED_LEGEND_UNMEASURED : PLACED_LEGEND_MEASURED)[placedCodeOf(flags)] as number;
     }
     const columns: SampleColumns = { atMs, offsetMs, uncertaintyMs, rtcOffsetS, status, ntpSynchronized, stepCount, placedBy };
@@ -174,7 +196,7 @@ export class SqliteHistoryReader {
       for (const id of STORED_CHECK_IDS) checks[id] = new Array<CheckStatus | null>(n);
       for (let i = 0; i < n; i++) {
         const r = full[n - 1 - i] as FullRow;
-        seq[i] = r[1];
+        seq[i] = r[6];
         reportId[i] = r[7];
         receivedAtMs[i] = r[8];
         guestEpochMs[i] = r[9];
@@ -186,4 +208,11 @@ export class SqliteHistoryReader {
     }
     return { truncated, columns };
   }
+}
+
+/** The first `limit` of rows read with limit + 1, and whether there was one more. */
+function cut<R>(raw: R[], limit: number): { raw: R[]; truncated: boolean } {
+  const truncated = raw.length > limit;
+  if (truncated) raw.pop();
+  return { raw, truncated };
 }
