@@ -162,47 +162,48 @@ export class SqliteHistoryReader {
   columns(key: number, range: TimeRange, detail: boolean): { truncated: boolean; columns: SampleColumns } {
     const { raw, truncated } = detail ? this.read<FullRow>(this.full, this.fullAt, key, range) : this.readLean(key, range);
     const n = raw.length;
-    const atMs = new Array<number>(n);
-    const offsetMs = new Array<number | null>(n);
-    const uncertaintyMs = new Array<number | null>(n);
-    const rtcOffsetS = new Array<number | null>(n);
-    const status = new Array<number>(n);
-    const ntpSynchronized = new Array<boolean | null>(n);
-    const stepCount = new Array<number>(n);
-    const placedBy = new Array<number>(n);
-    // raw is newest first: point i is raw[n - 1 - i].
+    const atMs: number[] = [];
+    const offsetMs: (number | null)[] = [];
+    const uncertaintyMs: (number | null)[] = [];
+    const rtcOffsetS: (number | null)[] = [];
+    const status: number[] = [];
+    const ntpSynchronized: (boolean | null)[] = [];
+    const stepCount: number[] = [];
+    const placedBy: number[] = [];
+    // raw is newest first: point i is raw[n - 1 - i]. Arrays grown by push, not new Array(n): a
+    // holey array (one made with a length) takes JSON.stringify's slow path, ~30% of its time here.
     for (let i = 0; i < n; i++) {
       const r = raw[n - 1 - i] as LeanRow;
       const flags = r[0];
       const offset = r[2];
-      atMs[i] = r[1];
-      offsetMs[i] = offset;
-      uncertaintyMs[i] = r[3];
-      rtcOffsetS[i] = r[4];
-      status[i] = STATUS_LEGEND[statusOf(flags)] as number;
-      ntpSynchronized[i] = ntpSyncOf(flags);
-      stepCount[i] = r[5];
-      placedBy[i] = (offset === null ? PLACED_LEGEND_UNMEASURED : PLACED_LEGEND_MEASURED)[placedCodeOf(flags)] as number;
+      atMs.push(r[1]);
+      offsetMs.push(offset);
+      uncertaintyMs.push(r[3]);
+      rtcOffsetS.push(r[4]);
+      status.push(STATUS_LEGEND[statusOf(flags)] as number);
+      ntpSynchronized.push(ntpSyncOf(flags));
+      stepCount.push(r[5]);
+      placedBy.push((offset === null ? PLACED_LEGEND_UNMEASURED : PLACED_LEGEND_MEASURED)[placedCodeOf(flags)] as number);
     }
     const columns: SampleColumns = { atMs, offsetMs, uncertaintyMs, rtcOffsetS, status, ntpSynchronized, stepCount, placedBy };
     if (detail) {
       const full = raw as FullRow[];
-      const seq = new Array<number>(n);
-      const reportId = new Array<string>(n);
-      const receivedAtMs = new Array<number>(n);
-      const guestEpochMs = new Array<number>(n);
-      const ntpOffsetMs = new Array<number | null>(n);
+      const seq: number[] = [];
+      const reportId: string[] = [];
+      const receivedAtMs: number[] = [];
+      const guestEpochMs: number[] = [];
+      const ntpOffsetMs: (number | null)[] = [];
       const checks: Record<string, (CheckStatus | null)[]> = {};
-      for (const id of STORED_CHECK_IDS) checks[id] = new Array<CheckStatus | null>(n);
+      for (const id of STORED_CHECK_IDS) checks[id] = [];
       for (let i = 0; i < n; i++) {
         const r = full[n - 1 - i] as FullRow;
-        seq[i] = r[6];
-        reportId[i] = r[7];
-        receivedAtMs[i] = r[8];
-        guestEpochMs[i] = r[9];
-        ntpOffsetMs[i] = r[10];
+        seq.push(r[6]);
+        reportId.push(r[7]);
+        receivedAtMs.push(r[8]);
+        guestEpochMs.push(r[9]);
+        ntpOffsetMs.push(r[10]);
         const decoded = decodeChecks(checksOf(r[0])) as Record<string, CheckStatus | undefined>;
-        for (const id of STORED_CHECK_IDS) (checks[id] as (CheckStatus | null)[])[i] = decoded[id] ?? null;
+        for (const id of STORED_CHECK_IDS) (checks[id] as (CheckStatus | null)[]).push(decoded[id] ?? null);
       }
       Object.assign(columns, { seq, reportId, receivedAtMs, guestEpochMs, ntpOffsetMs, checks });
     }
