@@ -8,7 +8,11 @@
 // - the server's CPU per request (utime + stime from /proc/PID/stat, over `cpu` requests cycling
 //   over 100 agents after a warm-up), history against /healthz.
 //
-//   node bench/history-http.mjs DB [--rounds 60] [--cpu 400]
+// With --drop, the file's pages are dropped from the page cache first (posix_fadvise DONTNEED
+// through GNU dd iflag=nocache, as bench/store-history.mjs does), so the first reads go to the disk.
+//
+//   node bench/history-http.mjs DB [--rounds 60] [--cpu 400] [--drop]
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as UndiciAgent, request } from 'undici';
 import { median, startCollector } from './lib.mjs';
@@ -21,6 +25,15 @@ const db = process.argv[2];
 const rounds = Number(arg('rounds', 60));
 const cpuRequests = Number(arg('cpu', 400));
 const meta = JSON.parse(readFileSync(`${db}.json`, 'utf8'));
+if (process.argv.includes('--drop')) {
+  for (const file of [db, `${db}-wal`]) {
+    try {
+      execFileSync('dd', [`if=${file}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: 'ignore' });
+    } catch {
+      // no WAL file
+    }
+  }
+}
 const collector = await startCollector({ db, args: ['--rate-limit', '0'] });
 const dispatcher = new UndiciAgent({ connections: 1 });
 // CLK_TCK is 100 on Linux: fields 14 and 15 of /proc/PID/stat in 10 ms ticks.
