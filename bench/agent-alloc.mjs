@@ -4,19 +4,19 @@
 //
 //   node bench/agent-alloc.mjs [--repo DIR]... [--cycles 20]
 //
-// Per checkout: its collector (dist CLI, a fresh database in a temp dir), and a child with the
-// agent CLI's V8 settings that runs 5 warm-up cycles, then `--cycles` cycles under V8's sampling
-// heap profiler (inspector HeapProfiler.startSampling, every 256 bytes on average, objects the
-// scavenger or the mark-compactor collected included). Prints KiB allocated per cycle and the
-// functions (with their callees) that allocated most.
+// Per checkout: its collector (dist CLI, a fresh database in a temp dir), and a child with that
+// checkout's agent CLI's V8 settings (agent-v8-flags.mjs) that runs 5 warm-up cycles, then
+// `--cycles` cycles under V8's sampling heap profiler (inspector HeapProfiler.startSampling, every
+// 256 bytes on average, objects the scavenger or the mark-compactor collected included). Prints
+// KiB allocated per cycle and the functions (with their callees) that allocated most.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { leanV8Flags } from './agent-v8-flags.mjs';
 import { LOAD_CORE, pinnedCommand, repo as thisRepo, SERVER_CORE, startServer, trackChild } from './lib.mjs';
 
-const LEAN_V8_FLAGS = ['--liftoff-only', '--wasm-lazy-compilation', '--no-opt', '--no-maglev'];
 
 if (process.argv[2] === '--child') await child(JSON.parse(process.argv[3]));
 else await parent();
@@ -31,7 +31,7 @@ async function parent() {
     const collector = await startServer(path.join(r, 'packages/collector/dist/cli.js'), ['serve', '--listen', '127.0.0.1:0', '--db', path.join(tmp, 'c.db'), '--log-level', 'info'], { core: SERVER_CORE });
     try {
       const spec = JSON.stringify({ repoDir: r, collector: collector.url, spool: path.join(tmp, 'spool'), cycles });
-      const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [...LEAN_V8_FLAGS, path.join(thisRepo, 'bench/agent-alloc.mjs'), '--child', spec]);
+      const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [...leanV8Flags(r), path.join(thisRepo, 'bench/agent-alloc.mjs'), '--child', spec]);
       const c = trackChild(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
       let out = '';
       c.stdout.on('data', (d) => (out += d));

@@ -1,27 +1,33 @@
 // Where an agent cycle's CPU goes, per phase (bench/README.md "Agent CPU"). Not part of
 // `npm run bench`: a tool for comparing two checkouts back to back on the same machine.
 //
-//   node bench/agent-phases.mjs [--repo DIR]... [--rounds 3] [--cycles 40] [--gap-ms 1000] [--root /]
+//   node bench/agent-phases.mjs [--repo DIR]... [--rounds 3] [--cycles 40] [--gap-ms 1000] [--root /] [--warmup 5] [--child-flag F]...
 //
 // Per round and per checkout (alternated: A B A B …): that checkout's collector (its dist CLI, a
-// fresh database in a temp dir) and a child process with the agent CLI's V8 settings
-// (cli.ts LEAN_V8_FLAGS) that imports that checkout's packages/agent/dist, runs 5 warm-up cycles,
-// then `--cycles` cycles `--gap-ms` apart (the loop's idle time, so that timers and scavenges
+// fresh database in a temp dir) and a child process with that checkout's agent CLI's V8 settings
+// (cli.ts LEAN_V8_FLAGS, read from its dist: agent-v8-flags.mjs) that imports that checkout's
+// packages/agent/dist, runs `--warmup` (5) warm-up cycles, then `--cycles` cycles `--gap-ms` apart (the loop's idle time, so that timers and scavenges
 // between cycles happen as in the daemon), with process.cpuUsage around:
 // - the whole cycle (Agent.cycle), the readers (buildReport's start to the exchange's re-anchor),
 //   the exchange (re-anchor to the report), the spool write (Spool.add), the delivery
 //   (Agent.deliver), the re-anchor alone;
 // - the gaps between cycles (what the event loop did outside any cycle: timers, GC, sockets);
+// - V8's GC pauses on the main thread in the window (perf_hooks 'gc' entries), scavenges and
+//   mark-compacts apart: a mark-compact's entry is its final pause only, the incremental marking
+//   steps before it run as tasks (in the gaps' CPU; `--child-flag --trace-gc` lists them);
 // and /proc/self/stat (every thread: the main thread, V8's GC helpers, libuv's pool) over the
 // measured cycles and gaps together. Prints one table; µs per cycle, medians over the rounds.
+// `--child-flag F` (repeatable) adds a node flag to the agent child: --trace-gc (its lines go to
+// stderr), --cpu-prof --cpu-prof-dir=DIR. `--warmup 45` at the default gap puts V8's memory
+// reducer (once, 10–35 s after start) before the window: the steady state of a long-running agent.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { leanV8Flags } from './agent-v8-flags.mjs';
 import { pinnedCommand, repo as thisRepo, LOAD_CORE, SERVER_CORE, median, trackChild, startServer } from './lib.mjs';
-
-const LEAN_V8_FLAGS = ['--liftoff-only', '--wasm-lazy-compilation', '--no-opt', '--no-maglev'];
 
 if (process.argv[2] === '--child') await child(JSON.parse(process.argv[3]));
 else await parent();
@@ -33,7 +39,7 @@ async function parent() {
   const repos = all('--repo').map((r) => path.resolve(r));
   if (repos.length === 0) repos.push(thisRepo);
   const rounds = Number(one('--rounds', '3'));
-  const o = { cycles: Number(one('--cycles', '40')), gapMs: Number(one('--gap-ms', '1000')), root: one('--root', '/') };
+  const o = { cycles: Number(one('--cycles', '40')), gapMs: Number(one('--gap-ms', '1000')), root: one('--root', '/'), warmup: Number(one('--warmup', '5')), childFlags: all('--child-flag') };
   const results = new Map(repos.map((r) => [r, []]));
   for (let round = 0; round < rounds; round++) {
     for (const r of repos) {
@@ -54,13 +60,17 @@ async function runOne(repoDir, o) {
   const collector = await startServer(path.join(repoDir, 'packages/collector/dist/cli.js'), ['serve', '--listen', '127.0.0.1:0', '--db', path.join(tmp, 'c.db'), '--log-level', 'info'], { core: SERVER_CORE });
   try {
     const spec = JSON.stringify({ ...o, repoDir, collector: collector.url, spool: path.join(tmp, 'spool') });
-    const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [...LEAN_V8_FLAGS, path.join(thisRepo, 'bench/agent-phases.mjs'), '--child', spec]);
+    const [cmd, args] = pinnedCommand(LOAD_CORE, process.execPath, [...leanV8Flags(repoDir), ...o.childFlags, path.join(thisRepo, 'bench/agent-phases.mjs'), '--child', spec]);
     const c = trackChild(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     const code = await new Promise((r) => c.on('close', r));
     if (code !== 0) throw new Error(`phase child for ${repoDir} exited ${code}`);
-    return JSON.parse(out.trim().split('\n').at(-1));
+    // A --child-flag such as --trace-gc writes to stdout too: its lines go to stderr, the result is the last JSON line.
+    const lines = out.trim().split('\n');
+    const last = lines.findLastIndex((l) => l.startsWith('{'));
+    process.stderr.write(lines.filter((_, i) => i !== last).map((l) => `${l}\n`).join(''));
+    return JSON.parse(lines[last]);
   } finally {
     await collector.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -117,11 +127,23 @@ async function child(o) {
   };
   wrap(Spool.prototype, 'add', 'spool write');
   wrap(Agent.prototype, 'deliver', 'delivery');
-  const warm = 5;
+  const warm = o.warmup;
+  // V8's pauses on the main thread (perf_hooks 'gc' entries, wall ms of each pause) in the window:
+  // scavenges (minor), and the rest (mark-compacts' final pauses, incremental marking, weak callbacks).
+  const gc = { on: false, minorMs: 0, minorN: 0, majorMs: 0, majorN: 0 };
+  const gcObs = new PerformanceObserver((list) => {
+    if (!gc.on) return;
+    for (const e of list.getEntries()) {
+      if (e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) [gc.minorMs, gc.minorN] = [gc.minorMs + e.duration, gc.minorN + 1];
+      else [gc.majorMs, gc.majorN] = [gc.majorMs + e.duration, gc.majorN + 1];
+    }
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
   let proc0 = 0;
   for (let i = 0; i < warm + o.cycles; i++) {
     if (i === warm) {
       acc.clear();
+      gc.on = true;
       proc0 = procCpuUs();
     }
     const c0 = process.cpuUsage();
@@ -130,12 +152,18 @@ async function child(o) {
     if (st.delivery?.status !== 'done') throw new Error(`delivery ${st.delivery?.status}: ${st.delivery?.lastError}`);
     const g0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, o.gapMs));
-    add('between cycles (main thread)', process.cpuUsage(g0));
+    add('between cycles (all threads)', process.cpuUsage(g0));
   }
   const procUs = procCpuUs() - proc0;
+  await new Promise((r) => setImmediate(r));
+  gcObs.disconnect();
   await agent.close();
   const out = {};
-  for (const k of ['whole cycle', 'readers (to the exchange)', 'time exchange', '  of which the re-anchor', 'spool write', 'delivery', 'between cycles (main thread)']) out[k] = (acc.get(k) ?? 0) / o.cycles;
+  for (const k of ['whole cycle', 'readers (to the exchange)', 'time exchange', '  of which the re-anchor', 'spool write', 'delivery', 'between cycles (all threads)']) out[k] = (acc.get(k) ?? 0) / o.cycles;
+  out['GC: scavenge pauses (main thread)'] = (gc.minorMs * 1000) / o.cycles;
+  out['GC: mark-compact final pauses (main thread, incremental marking steps not included)'] = (gc.majorMs * 1000) / o.cycles;
+  out['scavenges in the window'] = gc.minorN;
+  out['mark-compacts (and incremental-marking GC events) in the window'] = gc.majorN;
   out['all threads (/proc), cycle + gap'] = procUs / o.cycles;
   out['RSS after, MiB ×1000'] = (process.memoryUsage().rss / 2 ** 20) * 1000;
   process.stdout.write(`${JSON.stringify(out)}\n`);

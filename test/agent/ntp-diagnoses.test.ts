@@ -7,7 +7,7 @@ import t from 'tap';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createReplayRunner, ntpqToNtp, readNtp } from '@clockwatch/agent';
-import { calendarIntervalS, cronIntervalS, parseAdjtimexPrint, parseCrontab, parseSystemdTimer, procHidepid, readOneShotSync } from '@clockwatch/shared/node';
+import { calendarIntervalS, cronIntervalS, detectNtpDaemons, parseAdjtimexPrint, parseCrontab, parseSystemdTimer, procHidepid, readOneShotSync } from '@clockwatch/shared/node';
 import { commandsDir } from './helpers/paths.js';
 
 const write = (root: string, file: string, text: string) => {
@@ -37,6 +37,30 @@ t.test('hidepid with nothing visible is unknown; without hidepid it is "none"', 
   t.match(await readNtp({ root, run: createReplayRunner(commandsDir('chrony-down')) }), { daemon: 'none' });
   t.equal(procHidepid('proc /proc proc rw,hidepid=0 0 0\n'), null);
   t.equal(procHidepid('proc /proc proc rw,hidepid=2 0 0\n'), '2');
+});
+
+t.test('a long-running agent (daemon cache): hidepid with nothing visible stays unknown from cycle to cycle', async (t) => {
+  // Cycle after cycle within the rescan window the answer comes from the cache, without reading
+  // /proc or /proc/mounts again; it must still be "unknown" (hidepid), never "none" (free-running).
+  const root = t.testdir({});
+  write(root, '/proc/mounts', 'proc /proc proc rw,hidepid=invisible 0 0\n');
+  write(root, '/proc/1/comm', 'systemd\n');
+  let nowMs = 1_000_000;
+  const ctx = { root, run: createReplayRunner(commandsDir('chrony-down')), daemonCache: {}, nowMs: () => nowMs };
+  for (let cycle = 1; cycle <= 3; cycle++) {
+    t.match(await readNtp(ctx), { daemon: 'unknown', statusError: { code: 'CW_ERR_PERMISSION', message: /hidepid/ } }, `cycle ${cycle}: unknown`);
+    nowMs += 60_000;
+  }
+  // /proc remounted without hidepid: read again with the process list at the rescan (5 min).
+  write(root, '/proc/mounts', 'proc /proc proc rw,nosuid 0 0\n');
+  t.match(await readNtp(ctx), { daemon: 'unknown' }, 'within the rescan window: the answer of the last scan');
+  nowMs += 300_000;
+  t.match(await readNtp(ctx), { daemon: 'none' }, 'after the rescan: none');
+  nowMs += 60_000;
+  t.match(await readNtp(ctx), { daemon: 'none' }, 'and none from the cache after it');
+  // A scan without a cache reads the mount every time (the one-shot reader, --print).
+  write(root, '/proc/mounts', 'proc /proc proc rw,hidepid=2 0 0\n');
+  t.same(await detectNtpDaemons(root), { daemons: [], via: 'hidden', processes: 1 });
 });
 
 t.test('ntpd: LOCAL(0) is free-running; leap bits; refid as the address', async (t) => {

@@ -72,6 +72,12 @@ export interface DaemonCache {
   pid?: string;
   daemon?: string;
   noneUntilMs?: number;
+  /**
+   * The scan that set noneUntilMs found nothing while /proc hides other users' processes: until
+   * the rescan the answer stays 'hidden' (unknown), never 'none'. /proc/mounts is read again with
+   * the process list, at the rescan.
+   */
+  noneHidden?: boolean;
   rescanMs?: number;
   /** chronyc sourcename answers by address (null: no name). */
   chronyNames?: Record<string, string | null>;
@@ -95,9 +101,16 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
     delete cache.pid;
     delete cache.daemon;
   }
+  // /proc's hidepid matters only to a pid file whose process is not listed and to a scan that
+  // found nothing: /proc/mounts is read then, not every cycle (on a guest without a daemon, the
+  // cached answer below needs no read at all).
+  let hidepid: string | null | undefined;
+  const hidden = async (): Promise<string | null> => {
+    if (hidepid === undefined) hidepid = procHidepid((await readOptional(root, '/proc/mounts')) ?? '');
+    return hidepid;
+  };
   // Pid files first (a few reads). They also tell under hidepid=1, where /proc/<pid> is listed but
   // its files are not readable; a pid reused by another program is caught by its comm.
-  const hidepid = procHidepid((await readOptional(root, '/proc/mounts')) ?? '');
   for (const [file, daemon] of PID_FILES) {
     // Mostly absent: a stat that finds nothing instead of a failed open with its exception.
     const pid = readOptionalCached(root, file, files);
@@ -105,7 +118,7 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
     if (!existsSync(underRoot(root, `/proc/${pid}`))) {
       // hidepid=2 hides the process the pid file names: it may well run; ask it (chronyc and ntpq
       // talk over UDP, unaffected by hidepid) rather than report "no daemon".
-      if (hidepid) return { daemons: [daemon], via: 'pidfile-hidden', processes: 0 };
+      if (await hidden()) return { daemons: [daemon], via: 'pidfile-hidden', processes: 0 };
       continue;
     }
     const comm = await readOptional(root, `/proc/${pid}/comm`);
@@ -113,7 +126,7 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
     if (cache && comm !== null) Object.assign(cache, { pid, daemon });
     return { daemons: [daemon], via: 'pidfile', processes: 0 };
   }
-  if (cache?.noneUntilMs !== undefined && nowMs < cache.noneUntilMs) return { daemons: [], via: 'none', processes: 0 };
+  if (cache?.noneUntilMs !== undefined && nowMs < cache.noneUntilMs) return { daemons: [], via: cache.noneHidden ? 'hidden' : 'none', processes: 0 };
   let pids: string[] = [];
   try {
     pids = readdirSync(underRoot(root, '/proc')).filter((n) => /^\d+$/.test(n));
@@ -126,15 +139,17 @@ export async function detectNtpDaemons(root: string, cache?: DaemonCache, nowMs:
     if (comm !== null) byPid.set(pid, comm);
   }
   const daemons = daemonsFromComms(byPid.values());
+  const noneHidden = daemons.length === 0 && (await hidden()) !== null;
   if (cache) {
     delete cache.noneUntilMs;
+    delete cache.noneHidden;
     const first = daemons[0];
     if (first) {
       const pid = [...byPid].find(([, c]) => commOf(first).includes(c))?.[0];
       if (pid) Object.assign(cache, { pid, daemon: first });
-    } else cache.noneUntilMs = nowMs + (cache.rescanMs ?? 300_000);
+    } else Object.assign(cache, { noneUntilMs: nowMs + (cache.rescanMs ?? 300_000), noneHidden });
   }
-  if (daemons.length === 0 && hidepid) return { daemons: [], via: 'hidden', processes: pids.length };
+  if (noneHidden) return { daemons: [], via: 'hidden', processes: pids.length };
   return { daemons, via: daemons.length > 0 ? 'proc' : 'none', processes: pids.length };
 }
 
