@@ -138,7 +138,7 @@ t.test('migrations 6 and 7: every sample of a schema-5 database, every column, t
   t.equal(store.db.prepare("SELECT tie FROM samples WHERE report_id = 'tie-after'").pluck().get(), 4);
 
   // A limit that cuts into one ms's reports keeps the newest of them in history's order (the
-  // store reads in key order and sorts one ms by seq itself: sqlite-sql.ts historyOrder).
+  // store reads in key order and sorts one ms by seq itself: sqlite-history.ts historyOrder).
   const fullOrder = store.db.prepare(`SELECT report_id FROM samples WHERE agent_key = 1 AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, seq DESC, tie DESC LIMIT ?`).pluck();
   for (const [from, to] of [[tieAt, tieAt], [tieAt - 3 * MIN, tieAt], [tieAt - 3 * MIN, tieAt + 3 * MIN]] as const) {
     for (let limit = 1; limit <= 7; limit++) {

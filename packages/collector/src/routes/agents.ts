@@ -21,7 +21,7 @@ import {
   RangeQuery,
   RollupResponse,
 } from '../schemas.js';
-import { chooseResolution, LEGEND, rollupColumns, sampleColumns } from '../history-columns.js';
+import { chooseResolution, LEGEND, rollupColumns } from '../history-columns.js';
 import { parseInstant, requireReadToken } from './read-auth.js';
 import { joinBytes, jsonArrayPieces } from './bytes-body.js';
 import { noneMatch, weakEtag } from '../etag.js';
@@ -214,12 +214,16 @@ export async function agentRoutes(app: FastifyInstance, { ctx }: RouteOptions): 
           .type(JSON_TYPE)
           .send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated, points: rows.length, columns: rollupColumns(rows) }));
       }
-      const page = await store.history(id, r);
-      if (page.rows.length === 0) await notFound();
       if (format === 'columns') {
-        const body = { agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated: page.truncated, points: page.rows.length, legend: LEGEND, columns: sampleColumns(page.rows, q.detail === true) };
+        // Read straight into columns (store.historyColumns): no object per point.
+        const page = await store.historyColumns(id, r, q.detail === true);
+        const points = page.columns.atMs.length;
+        if (points === 0) await notFound();
+        const body = { agentId: id, fromMs: r.fromMs, toMs: r.toMs, resolution, truncated: page.truncated, points, legend: LEGEND, columns: page.columns };
         return reply.type(JSON_TYPE).send(JSON.stringify(body));
       }
+      const page = await store.history(id, r);
+      if (page.rows.length === 0) await notFound();
       return reply.type(JSON_TYPE).send(JSON.stringify({ agentId: id, fromMs: r.fromMs, toMs: r.toMs, truncated: page.truncated, points: page.rows }));
     },
   );

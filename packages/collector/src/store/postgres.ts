@@ -24,6 +24,7 @@ import type { AgentStatus, Report } from '@clockwatch/shared';
 import { decodeChecks, decodeStatus } from './codes.js';
 import { listAgentsPg, STATUS_SQL, SUMMARY_COLUMNS, summaryOf, type SummaryRow } from './postgres-list.js';
 import { PostgresPeriodReader } from './postgres-period.js';
+import { sampleColumns } from '../history-columns.js';
 import { writeBatchPg } from './postgres-write.js';
 import { DAY_MS, PG_LOCKS, PG_MIGRATIONS, PG_SCHEMA_VERSION, partitionName } from './postgres-schema.js';
 import { HOUR_MS } from './sqlite-sql.js';
@@ -40,6 +41,7 @@ import {
   type LatestState,
   type RejudgeResult,
   type StoredVerdictRow,
+  type HistoryColumnsPage,
   type HistoryPage,
   type PeriodQuery,
   type PruneOptions,
@@ -251,6 +253,12 @@ export class PostgresStore implements Store {
         placedBy: PLACED_BY[x.placed_by] ?? 'probe',
       })),
     };
+  }
+
+  /** From the row form (correctness first: one home for the decoding of a PostgreSQL sample). */
+  async historyColumns(agentId: string, range: TimeRange, detail: boolean): Promise<HistoryColumnsPage> {
+    const page = await this.history(agentId, range);
+    return { truncated: page.truncated, columns: sampleColumns(page.rows, detail) };
   }
 
   async rollups(agentId: string, range: TimeRange): Promise<RollupRow[]> {

@@ -102,55 +102,6 @@ export interface LatestRow {
   status: AgentStatus;
 }
 
-/** A raw history row: the columns of the `history` statement, in order. */
-export type SampleRow = [
-  reportId: string,
-  seq: number,
-  atMs: number,
-  recvMs: number,
-  guestMs: number,
-  offsetMs: number | null,
-  uncertaintyMs: number | null,
-  rtcOffsetS: number | null,
-  ntpSync: number | null,
-  ntpOffsetMs: number | null,
-  status: number,
-  checks: number,
-  steps: number,
-  placedBy: number | null,
-];
-
-const HISTORY_COLUMNS = `report_id, seq, at_ms, recv_ms, guest_ms, offset_ms, uncertainty_ms, rtc_offset_s,
-  ntp_sync, ntp_offset_ms, status, checks, steps, placed_by`;
-
-/**
- * History's order, at_ms DESC, seq DESC, then the later arrival first (tie DESC), from rows in
- * the table's key order (at_ms DESC, tie DESC, `rows`, at most `limit` of them): asking SQLite
- * for seq within each ms costs a sorter per ms, ~1/3 of the whole query for a day. Rows of one ms
- * are sorted by seq here (a stable sort keeps tie DESC among equal seqs); when the limit cut into
- * the last ms, that ms is read whole (`atMs(ms)`, tie DESC) first, so the cut falls in the full
- * order. Returns at most `limit` rows.
- */
-export function historyOrder(rows: SampleRow[], limit: number, atMs: (ms: number) => SampleRow[]): SampleRow[] {
-  let out = rows;
-  if (rows.length === limit && limit > 0) {
-    const last = (rows[rows.length - 1] as SampleRow)[2];
-    let start = rows.length - 1;
-    while (start > 0 && (rows[start - 1] as SampleRow)[2] === last) start--;
-    out = [...rows.slice(0, start), ...atMs(last)];
-  }
-  for (let i = 0; i < out.length; ) {
-    let j = i + 1;
-    while (j < out.length && (out[j] as SampleRow)[2] === (out[i] as SampleRow)[2]) j++;
-    if (j - i > 1) {
-      const group = out.slice(i, j).sort((a, b) => b[1] - a[1]);
-      for (let k = 0; k < group.length; k++) out[i + k] = group[k] as SampleRow;
-    }
-    i = j;
-  }
-  return out.length > limit ? out.slice(0, limit) : out;
-}
-
 export const bool = (v: number | null): boolean | null => (v === null ? null : v !== 0);
 export const boolInt = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0);
 
@@ -365,8 +316,6 @@ export interface Statements {
   baseByKey: Stmt;
   upsertDocs: Stmt;
   latestById: Stmt;
-  history: Stmt;
-  historyAt: Stmt;
   rollups: Stmt;
   steps: Stmt;
   statics: Stmt;
@@ -457,9 +406,6 @@ export function prepareStatements(db: Database.Database): Statements {
     latestById: db.prepare(`SELECT ${LATEST_COLUMNS}, l.agent_key, seq, report_id, recv_ms, host_sync, host_res_ms,
         (SELECT first_seen_ms FROM agents a WHERE a.agent_key = l.agent_key) AS first_seen_ms, d.report
       FROM agent_latest l JOIN agent_docs d USING (agent_key) WHERE l.agent_id = @id`),
-    // In the table's key order, newest first, with no sort (historyOrder puts one ms's reports in seq order).
-    history: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM samples WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms DESC, tie DESC LIMIT ?`).raw(),
-    historyAt: db.prepare(`SELECT ${HISTORY_COLUMNS} FROM samples WHERE agent_key = ? AND at_ms = ? ORDER BY tie DESC`).raw(),
     rollups: db.prepare(`SELECT hour_ms, n, n_offset, offset_min, offset_max, offset_sum, unc_max, n_compliant
       FROM rollups WHERE agent_key = ? AND hour_ms >= ? AND hour_ms <= ? ORDER BY hour_ms LIMIT ?`),
     steps: db.prepare('SELECT at_ms AS atMs, step_ms AS stepMs FROM steps WHERE agent_key = ? AND at_ms >= ? AND at_ms <= ? ORDER BY at_ms'),

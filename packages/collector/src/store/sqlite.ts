@@ -14,7 +14,6 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
-import { decodeChecks, decodeStatus } from './codes.js';
 import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
@@ -25,11 +24,12 @@ import { SqliteFleetSql } from './sqlite-fleet-sql.js';
 import { RowVersions, SqliteBatchWriter } from './sqlite-write.js';
 import { wtf8Text } from './sqlite-text-order.js';
 import { SqlitePeriodReader } from './sqlite-period.js';
+import { SqliteHistoryReader } from './sqlite-history.js';
+import { sampleColumns } from '../history-columns.js';
 import { missingCheckColumns, SCHEMA_VERSION } from './sqlite-schema.js';
 import {
   bool,
   HOUR_MS,
-  historyOrder,
   CHECK_COLUMNS,
   latestColumns,
   LATEST_COLUMNS,
@@ -38,11 +38,9 @@ import {
   summaryOf,
   type LatestRow,
   type AppliedMigration,
-  type SampleRow,
   type Statements,
 } from './sqlite-sql.js';
 import {
-  PLACED_BY,
   STORED_CHECKS,
   type AgentDetailRecord,
   type LatestState,
@@ -54,8 +52,8 @@ import {
   type AgentPage,
   type AgentQuery,
   type FleetSummary,
+  type HistoryColumnsPage,
   type HistoryPage,
-  type HistoryRow,
   type PruneOptions,
   type PruneResult,
   type RollupRow,
@@ -65,7 +63,6 @@ import {
   type Store,
   type StoreHealth,
   type StoreStats,
-  type PlacedBy,
   type TimeRange,
   type WriteOutcome,
 } from './types.js';
@@ -116,6 +113,7 @@ export class SqliteStore implements Store {
   private readonly s: Statements;
   private readonly writeTx: (records: readonly SampleRecord[]) => WriteOutcome[];
   private readonly period: SqlitePeriodReader;
+  private readonly historyReader: SqliteHistoryReader;
   readonly readonly: boolean;
   private checkpointer: BackgroundCheckpointer | null = null;
   /** The database file as opened (null: in memory); a different file at the path means it is gone. */
@@ -159,6 +157,7 @@ export class SqliteStore implements Store {
         throw err;
       }
       this.s = prepareStatements(db);
+      this.historyReader = new SqliteHistoryReader(db);
       this.rowCache = new FleetRowCache(db, this.s);
       this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
       this.writer = new SqliteBatchWriter(this.s, this.latest, this.versions);
@@ -192,6 +191,7 @@ export class SqliteStore implements Store {
       throw err;
     }
     this.s = prepareStatements(db);
+    this.historyReader = new SqliteHistoryReader(db);
     this.rowCache = new FleetRowCache(db, this.s);
     this.fleetSql = new SqliteFleetSql(db, this.s, this.rowCache);
     this.writer = new SqliteBatchWriter(this.s, this.latest, this.versions);
@@ -345,32 +345,13 @@ export class SqliteStore implements Store {
   async history(agentId: string, range: TimeRange): Promise<HistoryPage> {
     this.assertOpen();
     const key = this.existingKey(agentId);
-    if (key === undefined) return { rows: [], truncated: false };
-    // Raw rows (arrays): half the cost of named-column objects for a thousand points.
-    const raw = historyOrder(this.s.history.all(key, range.fromMs, range.toMs, range.limit + 1) as SampleRow[], range.limit + 1, (ms) => this.s.historyAt.all(key, ms) as SampleRow[]);
-    const truncated = raw.length > range.limit;
-    if (truncated) raw.pop();
-    const rows = new Array<HistoryRow>(raw.length);
-    for (let i = 0; i < raw.length; i++) {
-      const r = raw[raw.length - 1 - i] as SampleRow;
-      rows[i] = {
-        reportId: r[0],
-        seq: r[1],
-        atMs: r[2],
-        receivedAtMs: r[3],
-        guestEpochMs: r[4],
-        offsetMs: r[5],
-        uncertaintyMs: r[6],
-        rtcOffsetS: r[7],
-        ntpSynchronized: bool(r[8]),
-        ntpOffsetMs: r[9],
-        status: decodeStatus(r[10]),
-        checks: decodeChecks(r[11]),
-        stepCount: r[12],
-        placedBy: placedByOf(r[13], r[5]),
-      };
-    }
-    return { truncated, rows };
+    return key === undefined ? { rows: [], truncated: false } : this.historyReader.rows(key, range);
+  }
+
+  async historyColumns(agentId: string, range: TimeRange, detail: boolean): Promise<HistoryColumnsPage> {
+    this.assertOpen();
+    const key = this.existingKey(agentId);
+    return key === undefined ? { truncated: false, columns: sampleColumns([], detail) } : this.historyReader.columns(key, range, detail);
   }
 
   async rollups(agentId: string, range: TimeRange): Promise<RollupRow[]> {
@@ -558,11 +539,6 @@ export class SqliteStore implements Store {
     await this.checkpointer?.stop();
     this.db.close();
   }
-}
-
-/** Rows written before placed_by was kept: placed by the probe, or (no offset) at receipt. */
-function placedByOf(code: number | null, offsetMs: number | null): PlacedBy {
-  return code === null ? (offsetMs === null ? 'receipt' : 'probe') : (PLACED_BY[code] ?? 'receipt');
 }
 
 function periodOptions(o: SqliteStoreOptions) {

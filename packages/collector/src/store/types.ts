@@ -11,6 +11,7 @@
  * other checks (`baseStatus`) and the staleness limit, and queries combine them with `nowMs`.
  */
 import { STORED_CHECK_IDS, type AgentStatus, type CheckId, type CheckStatus, type Report, type ReportMeasurement, type Verdict } from '@clockwatch/shared';
+import type { SampleColumns } from '../history-columns.js';
 
 /**
  * The checks stored per sample and per latest state, in registry order (shared checks/index.ts:
@@ -212,6 +213,13 @@ export interface HistoryPage {
   truncated: boolean;
 }
 
+/** History in columns (history-columns.ts): the points of HistoryPage, one array per field. */
+export interface HistoryColumnsPage {
+  columns: SampleColumns;
+  /** True when the range held more points than `limit`. */
+  truncated: boolean;
+}
+
 export interface RollupRow {
   hourMs: number;
   reports: number;
@@ -372,6 +380,12 @@ export interface Store {
   listAgents(query: AgentQuery): Promise<AgentPage>;
   getAgent(agentId: string, nowMs: number): Promise<AgentDetailRecord | null>;
   history(agentId: string, range: TimeRange): Promise<HistoryPage>;
+  /**
+   * The points of history(), in the same order with the same `truncated`, as columns: equal to
+   * sampleColumns(history rows, detail). Built for the columns form (a store reads only what it
+   * holds, without an object per point).
+   */
+  historyColumns(agentId: string, range: TimeRange, detail: boolean): Promise<HistoryColumnsPage>;
   rollups(agentId: string, range: TimeRange): Promise<RollupRow[]>;
   /** Recorded clock steps (host time) in the range, for drift. */
   steps(agentId: string, fromMs: number, toMs: number): Promise<{ atMs: number; stepMs: number }[]>;
