@@ -12,10 +12,10 @@ import { DECODE_REPORT_ID_SQL, ENCODE_REPORT_ID_SQL } from './sqlite-report-id.j
 export const SAMPLE_FLAGS = { placedShift: 3, placedUnknown: 7, ntpShift: 6, guestAbsolute: 256, checksShift: 9 } as const;
 
 /**
- * The samples table as migration 6 made it (shipped: never edit; migration 7 replaces it). Stored: the key, seq, the deltas, hashes, static version,
- * flags, step count, the measured values and the encoded reportId; the rest are VIRTUAL
- * generated columns, computed when read and never stored, so every query reads the same
- * column names as before.
+ * The samples table as migration 6 made it (shipped: never edit; migration 7 replaces it).
+ * Stored: the key, seq, the deltas, hashes, static version, flags, step count, the measured
+ * values and the encoded reportId; the rest are VIRTUAL generated columns, computed when read and
+ * never stored, so every query reads the same column names as before.
  */
 function samplesTableDdlV6(name: string): string {
   return `CREATE TABLE ${name} (
