@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { Compliance, Ingestor, openSqliteStore, staticHostClock } from '@clockwatch/collector';
+import { ceilToNs, roundToNs } from '@clockwatch/shared';
 import { loadCasesByName, shiftReport } from './bodies.mjs';
 
 const o = JSON.parse(process.argv[2]);
@@ -68,8 +69,9 @@ for (let h0 = 0; h0 < minutes; h0 += perWrite) {
       const atMs = o.fromMs + m * MIN + ((k * 7919) % MIN);
       // 10 % of the agents drift out of the offset limits over the day; the rest wander within ±0.5 ms.
       const drifting = k % 10 === 3;
-      const offsetMs = drifting ? 5 + (m / minutes) * 1800 : 0.5 * Math.sin((m + k) / 50);
-      const uncertaintyMs = 0.3 + ((m * 31 + k) % 17) / 10;
+      // In whole ns, as the collector states what it measures (shared time-math roundToNs).
+      const offsetMs = roundToNs(drifting ? 5 + (m / minutes) * 1800 : 0.5 * Math.sin((m + k) / 50));
+      const uncertaintyMs = ceilToNs(0.3 + ((m * 31 + k) % 17) / 10);
       const offsetStatus = Math.abs(offsetMs) - uncertaintyMs > 1000 ? 'fail' : Math.abs(offsetMs) + uncertaintyMs > 100 ? 'warn' : 'pass';
       // The other checks keep the base record's statuses; the offset check follows the offset.
       const status = offsetStatus === 'fail' ? 'noncompliant' : offsetStatus === 'warn' && b.status === 'compliant' ? 'warning' : b.status;

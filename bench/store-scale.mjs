@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Agent as UndiciAgent, request } from 'undici';
 import { benchDir, collectorCli, cpuMsOf, median, pinnedCommand, SERVER_CORE, spawnNode, startCollector, summarize, workDir } from './lib.mjs';
 
-const GENERATOR_VERSION = 3;
+const GENERATOR_VERSION = 4;
 const MIN = 60_000;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -22,10 +22,10 @@ t.test('prune beside a serve under load: waits, succeeds; every report of the lo
   const w = new Database(db);
   w.prepare(
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${OLD - 1})
-     INSERT INTO samples (agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
-       offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid)
-     SELECT agent_key, at_ms - i, tie, seq + i, recv_d_ms + i, guest_d_ms, rid_h + i, content_hash + i, static_key, flags, steps,
-       offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, report_id || '-' || i
+     INSERT INTO samples (agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_h, static_key, flags, steps,
+       offset_n, unc_n, rtc_n, ntp_off_n, ntp_last_sync_s, rid)
+     SELECT agent_key, at_ms - i, tie, seq + i, recv_d_ms + i, guest_d_ms, rid_h + i, content_h + i, static_key, flags, steps,
+       offset_n, unc_n, rtc_n, ntp_off_n, ntp_last_sync_s, report_id || '-' || i
      FROM samples, n`,
   ).run();
   w.close();

@@ -75,13 +75,14 @@ export function insertOld(db: Database.Database, s: OldSample): void {
 }
 
 /**
- * A schema-6 database's samples back in schema 5's layout (rows in key order, so arrival order
- * within a tie is kept), user_version 5: for tests of databases an older collector wrote.
+ * A schema-7 database's samples back in schema 5's layout (rows in key order, so arrival order
+ * within a tie is kept; the 32-bit content hash as the top half of the 64-bit one, which is what
+ * migration 7 keeps of it), user_version 5: for tests of databases an older collector wrote.
  */
 export function downgradeSamples(db: Database.Database): void {
   db.function('cw_hash64', { deterministic: true }, (s: unknown) => stringHash64(s as string));
   db.transaction(() => {
-    const rows = db.prepare(`SELECT agent_key, at_ms, recv_ms, guest_ms, seq, cw_hash64(report_id), content_hash, static_key, status, checks, steps,
+    const rows = db.prepare(`SELECT agent_key, at_ms, recv_ms, guest_ms, seq, cw_hash64(report_id), content_h << 32, static_key, status, checks, steps,
         offset_ms, uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by
       FROM samples ORDER BY agent_key, at_ms, tie`).raw().safeIntegers(true).all() as unknown[][];
     db.exec('DROP TABLE samples');

@@ -1,7 +1,8 @@
 /**
- * Migration 6 (sqlite-schema.ts): a database written by the schema-5 layout's own SQL
+ * Migrations 6 and 7 (sqlite-schema.ts): a database written by the schema-5 layout's own SQL
  * (old-schema.ts) opened by this collector keeps every sample, every column of it, the order users
- * saw (history), and its reportIds' idempotency.
+ * saw (history), and its reportIds' idempotency; a schema-6 database keeps every measured value
+ * to the last bit when 7 stores them in whole ns.
  */
 import t from 'tap';
 import { join } from 'node:path';
@@ -55,7 +56,7 @@ function sample(i: number): OldSample {
 const COLUMNS = `agent_key, at_ms, recv_ms, guest_ms, seq, content_hash, static_key, status, checks, steps, offset_ms,
   uncertainty_ms, rtc_offset_s, ntp_sync, ntp_offset_ms, ntp_last_sync_s, report_id, placed_by`;
 
-t.test('migration 6: every sample of a schema-5 database, every column, the order history showed, idempotency', async (t) => {
+t.test('migrations 6 and 7: every sample of a schema-5 database, every column, the order history showed, idempotency', async (t) => {
   const path = join(t.testdir(), 'old.db');
   const db = createSchema5(path);
   for (const k of [1, 2, 3]) {
@@ -83,14 +84,15 @@ t.test('migration 6: every sample of a schema-5 database, every column, the orde
 
   const store = openSqliteStore({ path, periodWorkers: 0 });
   t.teardown(() => store.close());
-  t.same(store.migrations.map((m) => m.version), [6], 'migration 6 ran, alone');
-  t.comment(`migration 6 of ${total} samples: ${store.migrations[0]?.ms} ms`);
-  t.equal(store.db.pragma('user_version', { simple: true }), 6);
+  t.same(store.migrations.map((m) => m.version), [6, 7], 'migrations 6 and 7 ran, alone');
+  t.comment(`migrations 6 and 7 of ${total} samples: ${store.migrations.map((m) => m.ms).join(' + ')} ms`);
+  t.equal(store.db.pragma('user_version', { simple: true }), 7);
   t.equal((await store.stats()).samples, total, 'every sample is there');
 
-  const newRows = store.db.prepare(`SELECT ${COLUMNS}, rid_h FROM samples ORDER BY agent_key, at_ms, tie`).raw().safeIntegers(true).all() as unknown[][];
-  // rid_h is the top half of the old 64-bit hash; every other column reads back the same value.
-  const expected = oldRows.map((r) => [...r.slice(0, -1), (r.at(-1) as bigint) >> 32n]);
+  const newRows = store.db.prepare(`SELECT ${COLUMNS.replace('content_hash', 'content_h')}, rid_h FROM samples ORDER BY agent_key, at_ms, tie`).raw().safeIntegers(true).all() as unknown[][];
+  // rid_h and content_h are the top halves of the old 64-bit hashes; every other column reads
+  // back the same value.
+  const expected = oldRows.map((r) => [...r.slice(0, 5), (r[5] as bigint) >> 32n, ...r.slice(6, -1), (r.at(-1) as bigint) >> 32n]);
   t.same(newRows, expected, 'every column of every row, byte for byte');
   t.ok(newRows.every((r, i) => Object.is(Number(r[3]), Number((oldRows[i] as unknown[])[3]))), 'the guest clock, to the last bit');
   const types = store.db.prepare('SELECT DISTINCT typeof(report_id) FROM samples').pluck().all();
@@ -148,10 +150,10 @@ t.test('migration 6: every sample of a schema-5 database, every column, the orde
   }
 });
 
-t.test('a database already at schema 6 is not migrated again', async (t) => {
+t.test('a database already at schema 7 is not migrated again', async (t) => {
   const path = join(t.testdir(), 'new.db');
   const a = openSqliteStore({ path });
-  t.same(a.migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6], 'a new file: every migration');
+  t.same(a.migrations.map((m) => m.version), [1, 2, 3, 4, 5, 6, 7], 'a new file: every migration');
   await a.close();
   const b = openSqliteStore({ path });
   t.same(b.migrations, [], 'opened again: none');

@@ -5,7 +5,7 @@
  */
 import { inferRtcMode, rtcOffsetS, type RtcAnalysis } from './rtc.js';
 import { isOk, type Report } from './schema/report.js';
-import { measureSamples } from './time-math.js';
+import { measureSamples, NS_PER_S, roundToNs } from './time-math.js';
 import { zoneDaylightOffsetS, zoneStandardOffsetS } from './timezone.js';
 
 export interface ReportMeasurement {
@@ -61,7 +61,7 @@ export function measureReport(report: Report, opts: MeasureOptions): ReportMeasu
   let rtc: RtcAnalysis | null = null;
   const r = report.rtc;
   if (isOk(r) && offsetMs !== null) {
-    rtcOff = rtcOffsetS(r.epochMs, r.readAtMs, offsetMs);
+    rtcOff = roundToNs(rtcOffsetS(r.epochMs, r.readAtMs, offsetMs), NS_PER_S);
     const tz = report.timezone;
     const zoneOffset = isOk(tz) ? tz.offsetS : null;
     const std = isOk(tz) && tz.name ? zoneStandardOffsetS(tz.name, report.systemTime.epochMs) : null;

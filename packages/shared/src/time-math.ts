@@ -16,12 +16,39 @@ export interface SampleResult {
 
 export interface Measurement {
   offsetMs: number;
-  /** δ/2 of the chosen sample plus timestamp resolution. */
+  /** δ/2 of the chosen sample plus timestamp resolution (whole ns, rounded up; see roundToNs). */
   uncertaintyMs: number;
   delayMs: number;
   /** Index of the chosen (minimum-delay) sample. */
   sampleIndex: number;
   samples: number;
+}
+
+/**
+ * Measured values are stated in whole nanoseconds: the offset rounded to the nearest ns, the
+ * uncertainty rounded up to the next one, with the half-ns the rounding can move the offset added
+ * to the bound. That is far below what the exchange resolves (its epoch-ms timestamps are doubles
+ * with ~0.24 µs between neighbours at today's epoch, and each side's resolution is at least 1 µs),
+ * so nothing measured is lost, and a value of n ns is exactly the double n / 1e6 (division is
+ * correctly rounded), which lets the store keep it as a small integer and read it back bit for bit
+ * (collector store/sqlite-schema.ts). Beyond ±2^53 ns (~104 days) a double cannot hold whole ns:
+ * the value is kept as it is.
+ */
+export const NS_PER_MS = 1e6;
+export const NS_PER_S = 1e9;
+const HALF_NS_MS = 0.5 / NS_PER_MS;
+
+/** `x` (in units with `perUnit` ns) rounded to the nearest ns. */
+export function roundToNs(x: number, perUnit: number = NS_PER_MS): number {
+  const n = Math.round(x * perUnit);
+  return Number.isSafeInteger(n) ? n / perUnit : x;
+}
+
+/** `x` rounded up to the next ns (never below `x`). */
+export function ceilToNs(x: number, perUnit: number = NS_PER_MS): number {
+  const n = Math.round(x * perUnit);
+  if (!Number.isSafeInteger(n)) return x;
+  return n / perUnit < x ? (n + 1) / perUnit : n / perUnit;
 }
 
 /** Offset (guest − host) and delay of one sample. t1, t4 are guest clock; t2, t3 host clock. */
@@ -54,8 +81,8 @@ export function measureSamples(samples: readonly Sample[], resolutionMs: number)
   if (best === null) return null;
   const b: SampleResult = best;
   return {
-    offsetMs: b.offsetMs,
-    uncertaintyMs: b.delayMs / 2 + resolutionMs,
+    offsetMs: roundToNs(b.offsetMs),
+    uncertaintyMs: ceilToNs(b.delayMs / 2 + resolutionMs + HALF_NS_MS),
     delayMs: b.delayMs,
     sampleIndex: bestIndex,
     samples: samples.length,

@@ -54,32 +54,52 @@ export function validateReport(value: unknown): ValidationResult {
   };
 }
 
-/** In u mode a surrogate pair is one code point, so only a lone surrogate is of the category Cs. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
- * JSON pointer (RFC 6901) of the first string or key that holds a lone surrogate, null when there
- * is none. JSON text can carry one as an escape (`"\ud800"`); SQLite stores text as UTF-8, which
- * has no form for it, so such a hostname would be kept as three other bytes and read back as
- * U+FFFD U+FFFD U+FFFD: evidence that differs from what the agent sent. Refused instead.
+ * String.prototype.isWellFormed (ES2024; Node 20 has it, the es2022 lib types do not): false
+ * exactly when the string holds a lone surrogate. Native, no regular expression per string.
  */
-export function loneSurrogatePath(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || '/' : null;
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Any string or key with a lone surrogate, without building a path (every report is walked). */
+function hasLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return !wellFormed(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasLoneSurrogate(value[i])) return true;
+    return false;
+  }
+  for (const key in value) if (!wellFormed(key) || hasLoneSurrogate((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
+function lonePath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return wellFormed(value) ? null : path || '/';
   if (typeof value !== 'object' || value === null) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const p = loneSurrogatePath(value[i], `${path}/${i}`);
+      const p = lonePath(value[i], `${path}/${i}`);
       if (p !== null) return p;
     }
     return null;
   }
   for (const key in value) {
     const here = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (LONE_SURROGATE.test(key)) return here;
-    const p = loneSurrogatePath((value as Record<string, unknown>)[key], here);
+    if (!wellFormed(key)) return here;
+    const p = lonePath((value as Record<string, unknown>)[key], here);
     if (p !== null) return p;
   }
   return null;
+}
+
+/**
+ * JSON pointer (RFC 6901) of the first string or key that holds a lone surrogate, null when there
+ * is none. JSON text can carry one as an escape (`"\ud800"`); SQLite stores text as UTF-8, which
+ * has no form for it, so such a hostname would be kept as three other bytes and read back as
+ * U+FFFD U+FFFD U+FFFD: evidence that differs from what the agent sent. Refused instead. The
+ * walk that finds none builds no path (the pointer is made only for a report that has one).
+ */
+export function loneSurrogatePath(value: unknown): string | null {
+  return hasLoneSurrogate(value) ? lonePath(value, '') : null;
 }
 
 /** True for finite numbers only (JSON has no NaN, but a JS caller might pass one). */

@@ -41,8 +41,11 @@ export function decodeChecks(v: number): Partial<Record<StoredCheckId, CheckStat
   return out;
 }
 
-/** First 64 bits of a hex digest as a signed 64-bit integer (what SQLite INTEGER holds). */
-export function hexToInt64(hex: string): bigint {
-  if (!/^[0-9a-f]{16,}$/i.test(hex)) throw new Error('content hash must be at least 16 hex digits');
-  return BigInt.asIntN(64, BigInt('0x' + hex.slice(0, 16)));
+/**
+ * First 32 bits of a hex digest as a signed 32-bit integer: the top half of schema 6's 64-bit
+ * content_hash (migration 7 keeps `content_hash >> 32`, an arithmetic shift).
+ */
+export function hexToInt32(hex: string): number {
+  if (!/^[0-9a-f]{8,}$/i.test(hex)) throw new Error('content hash must be at least 8 hex digits');
+  return Number.parseInt(hex.slice(0, 8), 16) | 0;
 }

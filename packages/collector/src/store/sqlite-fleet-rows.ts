@@ -46,8 +46,17 @@ export interface CachedPage {
 const BY_KEY_MAX = 64;
 const STATUS_CODE = new Map<AgentStatus, number>(AGENT_STATUSES.map((s, i) => [s, i]));
 
+/** What the cache holds and has done: rows held, rows read from the table, rows' JSON made (since it was created). */
+export interface RowCacheStats {
+  rows: number;
+  read: number;
+  rendered: number;
+}
+
 export class FleetRowCache {
   private readonly cache = new Map<number, Cached>();
+  private read = 0;
+  private rendered = 0;
   /** The answer for a page of keys the fleet index gave again as the same array (nothing changed: sqlite-fleet-index.ts). */
   private readonly pages = new WeakMap<readonly FleetKey[], CachedPage>();
   private readonly since: Database.Statement;
@@ -100,11 +109,16 @@ export class FleetRowCache {
     let tag: string | null = null;
     const page: CachedPage = {
       rows: shaped.map((x) => x.row),
-      json: () => shaped.map((x) => (x.bytes ??= Buffer.from(JSON.stringify(x.row)))),
+      json: () => shaped.map((x) => (x.bytes ??= this.render(x.row))),
       tag: () => (tag ??= this.tagOf(found)),
     };
     this.pages.set(keys, page);
     return page;
+  }
+
+  private render(row: AgentSummary): Buffer {
+    this.rendered++;
+    return Buffer.from(JSON.stringify(row));
   }
 
   /** sha1 of the page's (key, version, status) triples, with this cache's epoch. */
@@ -118,7 +132,12 @@ export class FleetRowCache {
     return `${this.epoch}.${createHash('sha1').update(v).digest('base64url')}`;
   }
 
+  stats(): RowCacheStats {
+    return { rows: this.cache.size, read: this.read, rendered: this.rendered };
+  }
+
   private put(r: unknown[]): void {
+    this.read++;
     this.cache.set(r[0] as number, { b: baseSummaryOf(r), fresh: null, stale: null });
   }
 

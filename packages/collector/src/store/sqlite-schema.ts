@@ -12,12 +12,12 @@ import { DECODE_REPORT_ID_SQL, ENCODE_REPORT_ID_SQL } from './sqlite-report-id.j
 export const SAMPLE_FLAGS = { placedShift: 3, placedUnknown: 7, ntpShift: 6, guestAbsolute: 256, checksShift: 9 } as const;
 
 /**
- * The samples table of schema 6. Stored: the key, seq, the deltas, hashes, static version,
- * flags, step count, the measured values and the encoded reportId; the rest are VIRTUAL
- * generated columns, computed when read and never stored, so every query reads the same
- * column names as before.
+ * The samples table as migration 6 made it (shipped: never edit; migration 7 replaces it).
+ * Stored: the key, seq, the deltas, hashes, static version, flags, step count, the measured
+ * values and the encoded reportId; the rest are VIRTUAL generated columns, computed when read and
+ * never stored, so every query reads the same column names as before.
  */
-function samplesTableDdl(name: string): string {
+function samplesTableDdlV6(name: string): string {
   return `CREATE TABLE ${name} (
     agent_key       INTEGER NOT NULL,
     at_ms           INTEGER NOT NULL,
@@ -47,6 +47,62 @@ function samplesTableDdl(name: string): string {
   ) WITHOUT ROWID;`;
 }
 
+/** A stored measured value: an INTEGER is the value in ns (exactly n / perUnit), a REAL the value itself. */
+function scaledSql(column: string, perUnit: string): string {
+  return `CASE WHEN typeof(${column}) = 'integer' THEN ${column} / ${perUnit} ELSE ${column} END`;
+}
+
+/** The encoding of scaledSql in SQL (migration 7): whole ns where they give back exactly the value. */
+function toScaledSql(value: string, perUnit: string): string {
+  // As toScaled (sqlite-sql.ts): a safe integer n (|n| ≤ 2^53 − 1) with n / perUnit = value.
+  return `CASE WHEN abs(round(${value} * ${perUnit})) <= 9007199254740991 AND CAST(round(${value} * ${perUnit}) AS INTEGER) / ${perUnit} = ${value}
+        THEN CAST(round(${value} * ${perUnit}) AS INTEGER) ELSE ${value} END`;
+}
+
+/**
+ * The samples table of schema 7: schema 6's layout with the measured values in whole ns. The
+ * offset, uncertainty, RTC offset and NTP offset columns (`*_n`) have no type, hence no affinity
+ * (https://www.sqlite.org/datatype3.html §3.1): an INTEGER there is the value in ns (2–4 bytes
+ * for the usual sub-second values, where a REAL takes 8), which reads back as exactly the same
+ * double (the collector states measurements in whole ns, shared time-math.ts roundToNs); any other
+ * value is kept as the REAL it is, so nothing is rounded by storing it. The content hash is its
+ * first 32 bits (`content_h`): it only tells a resend (same reportId, same content) from a
+ * conflict, after the reportId itself matched. The old names are VIRTUAL columns.
+ */
+function samplesTableDdl(name: string): string {
+  return `CREATE TABLE ${name} (
+    agent_key       INTEGER NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    tie             INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    recv_d_ms       INTEGER NOT NULL,
+    guest_d_ms      REAL NOT NULL,
+    rid_h           INTEGER NOT NULL,
+    content_h       INTEGER NOT NULL,
+    static_key      INTEGER NOT NULL,
+    flags           INTEGER NOT NULL,
+    steps           INTEGER NOT NULL,
+    offset_n,
+    unc_n,
+    rtc_n,
+    ntp_off_n,
+    ntp_last_sync_s REAL,
+    rid             BLOB NOT NULL,
+    recv_ms         INTEGER GENERATED ALWAYS AS (at_ms + recv_d_ms) VIRTUAL,
+    guest_ms        REAL GENERATED ALWAYS AS (CASE WHEN flags & ${SAMPLE_FLAGS.guestAbsolute} THEN guest_d_ms ELSE at_ms + guest_d_ms END) VIRTUAL,
+    status          INTEGER GENERATED ALWAYS AS (flags & 7) VIRTUAL,
+    placed_by       INTEGER GENERATED ALWAYS AS (nullif((flags >> ${SAMPLE_FLAGS.placedShift}) & 7, ${SAMPLE_FLAGS.placedUnknown})) VIRTUAL,
+    ntp_sync        INTEGER GENERATED ALWAYS AS (nullif((flags >> ${SAMPLE_FLAGS.ntpShift}) & 3, 0) - 1) VIRTUAL,
+    checks          INTEGER GENERATED ALWAYS AS (flags >> ${SAMPLE_FLAGS.checksShift}) VIRTUAL,
+    report_id       TEXT GENERATED ALWAYS AS (${DECODE_REPORT_ID_SQL}) VIRTUAL,
+    offset_ms       REAL GENERATED ALWAYS AS (${scaledSql('offset_n', '1e6')}) VIRTUAL,
+    uncertainty_ms  REAL GENERATED ALWAYS AS (${scaledSql('unc_n', '1e6')}) VIRTUAL,
+    rtc_offset_s    REAL GENERATED ALWAYS AS (${scaledSql('rtc_n', '1e9')}) VIRTUAL,
+    ntp_offset_ms   REAL GENERATED ALWAYS AS (${scaledSql('ntp_off_n', '1e6')}) VIRTUAL,
+    PRIMARY KEY (agent_key, at_ms, tie)
+  ) WITHOUT ROWID;`;
+}
+
 /**
  * SQLite schema, versioned by `PRAGMA user_version`: migration N brings a database from version
  * N−1 to N inside one transaction. Never edit a migration that has shipped; add one.
@@ -63,9 +119,11 @@ function samplesTableDdl(name: string): string {
  *   compactly (sqlite-report-id.ts: a hex or UUID id as 16 bytes, anything else as TEXT) and
  *   read back byte for byte through the virtual column `report_id`. Idempotency looks up a
  *   32-bit hash of the reportId (`rid_h`, index `samples_rid`), then compares the full id and the
- *   64-bit content hash. What can be recomputed from the row is a VIRTUAL generated column, not
+ *   content hash. What can be recomputed from the row is a VIRTUAL generated column, not
  *   stored (https://www.sqlite.org/gencol.html): recv_ms and guest_ms are deltas from at_ms, and
  *   status, checks, ntp_sync and placed_by are bit fields of one integer, `flags` (SAMPLE_FLAGS).
+ *   Since 7 the measured values are whole ns (integers) where that gives them back exactly, and
+ *   the content hash is 32 bits (samplesTableDdl).
  * - `steps`: clock steps the guests reported, for drift (a step is not drift).
  * - `rollups`: hourly aggregates per agent, updated on insert, kept longer than samples; with the
  *   sums of the drift fit (5), so a period's drift needs no pass over its samples.
@@ -225,7 +283,7 @@ export const MIGRATIONS: readonly string[] = [
   // bits of the old 64-bit rid_hash (both the first bytes of the id's SHA-256). The old table and
   // its two indexes go.
   `
-  ${samplesTableDdl('samples_v6')}
+  ${samplesTableDdlV6('samples_v6')}
   INSERT INTO samples_v6 (agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
       offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid)
     SELECT agent_key, at_ms, row_number() OVER (PARTITION BY agent_key, at_ms ORDER BY sample_key) - 1, seq, recv_ms - at_ms,
@@ -237,6 +295,21 @@ export const MIGRATIONS: readonly string[] = [
     FROM samples ORDER BY agent_key, at_ms, sample_key;
   DROP TABLE samples;
   ALTER TABLE samples_v6 RENAME TO samples;
+  CREATE INDEX samples_rid ON samples (rid_h);
+  `,
+  // 7: the measured values in whole ns and a 32-bit content hash (samplesTableDdl): ~23 bytes less
+  // a sample. Copied in key order; every value reads back as the same double (toScaledSql keeps
+  // a REAL where whole ns would not give it back exactly).
+  `
+  ${samplesTableDdl('samples_v7')}
+  INSERT INTO samples_v7 (agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_h, static_key, flags, steps,
+      offset_n, unc_n, rtc_n, ntp_off_n, ntp_last_sync_s, rid)
+    SELECT agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash >> 32, static_key, flags, steps,
+      ${toScaledSql('offset_ms', '1e6')}, ${toScaledSql('uncertainty_ms', '1e6')},
+      ${toScaledSql('rtc_offset_s', '1e9')}, ${toScaledSql('ntp_offset_ms', '1e6')}, ntp_last_sync_s, rid
+    FROM samples ORDER BY agent_key, at_ms, tie;
+  DROP TABLE samples;
+  ALTER TABLE samples_v7 RENAME TO samples;
   CREATE INDEX samples_rid ON samples (rid_h);
   `,
 ];

@@ -193,12 +193,21 @@ type Stmt = Database.Statement;
  */
 export const LATEST_UPSERT_PARAMS = 25 + NC;
 
-const SAMPLE_INSERT_COLUMNS = `agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_hash, static_key, flags, steps,
-  offset_ms, uncertainty_ms, rtc_offset_s, ntp_offset_ms, ntp_last_sync_s, rid`;
+const SAMPLE_INSERT_COLUMNS = `agent_key, at_ms, tie, seq, recv_d_ms, guest_d_ms, rid_h, content_h, static_key, flags, steps,
+  offset_n, unc_n, rtc_n, ntp_off_n, ntp_last_sync_s, rid`;
 /** Bound in order by insertSample (positional parameters bind faster than named ones in better-sqlite3). */
 const SAMPLE_INSERT_VALUES = '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?';
 
-/** One samples row of schema 6 as the insert statements bind it (sampleParams). */
+/** A measured value as a `*_n` column stores it (schema 7): whole ns as an INTEGER (a BigInt binds as one) when n / perUnit gives back exactly the value, else the value itself (a number binds as a REAL). */
+export type Scaled = bigint | number | null;
+
+export function toScaled(x: number | null, perUnit: number): Scaled {
+  if (x === null) return null;
+  const n = Math.round(x * perUnit);
+  return Number.isSafeInteger(n) && n / perUnit === x ? BigInt(n) : x;
+}
+
+/** One samples row of schema 7 as the insert statements bind it (sampleParams). */
 export interface SampleParams {
   agentKey: number;
   atMs: number;
@@ -206,25 +215,25 @@ export interface SampleParams {
   recvDMs: number;
   guestDMs: number;
   ridH: number;
-  contentHash: bigint;
+  /** The first 32 bits of the content hash, signed. */
+  contentH: number;
   staticKey: number;
   flags: number;
   steps: number;
-  offsetMs: number | null;
-  uncertaintyMs: number | null;
-  rtcOffsetS: number | null;
-  ntpOffsetMs: number | null;
+  offsetN: Scaled;
+  uncN: Scaled;
+  rtcN: Scaled;
+  ntpOffN: Scaled;
   ntpLastSyncS: number | null;
   rid: Buffer | string;
 }
 
-/**
- * The stored form of a sample (schema 6, sqlite-schema.ts): at and receipt in whole ms, the
- * receipt and the guest clock as differences from at (the guest clock itself, flagged, when the
- * difference would not add back to exactly the same number), the small codes packed in `flags`.
- */
 /** What sampleParams packs: a sample as the write path has it (rid and ridH: encodeReportId and reportIdHash32 of the reportId, computed once for the lookup and the insert). */
-export type SampleInput = Omit<SampleParams, 'recvDMs' | 'guestDMs' | 'flags'> & {
+export type SampleInput = Omit<SampleParams, 'recvDMs' | 'guestDMs' | 'flags' | 'offsetN' | 'uncN' | 'rtcN' | 'ntpOffN'> & {
+  offsetMs: number | null;
+  uncertaintyMs: number | null;
+  rtcOffsetS: number | null;
+  ntpOffsetMs: number | null;
   receivedAtMs: number;
   guestEpochMs: number;
   status: number;
@@ -233,6 +242,12 @@ export type SampleInput = Omit<SampleParams, 'recvDMs' | 'guestDMs' | 'flags'> &
   ntpSync: number | null;
 };
 
+/**
+ * The stored form of a sample (schema 7, sqlite-schema.ts): at and receipt in whole ms, the
+ * receipt and the guest clock as differences from at (the guest clock itself, flagged, when the
+ * difference would not add back to exactly the same number), the small codes packed in `flags`,
+ * the measured values in whole ns where that gives them back exactly (toScaled).
+ */
 export function sampleParams(s: SampleInput): SampleParams {
   if (!(s.status >= 0 && s.status < 8) || (s.placedBy !== null && !(s.placedBy >= 0 && s.placedBy < SAMPLE_FLAGS.placedUnknown))) {
     throw new Error(`sample codes out of range: status ${s.status}, placed_by ${s.placedBy}`);
@@ -253,14 +268,14 @@ export function sampleParams(s: SampleInput): SampleParams {
     recvDMs: s.receivedAtMs - s.atMs,
     guestDMs: exact ? guestD : s.guestEpochMs,
     ridH: s.ridH,
-    contentHash: s.contentHash,
+    contentH: s.contentH,
     staticKey: s.staticKey,
     flags,
     steps: s.steps,
-    offsetMs: s.offsetMs,
-    uncertaintyMs: s.uncertaintyMs,
-    rtcOffsetS: s.rtcOffsetS,
-    ntpOffsetMs: s.ntpOffsetMs,
+    offsetN: toScaled(s.offsetMs, 1e6),
+    uncN: toScaled(s.uncertaintyMs, 1e6),
+    rtcN: toScaled(s.rtcOffsetS, 1e9),
+    ntpOffN: toScaled(s.ntpOffsetMs, 1e6),
     ntpLastSyncS: s.ntpLastSyncS,
     rid: s.rid,
   };
@@ -268,8 +283,8 @@ export function sampleParams(s: SampleInput): SampleParams {
 
 /** Writes one sample: at tie 0, or after the agent's other samples of the same ms (bound in SAMPLE_INSERT_COLUMNS order). */
 export function insertSample(st: Pick<Statements, 'insertSample' | 'insertSampleTie'>, p: SampleParams): void {
-  const v = [p.agentKey, p.atMs, p.seq, p.recvDMs, p.guestDMs, p.ridH, p.contentHash, p.staticKey, p.flags, p.steps,
-    p.offsetMs, p.uncertaintyMs, p.rtcOffsetS, p.ntpOffsetMs, p.ntpLastSyncS, p.rid];
+  const v = [p.agentKey, p.atMs, p.seq, p.recvDMs, p.guestDMs, p.ridH, p.contentH, p.staticKey, p.flags, p.steps,
+    p.offsetN, p.uncN, p.rtcN, p.ntpOffN, p.ntpLastSyncS, p.rid];
   if (st.insertSample.run(v).changes === 0) st.insertSampleTie.run([...v, p.agentKey, p.atMs]);
 }
 
@@ -325,7 +340,7 @@ export function prepareStatements(db: Database.Database): Statements {
     findStatic: db.prepare('SELECT static_key FROM statics WHERE agent_key = ? AND hash = ?').pluck(),
     insertStatic: db.prepare('INSERT INTO statics (agent_key, hash, first_seen_ms, body) VALUES (?, ?, ?, ?)'),
     // The reportId's 32-bit hash through samples_rid, then the encoded id (sqlite-report-id.ts: one encoding per id).
-    findReport: db.prepare('SELECT content_hash = ? AS same FROM samples WHERE rid_h = ? AND rid = ?').pluck(),
+    findReport: db.prepare('SELECT content_h = ? AS same FROM samples WHERE rid_h = ? AND rid = ?').pluck(),
     // Schema 6 (sqlite-schema.ts): tie 0 first; when the agent already has a sample at that ms,
     // nothing is written (changes 0) and insertSampleTie writes it after the others.
     insertSample: db.prepare(`INSERT OR IGNORE INTO samples (${SAMPLE_INSERT_COLUMNS}) VALUES (?, ?, 0, ${SAMPLE_INSERT_VALUES})`),

@@ -6,7 +6,7 @@
  * current static-parts version. The store clears both when the tables may have changed under it
  * (a rollback, another connection's commit, prune forgetting an agent).
  */
-import { encodeChecks, encodeStatus, hexToInt64 } from './codes.js';
+import { encodeChecks, encodeStatus, hexToInt32 } from './codes.js';
 import { encodeReportId, reportIdHash32 } from './sqlite-report-id.js';
 import type { LatestIndex } from './sqlite-latest-index.js';
 import { HourRollups } from './hour-rollups.js';
@@ -85,10 +85,10 @@ export class SqliteBatchWriter {
     const newest = new Map<number, { r: SampleRecord; staticKey: number; lastSeen: number }>();
     const order = (r: SampleRecord) => ({ seq: r.seq, instanceId: r.instanceId, guestEpochMs: r.guestEpochMs });
     for (const r of records) {
-      const contentHash = hexToInt64(r.contentHash);
+      const contentH = hexToInt32(r.contentHash);
       const rid = encodeReportId(r.reportId);
       const ridH = reportIdHash32(r.reportId);
-      const same = this.s.findReport.get(contentHash, ridH, rid) as number | undefined;
+      const same = this.s.findReport.get(contentH, ridH, rid) as number | undefined;
       if (same !== undefined) {
         outcomes.push(same ? 'duplicate' : 'conflict');
         continue;
@@ -106,7 +106,7 @@ export class SqliteBatchWriter {
           seq: r.seq,
           rid,
           ridH,
-          contentHash,
+          contentH,
           staticKey,
           status: encodeStatus(r.status),
           checks: encodeChecks(r.checks),

@@ -19,7 +19,7 @@ import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
 import { LatestIndex } from './sqlite-latest-index.js';
-import { FleetRowCache } from './sqlite-fleet-rows.js';
+import { FleetRowCache, type RowCacheStats } from './sqlite-fleet-rows.js';
 import { SqliteFleetSql } from './sqlite-fleet-sql.js';
 import { RowVersions, SqliteBatchWriter } from './sqlite-write.js';
 import { wtf8Text } from './sqlite-text-order.js';
@@ -521,6 +521,11 @@ export class SqliteStore implements Store {
         this.latest.delete(key);
       },
     });
+  }
+
+  /** The fleet row cache's counters: rows held, read from the table, rendered as JSON. */
+  rowCacheStats(): RowCacheStats {
+    return this.rowCache.stats();
   }
 
   async stats(): Promise<StoreStats> {
