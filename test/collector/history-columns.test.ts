@@ -15,7 +15,7 @@ import { LEGEND, sampleColumns } from '../../packages/collector/src/history-colu
 import { SAMPLE_FLAGS } from '../../packages/collector/src/store/sqlite-schema.js';
 import { decodeChecks, decodeStatus } from '../../packages/collector/src/store/codes.js';
 import { appWith, makeReport, recordOf } from './helpers.js';
-import { clusterUrl, freshDatabase, pgRequired } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase } from '../helpers/pg.js';
 
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
 const MIN = 60_000;
@@ -157,11 +157,8 @@ t.test('SQLite: historyColumns is sampleColumns of history, every field', async 
   await columnsEqualRows(t, ro, 'sqlite read-only');
 });
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('PostgreSQL: historyColumns is sampleColumns of history, every field', async (t) => {
     const store = await openPostgresStore({ url: await freshDatabase(t, admin) });
     t.teardown(() => store.close());

@@ -8,13 +8,10 @@ import pg from 'pg';
 import { openPostgresStore, type PostgresStore } from '@clockwatch/collector';
 import { storeContract } from './store-contract.js';
 import { makeReport, recordOf } from './helpers.js';
-import { clusterUrl, freshDatabase, pgRequired, twoCollectors } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase, twoCollectors } from '../helpers/pg.js';
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   storeContract(t, 'postgresql', async (t) => {
     const url = await freshDatabase(t, admin);
     let store: PostgresStore = await openPostgresStore({ url, collector: 'host-a' });

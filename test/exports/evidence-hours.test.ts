@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { Compliance, ExportService, openPostgresStore, openSqliteStore, type Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase } from '../helpers/pg.js';
 
 const H = Date.UTC(2026, 10, 20, 10); // on the hour
 const HOUR = 3_600_000;
@@ -70,11 +70,8 @@ t.test('SQLite: the period reader hands over the rollups it read, as rollups() g
   t.equal(partial?.hours, undefined, 'a period that starts inside an hour: none (the export asks rollups())');
 });
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('PostgreSQL: evidence hours of a period of whole hours', async (t) => {
     const store = await openPostgresStore({ url: await freshDatabase(t, admin), collector: 'host-a' });
     t.teardown(() => store.close());

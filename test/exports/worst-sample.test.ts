@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { Compliance, ExportService, openPostgresStore, openSqliteStore, type Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase } from '../helpers/pg.js';
 
 const H = Date.UTC(2026, 10, 20, 10); // on the hour
 const MIN = 60_000;
@@ -43,11 +43,8 @@ t.test('SQLite: worst sample of a period that starts and ends inside an hour', a
 
 // PostgreSQL's period reader gives no worst sample of its own: the service finds it through the
 // hourly rollups, whose edge hours reach outside the period.
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('PostgreSQL: worst sample of a period that starts and ends inside an hour', async (t) => {
     const store = await openPostgresStore({ url: await freshDatabase(t, admin), collector: 'host-a' });
     t.teardown(() => store.close());

@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Compliance, ExportManager, ExportService, openPostgresStore, openSqliteStore, type Store } from '@clockwatch/collector';
 import { makeReport, recordOf } from '../collector/helpers.js';
-import { clusterUrl, pgRequired, twoCollectors } from '../helpers/pg.js';
+import { clusterOrSkip, twoCollectors } from '../helpers/pg.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
@@ -34,11 +34,8 @@ function managerOn(store: Store, dir: string, now: () => number, log: { written:
 
 const manifests = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.manifest.json')).sort() : []);
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('two collectors on one database write one scheduled export per period', async (t) => {
     const { a, b } = await twoCollectors(t, admin);
     await a.write([recordOf(makeReport({ agentId: 'vm-1', atMs: T0 + 60_000, offsetMs: 1 }), T0 + 60_100)]);

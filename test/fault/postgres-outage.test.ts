@@ -10,14 +10,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { makeReport } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired, startCluster, reportIdsIn, withDatabase } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase, reportIdsIn, startCluster, withDatabase } from '../helpers/pg.js';
 import { baseEnv, collectorCli, fixtureRoot, spooled, startAgent, startCollector, waitFor } from './helpers.js';
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('PostgreSQL unreachable at start: one line naming --db, exit 2', async (t) => {
     const r = spawnSync(process.execPath, [collectorCli, 'serve', '--listen', '127.0.0.1:0', '--db', 'postgresql://cw:secret@localhost/none?host=/nonexistent'], { env: baseEnv(), encoding: 'utf8', timeout: 30_000 });
     t.equal(r.status, 2, 'non-zero exit');

@@ -10,14 +10,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { makeReport } from '../collector/helpers.js';
-import { clusterUrl, freshDatabase, pgRequired, startCluster, reportIdsIn, withDatabase } from '../helpers/pg.js';
+import { clusterOrSkip, freshDatabase, reportIdsIn, startCluster, withDatabase } from '../helpers/pg.js';
 import { baseEnv, collectorCli, fixtureRoot, spooled, startAgent, startCollector, waitFor } from './helpers.js';
 
-const admin = clusterUrl();
-if (!admin) {
-  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
-  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
-} else {
+const admin = clusterOrSkip(t);
+if (admin) {
   t.test('two collectors, one database: real agents report to each, both views equal', async (t) => {
     const url = await freshDatabase(t, admin);
     const a = await startCollector(t, { db: url, args: ['--name', 'host-a'] });

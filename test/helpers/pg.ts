@@ -93,6 +93,18 @@ export function clusterUrl(): string | null {
 /** Whether tests must find PostgreSQL (CI): then a missing server fails instead of skipping. */
 export const pgRequired = process.env.CI === 'true' || process.env.CLOCKWATCH_TEST_PG !== undefined;
 
+/**
+ * The run's cluster (clusterUrl), or null after saying why there is none: a failure where the
+ * tests must find PostgreSQL (CI), a skip comment elsewhere.
+ */
+export function clusterOrSkip(t: Test): string | null {
+  const url = clusterUrl();
+  if (url) return url;
+  if (pgRequired) t.fail('PostgreSQL is required here (CI) but its server binaries are missing');
+  else t.comment('skip: PostgreSQL server binaries not installed (Debian package postgresql)');
+  return null;
+}
+
 /** A fresh, empty database on the cluster, dropped when the test ends. */
 export async function freshDatabase(t: Test, adminUrl: string): Promise<string> {
   const name = `cw_${randomBytes(6).toString('hex')}`;
