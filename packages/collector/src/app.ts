@@ -38,6 +38,8 @@ import { collectorRoutes } from './routes/collectors.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { timeRoutes } from './routes/time.js';
+import { DatabaseGoneError } from './store/file-identity.js';
+import { MAX_AGENTS_PAGE } from './schemas.js';
 import type { RejudgeResult, Store } from './store/types.js';
 import { COLLECTOR_VERSION } from './version.js';
 import { AnchoredWallClock, type WallClock } from '@clockwatch/shared/node';
@@ -233,7 +235,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics.commitDuration.observe(f.durationMs / 1000);
     if (!f.error) return;
     // A gone database file has its one error line from checkStore (below), not one per failed batch.
-    if ((f.error as { code?: unknown }).code === codeOf('DB_GONE')) checkStore();
+    if (f.error instanceof DatabaseGoneError) checkStore();
     else app.log.error({ err: f.error, reports: f.records }, 'group commit failed');
   });
   const ingestor = new Ingestor({
@@ -433,9 +435,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** The fleet view's first page size, and the most a page holds (routes/agents.ts). */
-const WARM_ROWS = 10_000;
-
 /**
  * Before the first request: the fleet's rows read, shaped and rendered as JSON once, into the
  * store's row cache (SQLite, store/sqlite-fleet-rows.ts), and /metrics' per-agent lines once
@@ -446,7 +445,8 @@ const WARM_ROWS = 10_000;
  */
 export async function warmFleetRows(ctx: AppContext, log: { info: (o: object, m: string) => void }): Promise<void> {
   const t0 = performance.now();
-  const page = await ctx.store.listAgents({ nowMs: ctx.clock.now(), offset: 0, limit: WARM_ROWS });
+  // The most a page of the fleet view holds (schemas.ts).
+  const page = await ctx.store.listAgents({ nowMs: ctx.clock.now(), offset: 0, limit: MAX_AGENTS_PAGE });
   if (!page.rowsJson) return;
   page.rowsJson();
   await ctx.metrics.renderBuffers();

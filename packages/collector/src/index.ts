@@ -22,6 +22,7 @@ export { ExportService, EXPORT_FORMATS, type ExportFormat, type RenderedFile } f
 export { ExportManager, ExportBusyError } from './exports/manager.js';
 export { LibvirtAudit, mergeSnapshot, type AuditedDomain, type LibvirtSnapshot } from './libvirt/audit.js';
 export { replacesLatest, type ReportOrder } from './store/sqlite-sql.js';
-export { PostgresStore, openPostgresStore, isPostgresUrl, type PostgresStoreOptions } from './store/postgres.js';
+export { PostgresStore, openPostgresStore, type PostgresStoreOptions } from './store/postgres.js';
+export { isPostgresUrl } from './store/db-url.js';
 export { bucketSeries } from './store/postgres-period.js';
 export { instantFromText, instantFromJson, parseInstant, FieldError, MAX_INSTANT_MS } from './instant.js';

@@ -27,6 +27,7 @@ import { reportTexts } from './raw-json.js';
 import type { Compliance } from './compliance.js';
 import { codeOf, HttpError } from './errors.js';
 import { CommitterClosedError, type GroupCommitter } from './group-commit.js';
+import { DatabaseGoneError } from './store/file-identity.js';
 import type { HostClock } from './host-clock.js';
 import type { PlacedBy, SampleRecord, Store, WriteOutcome } from './store/types.js';
 
@@ -300,7 +301,7 @@ export class Ingestor {
         // reports and retries, which a 503 tells it to do.
         if (err instanceof CommitterClosedError) throw new HttpError('SHUTTING_DOWN');
         // The database file was deleted or replaced (store.write looks before every transaction).
-        if ((err as { code?: unknown }).code === codeOf('DB_GONE')) throw new HttpError('DB_GONE', (err as Error).message, { 'retry-after': '60' });
+        if (err instanceof DatabaseGoneError) throw new HttpError('DB_GONE', err.message, { 'retry-after': '60' });
         throw new HttpError('STORE', `the store could not commit: ${(err as Error).message}`);
       }
     }

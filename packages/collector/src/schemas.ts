@@ -13,6 +13,9 @@ import {
   VerdictSchema,
 } from '@clockwatch/shared';
 
+/** The most agents one page of the fleet view holds (GET /v1/agents?limit=). */
+export const MAX_AGENTS_PAGE = 10_000;
+
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ErrorResponse = Type.Object(
@@ -31,7 +34,7 @@ export const AgentListQuery = Type.Object(
     sort: Type.Optional(Type.Union([Type.Literal('id'), Type.Literal('severity')], { default: 'id', description: 'id (default) or severity: worst status first, then hostname, then id' })),
     // Bounded: 1e19 is an integer to JSON Schema but no SQLite INTEGER ("datatype mismatch", a 500).
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_AGENTS_PAGE, default: 1000 })),
   },
   { additionalProperties: false },
 );

@@ -11,12 +11,12 @@ import { describeBinding } from '../auth.js';
 import { parseServeConfig, SERVE_OPTIONS } from '../config.js';
 import { CachedHostClock } from '../host-clock.js';
 import { ConfigError, helpText } from '../options.js';
-import { openStore, redactDbUrl } from '../store/open.js';
+import { openStore } from '../store/open.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { isSharedStore, type Store } from '../store/types.js';
 import { startTimeService, type TimeService } from '../time/time-service.js';
 import { acquireServeLock, ServeLockError, type ServeLock } from '../store/serve-lock.js';
-import { isPostgresUrl } from '../store/db-url.js';
+import { isPostgresUrl, redactDbUrl } from '../store/db-url.js';
 import { COLLECTOR_VERSION } from '../version.js';
 import type { Command, CommandIO } from './types.js';
 
@@ -124,7 +124,7 @@ export const serveCommand: Command = {
       log.info({ xmlDir: cfg.libvirtXmlDir, uri: cfg.libvirtUri, refreshMs: cfg.libvirtRefreshMs }, 'libvirt clock audit on');
     }
     log.info({ policy: cfg.policyFile ?? 'built-in defaults' }, 'compliance policy');
-    // A database of an older collector brought to this schema on open (schema 6 rewrites the samples table): how long it took.
+    // A database of an older collector brought to this schema on open (migrations 6 and 7 rewrite the samples table): how long it took.
     const migrated = store instanceof SqliteStore && (store.migrations[0]?.version ?? 1) > 1 ? store.migrations : [];
     if (migrated.length > 0) log.info({ db: cfg.db, migrations: migrated }, `database schema migrated to version ${migrated.at(-1)!.version} in ${migrated.reduce((t, m) => t + m.ms, 0)} ms`);
 

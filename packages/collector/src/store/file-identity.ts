@@ -6,10 +6,16 @@
  * (stat(2)); comparing it with the path's current one detects both, at the cost of one stat.
  */
 import { statSync } from 'node:fs';
+import { ErrorCodes } from '@clockwatch/shared';
 
 export interface FileIdentity {
   dev: number;
   ino: number;
+}
+
+/** What a store's write throws when its database file is gone (it looks before every transaction). */
+export class DatabaseGoneError extends Error {
+  readonly code = ErrorCodes.DB_GONE;
 }
 
 export type FileCheck = { ok: true } | { ok: false; reason: string };

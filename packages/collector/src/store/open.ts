@@ -23,8 +23,6 @@ export interface OpenStoreOptions {
   collector?: string;
 }
 
-export { redactDbUrl };
-
 export async function openStore(o: OpenStoreOptions): Promise<Store> {
   if (isPostgresUrl(o.db)) {
     try {

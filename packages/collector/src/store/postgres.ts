@@ -563,8 +563,6 @@ function sameChecks(a: Record<string, string | undefined>, b: Record<string, str
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-export { isPostgresUrl } from './db-url.js';
-
 export function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   return PostgresStore.open(options);
 }

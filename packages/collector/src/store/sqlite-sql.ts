@@ -3,7 +3,7 @@
  * Kept apart from the store's logic (sqlite.ts).
  */
 import type Database from 'better-sqlite3';
-import { CHECK_BY_ID, reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
+import { CHECK_BY_ID, NS_PER_MS, NS_PER_S, reportingStatusOf, type AgentStatus, type CheckStatus } from '@clockwatch/shared';
 import { checkColumnDdl, missingCheckColumns, MIGRATIONS, SAMPLE_FLAGS } from './sqlite-schema.js';
 import { STORED_CHECKS, type AgentSummary, type StoredCheckId } from './types.js';
 
@@ -272,10 +272,10 @@ export function sampleParams(s: SampleInput): SampleParams {
     staticKey: s.staticKey,
     flags,
     steps: s.steps,
-    offsetN: toScaled(s.offsetMs, 1e6),
-    uncN: toScaled(s.uncertaintyMs, 1e6),
-    rtcN: toScaled(s.rtcOffsetS, 1e9),
-    ntpOffN: toScaled(s.ntpOffsetMs, 1e6),
+    offsetN: toScaled(s.offsetMs, NS_PER_MS),
+    uncN: toScaled(s.uncertaintyMs, NS_PER_MS),
+    rtcN: toScaled(s.rtcOffsetS, NS_PER_S),
+    ntpOffN: toScaled(s.ntpOffsetMs, NS_PER_MS),
     ntpLastSyncS: s.ntpLastSyncS,
     rid: s.rid,
   };

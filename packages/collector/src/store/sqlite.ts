@@ -14,7 +14,7 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { AgentStatus, CheckStatus, Report } from '@clockwatch/shared';
-import { checkIdentity, identityOf, type FileIdentity } from './file-identity.js';
+import { checkIdentity, DatabaseGoneError, identityOf, type FileIdentity } from './file-identity.js';
 import { BackgroundCheckpointer } from './sqlite-checkpoint.js';
 import { AgentTokenBindings } from './sqlite-identity.js';
 import { pruneSqlite } from './sqlite-prune.js';
@@ -274,7 +274,7 @@ export class SqliteStore implements Store {
     if (records.length === 0) return [];
     // Afresh (never a throttled answer): nothing is committed to a file nobody will open again.
     const h = this.health(0);
-    if (!h.ok) throw Object.assign(new Error(h.message), { code: 'CW_ERR_DB_GONE' });
+    if (!h.ok) throw new DatabaseGoneError(h.message);
     this.syncCaches();
     try {
       // IMMEDIATE: take the write lock first, so a writer beside this one (`prune`) is waited for
